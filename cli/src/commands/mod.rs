@@ -1,0 +1,6 @@
+//! One module per `reid` subcommand.
+
+#[cfg(feature = "bench")]
+pub mod bench;
+pub mod dataset;
+pub mod evaluate;

@@ -1,0 +1,61 @@
+//! `reid`: the one command of the person re-identification stack.
+
+mod commands;
+mod progress;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Person re-identification: datasets, evaluation, re-ranking and benchmarks.
+#[derive(Parser)]
+#[command(name = "reid", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate query/gallery embeddings (TAO inference JSON): mAP, CMC rank-1/5/10, mINP, optional re-ranking.
+    Evaluate(commands::evaluate::EvaluateArgs),
+    /// Inspect datasets (`check`) and generate synthetic embedding sets (`synth-embeddings`).
+    #[command(subcommand)]
+    Dataset(commands::dataset::DatasetCommand),
+    /// Timed comparisons against the numpy reference implementation.
+    #[cfg(feature = "bench")]
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result: Result<()> = match cli.command {
+        Command::Evaluate(args) => commands::evaluate::run(args),
+        Command::Dataset(cmd) => commands::dataset::run(cmd),
+        #[cfg(feature = "bench")]
+        Command::Bench(cmd) => commands::bench::run(cmd),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

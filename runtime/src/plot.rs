@@ -1,0 +1,103 @@
+//! PNG plots (CMC curves) drawn with `plotters` and an embedded font, so nothing depends on system fonts.
+
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use thiserror::Error;
+
+/// A plot that could not be drawn or written.
+#[derive(Debug, Error)]
+#[error("cannot draw {path}: {message}")]
+pub struct PlotError {
+    /// The output file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+static FONT: Once = Once::new();
+
+/// Registers the embedded font as `sans-serif` (once per process).
+pub fn register_font() {
+    FONT.call_once(|| {
+        // The bytes are a valid TrueType font shipped by `epaint_default_fonts`; failure would be a packaging bug.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+    });
+}
+
+/// One named curve: `values[k]` is plotted at x = `k + 1`.
+#[derive(Clone, Debug)]
+pub struct Curve {
+    /// Legend label.
+    pub label: String,
+    /// Y values in [0, 1], first at rank 1.
+    pub values: Vec<f64>,
+}
+
+/// Draws CMC curves (matching rate in percent against rank 1..=`max_rank`) into a PNG at `path`.
+pub fn cmc_png(path: &Path, title: &str, curves: &[Curve], max_rank: usize) -> Result<(), PlotError> {
+    register_font();
+    let err = |message: String| PlotError { path: path.to_owned(), message };
+    let max_rank = max_rank.max(1);
+    let lowest = curves.iter().filter_map(|c| c.values.first()).fold(1.0f64, |a, &b| a.min(b));
+    let y0 = ((lowest * 100.0 - 5.0) / 10.0).floor().clamp(0.0, 9.0) * 10.0;
+    let root = BitMapBackend::new(path, (900, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 24))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(60)
+        .build_cartesian_2d(1f64..max_rank as f64, y0..100.0f64)
+        .map_err(|e| err(e.to_string()))?;
+    chart
+        .configure_mesh()
+        .x_desc("rank")
+        .y_desc("matching rate (%)")
+        .axis_desc_style(("sans-serif", 18))
+        .label_style(("sans-serif", 15))
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    let palette = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+    for (i, curve) in curves.iter().enumerate() {
+        let color = palette[i % palette.len()];
+        let points: Vec<(f64, f64)> =
+            curve.values.iter().take(max_rank).enumerate().map(|(k, &v)| ((k + 1) as f64, v * 100.0)).collect();
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(3)))
+            .map_err(|e| err(e.to_string()))?
+            .label(curve.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(|e| err(e.to_string()))?;
+    root.present().map_err(|e| err(e.to_string()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_a_png_with_the_curves() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cmc.png");
+        let a = Curve { label: "original".into(), values: (0..60).map(|k| 0.7 + 0.3 * (k as f64 / 60.0)).collect() };
+        let b = Curve { label: "re-ranked".into(), values: vec![0.8; 60] };
+        cmc_png(&path, "CMC", &[a, b], 50).unwrap();
+        let img = image::open(&path).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (900, 600));
+        // Both line colours are present.
+        let has = |c: [u8; 3]| img.pixels().any(|p| p.0 == c);
+        assert!(has([31, 119, 180]) && has([214, 39, 40]));
+        let bad = cmc_png(&dir.path().join("missing/dir/x.png"), "CMC", &[], 10);
+        assert!(bad.unwrap_err().to_string().contains("missing/dir/x.png"));
+    }
+}
