@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test suite, as CI runs it: formatting, lints (warnings are errors), the edge build, all tests.
+# Needs only the Rust toolchain; safe to run repeatedly. Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, all features of every crate, -D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "edge build: reid without optional features"
+cargo check -p reid-cli --no-default-features --locked
+
+step "cargo test"
+cargo test --workspace --locked
+
+echo
+echo "all checks passed"
