@@ -16,7 +16,8 @@ fn reid(args: &[&str]) -> Output {
 fn report(dir: &Path, extra: &[&str]) -> Value {
     let out = dir.join("report.json");
     let (q, g) = (fixtures().join("query.json"), fixtures().join("gallery.json"));
-    let mut args = vec!["evaluate", "-q", q.to_str().unwrap(), "-g", g.to_str().unwrap(), "--report", out.to_str().unwrap()];
+    let mut args =
+        vec!["evaluate", "-q", q.to_str().unwrap(), "-g", g.to_str().unwrap(), "--report", out.to_str().unwrap()];
     args.extend_from_slice(extra);
     let o = reid(&args);
     assert!(o.status.success(), "reid evaluate failed: {}", String::from_utf8_lossy(&o.stderr));

@@ -124,7 +124,8 @@ pub fn gemm_nt(a: &[f32], a_rows: usize, b: &[f32], b_rows: usize, dim: usize, o
 #[inline]
 pub(crate) fn dots_to_sq_euclidean(row: &mut [f32], norm_i: f32, norms: &[f32]) {
     for (d, &nj) in row.iter_mut().zip(norms) {
-        *d = (norm_i + nj - 2.0 * *d).max(0.0);
+        let v = norm_i + nj - 2.0 * *d;
+        *d = if v > 0.0 { v } else { 0.0 };
     }
 }
 

@@ -49,36 +49,41 @@ def l2_normalize(x):
     return np.where(n > 0, x / np.where(n > 0, n, 1), 0).astype(np.float32)
 
 
-def evaluate(distmat, q_pids, g_pids, q_cams, g_cams):
-    """Vectorised evaluation. Returns mAP, mINP, the whole CMC curve, per-query AP (None when skipped)."""
+def evaluate(distmat, q_pids, g_pids, q_cams, g_cams, block=256, sort_kind="stable"):
+    """Vectorised evaluation, in blocks of queries. Returns mAP, mINP, the whole CMC curve and per-query AP
+    (None when skipped). `sort_kind="quicksort"` (numpy's default, what fast-reid calls) is faster but breaks
+    ties arbitrarily; the fixtures use the stable sort that defines the protocol's tie order."""
     distmat = np.asarray(distmat)
-    q_pids = np.asarray(q_pids, dtype=np.int64)
-    g_pids = np.asarray(g_pids, dtype=np.int64)
-    q_cams = np.asarray(q_cams, dtype=np.int64)
-    g_cams = np.asarray(g_cams, dtype=np.int64)
+    q_pids = np.asarray(q_pids, dtype=np.int32)
+    g_pids = np.asarray(g_pids, dtype=np.int32)
+    q_cams = np.asarray(q_cams, dtype=np.int32)
+    g_cams = np.asarray(g_cams, dtype=np.int32)
     nq, ng = distmat.shape
-    order = np.argsort(distmat, axis=1, kind="stable")
-    same = g_pids[order] == q_pids[:, None]
-    removed = same & (g_cams[order] == q_cams[:, None]) & (q_cams[:, None] >= 0)
-    del order
-    keep = ~removed
-    match = same & keep
-    del same, removed
-    num_rel = match.sum(axis=1)
-    valid = num_rel > 0
+    ap = np.zeros(nq)
+    inp = np.zeros(nq)
+    first_rank = np.zeros(nq, dtype=np.int64)
+    valid = np.zeros(nq, dtype=bool)
+    for s in range(0, nq, block):
+        e = min(s + block, nq)
+        order = np.argsort(distmat[s:e], axis=1, kind=sort_kind)
+        same = g_pids[order] == q_pids[s:e, None]
+        known = (q_cams[s:e, None] >= 0)
+        keep = ~(same & (g_cams[order] == q_cams[s:e, None]) & known)
+        match = same & keep
+        num_rel = match.sum(axis=1)
+        ok = num_rel > 0
+        rank = np.cumsum(keep, axis=1, dtype=np.int32) - 1  # rank among kept items at each sorted position
+        hits = np.cumsum(match, axis=1, dtype=np.int32)
+        rows, cols = np.nonzero(match)  # row-major: matches of each query in rank order
+        prec = hits[rows, cols] / (rank[rows, cols] + 1.0)
+        ap[s:e] = np.bincount(rows, weights=prec, minlength=e - s) / np.maximum(num_rel, 1)
+        r = np.arange(e - s)
+        first_rank[s:e] = rank[r, np.argmax(match, axis=1)]
+        last = rank[r, ng - 1 - np.argmax(match[:, ::-1], axis=1)]
+        inp[s:e] = num_rel / (last + 1.0)
+        valid[s:e] = ok
     if not valid.any():
         raise ValueError("no query has a true match")
-    rank = np.cumsum(keep, axis=1, dtype=np.int64) - 1  # rank among kept items at each sorted position
-    hits = np.cumsum(match, axis=1, dtype=np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):  # positions before the first kept item
-        prec = np.where(match, hits / (rank + 1.0), 0.0)
-    del hits
-    ap = prec.sum(axis=1) / np.maximum(num_rel, 1)
-    del prec
-    rows = np.arange(nq)
-    first_rank = rank[rows, np.argmax(match, axis=1)]
-    last_rank = rank[rows, ng - 1 - np.argmax(match[:, ::-1], axis=1)]
-    inp = num_rel / (last_rank + 1.0)
     nvalid = int(valid.sum())
     hist = np.bincount(first_rank[valid], minlength=ng)
     cmc = np.cumsum(hist) / nvalid
@@ -112,8 +117,12 @@ def evaluate_loop(distmat, q_pids, g_pids, q_cams, g_cams):
             "num_valid_queries": len(aps)}
 
 
-def rerank_dense(qf, gf, k1=20, k2=6, lambda_value=0.3, timings=None):
-    """Dense k-reciprocal re-ranking of query x gallery distances. `timings` (a dict) receives stage seconds."""
+def rerank_dense(qf, gf, k1=20, k2=6, lambda_value=0.3, timings=None, sort_kind="stable", form="rows"):
+    """Dense k-reciprocal re-ranking of query x gallery distances. `timings` (a dict) receives stage seconds.
+    `sort_kind` as in `evaluate`. `form="rows"` divides each row by its maximum in place (contiguous rows);
+    `form="toolbox"` writes it as the authors' code and the toolboxes do,
+    `np.transpose(dist / np.max(dist, axis=0))`, which leaves the array transposed so that every later row
+    operation, the argsort above all, walks memory with a stride (same values: the matrix is symmetric)."""
     timings = {} if timings is None else timings
     lambda_value = float(lambda_value)  # a Python float stays weak against float32 arrays (NEP 50)
     t0 = time.perf_counter()
@@ -124,9 +133,12 @@ def rerank_dense(qf, gf, k1=20, k2=6, lambda_value=0.3, timings=None):
     timings["gemm"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    row_max = dist.max(axis=1, keepdims=True)
-    dist = np.where(row_max > 0, dist / np.where(row_max > 0, row_max, 1), np.float32(0)).astype(np.float32)
-    initial_rank = np.argsort(dist, axis=1, kind="stable").astype(np.int32)
+    if form == "toolbox":
+        dist = np.transpose(dist / np.max(dist, axis=0))
+    else:
+        row_max = dist.max(axis=1, keepdims=True)
+        dist = np.where(row_max > 0, dist / np.where(row_max > 0, row_max, 1), np.float32(0)).astype(np.float32)
+    initial_rank = np.argsort(dist, axis=1, kind=sort_kind).astype(np.int32)
     timings["sort"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()

@@ -109,7 +109,8 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
 }
 
 fn write_f32(path: &Path, values: &[f32]) -> Result<()> {
-    let mut w = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
+    let mut w =
+        std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
     for v in values {
         w.write_all(&v.to_le_bytes())?;
     }
@@ -260,10 +261,10 @@ fn ours(dir: &Path, task: &str, repeat: usize, gemm: bool) -> Result<Outcome> {
     run_json(&mut cmd, &format!("ours: {task} on {}", dir.display()))
 }
 
-fn reference(python: &str, script: &Path, dir: &Path, task: &str, repeat: usize) -> Result<Outcome> {
+fn reference(python: &str, script: &Path, dir: &Path, task: &str, repeat: usize, form: &str) -> Result<Outcome> {
     let mut cmd = Command::new(python);
-    cmd.arg(script).args(["--task", task, "--repeat", &repeat.to_string(), "--dir"]).arg(dir);
-    run_json(&mut cmd, &format!("numpy: {task} on {}", dir.display()))
+    cmd.arg(script).args(["--task", task, "--repeat", &repeat.to_string(), "--form", form, "--dir"]).arg(dir);
+    run_json(&mut cmd, &format!("numpy ({form} form): {task} on {}", dir.display()))
 }
 
 fn gb(mb: f64) -> String {
@@ -293,8 +294,8 @@ fn bench_eval(args: &EvalBenchArgs) -> Result<()> {
         s
     };
     let threads = rayon::current_num_threads();
-    let reference = |dir: &Path, task: &str, repeat: usize| -> Result<Option<Outcome>> {
-        if args.skip_reference { Ok(None) } else { reference(&args.python, &script, dir, task, repeat).map(Some) }
+    let reference = |dir: &Path, task: &str, repeat: usize, form: &str| -> Result<Option<Outcome>> {
+        if args.skip_reference { Ok(None) } else { reference(&args.python, &script, dir, task, repeat, form).map(Some) }
     };
 
     let m2048 = prepare(&root, "market_2048", &shrink(SynthSpec::market1501(2048)), true)?;
@@ -302,11 +303,13 @@ fn bench_eval(args: &EvalBenchArgs) -> Result<()> {
     let meta = read_meta(&m2048)?;
 
     let eval_ours = ours(&m2048, "eval", 5, false)?;
-    let eval_ref = reference(&m2048, "eval", 3)?;
+    let eval_ref = reference(&m2048, "eval", 3, "rows")?;
     let rr2048_ours = ours(&m2048, "rerank", 1, true)?;
-    let rr2048_ref = reference(&m2048, "rerank", 1)?;
+    let rr2048_rows = reference(&m2048, "rerank", 1, "rows")?;
+    let rr2048_toolbox = reference(&m2048, "rerank", 1, "toolbox")?;
     let rr256_ours = ours(&m256, "rerank", 1, true)?;
-    let rr256_ref = reference(&m256, "rerank", 1)?;
+    let rr256_rows = reference(&m256, "rerank", 1, "rows")?;
+    let rr256_toolbox = reference(&m256, "rerank", 1, "toolbox")?;
     let msmt = if args.skip_msmt {
         None
     } else {
@@ -321,7 +324,11 @@ fn bench_eval(args: &EvalBenchArgs) -> Result<()> {
         "ReID evaluation benchmark: {} queries x {} gallery (clustered synthetic), {threads} threads; numpy {numpy}",
         meta.num_query, meta.num_gallery
     );
-    println!("{:<34} {:>12} {:>12} {:>10} {:>22}", "task", "numpy", "ours", "speed-up", "peak RSS numpy / ours");
+    println!(
+        "numpy 'rows' form: contiguous rows, default (vectorised) quicksort: the fastest numpy we could write; \
+         'toolbox' form: the authors'/fast-reid/TAO code path (column-max scaling, transposed array, strided argsort)."
+    );
+    println!("{:<40} {:>10} {:>10} {:>9} {:>26}", "task", "numpy", "ours", "speed-up", "peak RSS numpy / ours");
     let row = |name: &str, o: &Outcome, r: &Option<Outcome>| {
         let (rt, sp, mem) = match r {
             Some(r) => (
@@ -331,30 +338,41 @@ fn bench_eval(args: &EvalBenchArgs) -> Result<()> {
             ),
             None => ("-".into(), "-".into(), format!("- / {}", gb(o.peak_rss_mb))),
         };
-        println!("{name:<34} {rt:>12} {:>12} {sp:>10} {mem:>22}", format!("{:.3} s", o.seconds));
+        println!("{name:<40} {rt:>10} {:>10} {sp:>9} {mem:>26}", format!("{:.3} s", o.seconds));
     };
     row("evaluation (precomputed matrix)", &eval_ours, &eval_ref);
-    row("re-ranking, 2048-d", &rr2048_ours, &rr2048_ref);
-    row("re-ranking, 256-d", &rr256_ours, &rr256_ref);
+    row("re-ranking 2048-d vs numpy rows form", &rr2048_ours, &rr2048_rows);
+    row("re-ranking 2048-d vs numpy toolbox form", &rr2048_ours, &rr2048_toolbox);
+    row("re-ranking 256-d vs numpy rows form", &rr256_ours, &rr256_rows);
+    row("re-ranking 256-d vs numpy toolbox form", &rr256_ours, &rr256_toolbox);
     println!();
-    for (name, o, r) in [("2048-d", &rr2048_ours, &rr2048_ref), ("256-d", &rr256_ours, &rr256_ref)] {
+    let stages =
+        |m: &BTreeMap<String, f64>| m.iter().map(|(k, v)| format!("{k} {v:.2} s")).collect::<Vec<_>>().join(", ");
+    for (name, o, refs) in [
+        ("2048-d", &rr2048_ours, [&rr2048_rows, &rr2048_toolbox]),
+        ("256-d", &rr256_ours, [&rr256_rows, &rr256_toolbox]),
+    ] {
         if let Some(g) = o.gemm_seconds {
             println!(
                 "re-ranking {name}: bare full N x N GEMM (ours, same threads) {g:.3} s; re-ranking / GEMM = {:.2}",
                 o.seconds / g
             );
         }
-        let stages: Vec<String> = o.stages.iter().map(|(k, v)| format!("{k} {v:.2} s")).collect();
-        println!("  our stages: {}", stages.join(", "));
-        if let Some(r) = r {
-            let stages: Vec<String> = r.stages.iter().map(|(k, v)| format!("{k} {v:.2} s")).collect();
-            println!("  numpy stages: {}", stages.join(", "));
+        println!("  ours:          {}", stages(&o.stages));
+        for (form, r) in ["rows", "toolbox"].iter().zip(refs) {
+            if let Some(r) = r {
+                println!("  numpy {form:<8} {}", stages(&r.stages));
+            }
         }
     }
     println!();
-    for (name, o, r) in
-        [("evaluation", &eval_ours, &eval_ref), ("re-ranked 2048-d", &rr2048_ours, &rr2048_ref), ("re-ranked 256-d", &rr256_ours, &rr256_ref)]
-    {
+    for (name, o, r) in [
+        ("evaluation", &eval_ours, &eval_ref),
+        ("re-ranked 2048-d", &rr2048_ours, &rr2048_rows),
+        ("re-ranked 2048-d (toolbox)", &rr2048_ours, &rr2048_toolbox),
+        ("re-ranked 256-d", &rr256_ours, &rr256_rows),
+        ("re-ranked 256-d (toolbox)", &rr256_ours, &rr256_toolbox),
+    ] {
         match r {
             Some(r) => println!(
                 "{name}: mAP ours {:.6} numpy {:.6} (|diff| {:.1e}); rank-1 ours {:.6} numpy {:.6}",

@@ -7,7 +7,7 @@
 
 use super::Label;
 use crate::Matrix;
-use crate::lanes::{LANES, any_le};
+use crate::lanes::{LANES, all_finite, le_mask, lt_eq_masks, ordered_bits};
 use crate::progress::{NoProgress, Progress};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -102,9 +102,6 @@ pub fn evaluate_with_progress(
             gallery: gallery.len(),
         });
     }
-    if let Some((i, j, value)) = dist.first_non_finite() {
-        return Err(EvalError::NonFinite { query: i, gallery: j, value });
-    }
     let mut by_pid: HashMap<u32, Vec<usize>> = HashMap::new();
     for (j, g) in gallery.iter().enumerate() {
         by_pid.entry(g.pid).or_default().push(j);
@@ -114,12 +111,17 @@ pub fn evaluate_with_progress(
         .into_par_iter()
         .with_min_len(16)
         .map(|i| {
+            let row = dist.row(i);
+            if !all_finite(row) {
+                let j = row.iter().position(|v| !v.is_finite()).expect("a non-finite value");
+                return Err(EvalError::NonFinite { query: i, gallery: j, value: row[j] });
+            }
             let candidates = by_pid.get(&query[i].pid).map_or(&[][..], Vec::as_slice);
-            let score = score_query(dist.row(i), &query[i], gallery, candidates);
+            let score = score_query(row, &query[i], gallery, candidates);
             progress.advance(1);
-            score
+            Ok(score)
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     progress.finish_stage();
 
     let valid: Vec<&QueryScore> = scores.iter().flatten().collect();
@@ -147,38 +149,61 @@ pub fn evaluate_with_progress(
     })
 }
 
-/// `(distance, gallery index)` ordering: a stable sort's order.
+/// The `(distance, gallery index)` order of a stable sort, as one integer.
 #[inline]
-fn before(d_a: f32, a: usize, d_b: f32, b: usize) -> bool {
-    d_a < d_b || (d_a == d_b && a < b)
+fn sort_key(d: f32, j: usize) -> u64 {
+    (u64::from(ordered_bits(d)) << 32) | j as u64
 }
 
 /// Scores one query; `None` when it has no true match. `candidates` are the gallery items of its identity.
 fn score_query(row: &[f32], q: &Label, gallery: &[Label], candidates: &[usize]) -> Option<QueryScore> {
-    let (mut matches, removed): (Vec<usize>, Vec<usize>) = candidates.iter().partition(|&&j| !q.same_view(&gallery[j]));
+    let mut matches: Vec<u64> = Vec::with_capacity(candidates.len());
+    let mut removed: Vec<u64> = Vec::new();
+    for &j in candidates {
+        let key = sort_key(row[j], j);
+        if q.same_view(&gallery[j]) { removed.push(key) } else { matches.push(key) }
+    }
     if matches.is_empty() {
         return None;
     }
-    matches.sort_by(|&a, &b| row[a].partial_cmp(&row[b]).expect("finite").then(a.cmp(&b)));
+    matches.sort_unstable();
     let m = matches.len();
-    let last = matches[m - 1];
-    let d_last = row[last];
+    let last_key = matches[m - 1];
+    let d_last = row[(last_key & 0xffff_ffff) as usize];
 
-    // hist[t]: gallery items (matches included) that sort after match t-1 and not after match t.
+    // The match distances, padded to whole lanes with +inf, for counting by vector compares.
+    let mut match_d: Vec<f32> = matches.iter().map(|&k| row[(k & 0xffff_ffff) as usize]).collect();
+    match_d.resize(m.div_ceil(LANES) * LANES, f32::INFINITY);
+    // hist[t]: gallery items (matches and removed items included) sorting after match t-1 and not after match t.
     let mut hist = vec![0usize; m];
-    let bin = |d: f32, j: usize| matches.partition_point(|&mt| before(row[mt], mt, d, j));
     let mut count = |d: f32, j: usize| {
-        if d < d_last || (d == d_last && j <= last) {
-            hist[bin(d, j)] += 1;
+        let (mut lt, mut eq) = (0u32, 0u32);
+        for lanes in match_d.chunks_exact(LANES) {
+            let (a, b) = lt_eq_masks(lanes.try_into().expect("exact chunk"), d);
+            lt += a.count_ones();
+            eq |= b;
+        }
+        if eq == 0 {
+            // Below the last match and equal to none: `lt` matches sort before it.
+            if (lt as usize) < m {
+                hist[lt as usize] += 1;
+            }
+        } else {
+            // A distance tie with a match: the gallery index decides.
+            let key = sort_key(d, j);
+            if key <= last_key {
+                hist[matches.partition_point(|&mk| mk < key)] += 1;
+            }
         }
     };
     let mut chunks = row.chunks_exact(LANES);
     for (c, chunk) in (&mut chunks).enumerate() {
         let chunk: &[f32; LANES] = chunk.try_into().expect("exact chunk");
-        if any_le(chunk, d_last) {
-            for (o, &d) in chunk.iter().enumerate() {
-                count(d, c * LANES + o);
-            }
+        let mut mask = le_mask(chunk, d_last);
+        while mask != 0 {
+            let o = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            count(chunk[o], c * LANES + o);
         }
     }
     let tail = row.len() - chunks.remainder().len();
@@ -187,16 +212,19 @@ fn score_query(row: &[f32], q: &Label, gallery: &[Label], candidates: &[usize]) 
     }
     let mut ap = 0.0f64;
     let mut prefix = 0usize;
-    let mut ranks = Vec::with_capacity(m);
-    for (t, &mt) in matches.iter().enumerate() {
+    let mut rank = 0usize;
+    let mut first_rank = 0usize;
+    for (t, &mk) in matches.iter().enumerate() {
         prefix += hist[t];
-        let removed_before = removed.iter().filter(|&&r| before(row[r], r, row[mt], mt)).count();
+        let removed_before = removed.iter().filter(|&&r| r < mk).count();
         // `prefix` counts match t itself and everything sorting before it, removed items included.
-        let rank = prefix - 1 - removed_before;
-        ranks.push(rank);
+        rank = prefix - 1 - removed_before;
+        if t == 0 {
+            first_rank = rank;
+        }
         ap += (t + 1) as f64 / (rank + 1) as f64;
     }
-    Some(QueryScore { ap: ap / m as f64, inp: m as f64 / (ranks[m - 1] + 1) as f64, first_rank: ranks[0] })
+    Some(QueryScore { ap: ap / m as f64, inp: m as f64 / (rank + 1) as f64, first_rank })
 }
 
 #[cfg(test)]
