@@ -54,6 +54,8 @@ pub fn cmc_png(path: &Path, title: &str, curves: &[Curve], max_rank: usize) -> R
         .configure_mesh()
         .x_desc("rank")
         .y_desc("matching rate (%)")
+        .x_label_formatter(&|x| format!("{}", x.round() as i64))
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .axis_desc_style(("sans-serif", 18))
         .label_style(("sans-serif", 15))
         .draw()

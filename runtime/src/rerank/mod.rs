@@ -167,3 +167,39 @@ pub fn bare_all_pairs_gemm(feats: &Matrix) -> f64 {
         )
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_embeddings_give_finite_equal_distances() {
+        // Every distance is 0, so every row maximum is 0: the scaled distances are defined as 0 (not NaN).
+        let q = Matrix::from_rows(&[[0.6f32, 0.8], [0.6, 0.8]]).unwrap();
+        let g = Matrix::from_rows(&[[0.6f32, 0.8], [0.6, 0.8], [0.6, 0.8]]).unwrap();
+        let d = rerank(&q, &g, &RerankParams::default()).unwrap();
+        assert_eq!((d.rows(), d.cols()), (2, 3));
+        assert!(d.as_slice().iter().all(|v| v.is_finite()));
+        let first = d.get(0, 0);
+        assert!(d.as_slice().iter().all(|&v| (v - first).abs() < 1e-6), "{:?}", d.as_slice());
+    }
+
+    #[test]
+    fn empty_sides_and_bad_inputs() {
+        let q = Matrix::from_rows(&[[1.0f32, 0.0]]).unwrap();
+        let empty = Matrix::zeros(0, 2);
+        assert_eq!(rerank(&q, &empty, &RerankParams::default()).unwrap().cols(), 0);
+        let g3 = Matrix::from_rows(&[[1.0f32, 0.0, 0.0]]).unwrap();
+        assert_eq!(rerank(&q, &g3, &RerankParams::default()), Err(RerankError::Dimension { query: 2, gallery: 3 }));
+        let nan = Matrix::from_rows(&[[1.0f32, f32::NAN]]).unwrap();
+        let err = rerank(&q, &nan, &RerankParams::default()).unwrap_err();
+        assert_eq!(err.to_string(), "gallery embedding 0 has a non-finite value NaN at position 1");
+        let bad = RerankParams { lambda: 1.5, ..RerankParams::default() };
+        assert_eq!(
+            rerank(&q, &q, &bad).unwrap_err().to_string(),
+            "re_ranking.lambda_value = 1.5 is out of range: expected a number in [0, 1]"
+        );
+        let bad = RerankParams { k2: 0, ..RerankParams::default() };
+        assert!(rerank(&q, &q, &bad).unwrap_err().to_string().contains("re_ranking.k2"));
+    }
+}
