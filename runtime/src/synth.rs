@@ -143,24 +143,21 @@ pub fn generate(spec: &SynthSpec) -> SynthSet {
         _ => format!("{dir}/{pid:04}_c{cam}s1_{frame:06}_00.jpg"),
     };
 
-    let mut q = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..spec.queries {
-        let p = i % spec.identities.max(1);
-        let cam = rng.random_range(1..=cams);
-        let (v, f) = sample(&mut rng, &centres[p], cam);
-        q.0.push(name("query", p as i64 + 1, cam, f));
-        q.1.extend(v);
-        q.2.push(Label::new(p as u32 + 1, Some(cam)));
-    }
-    let mut g = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..spec.gallery {
-        let p = i % spec.identities.max(1);
-        let cam = rng.random_range(1..=cams);
-        let (v, f) = sample(&mut rng, &centres[p], cam);
-        g.0.push(name("bounding_box_test", p as i64 + 1, cam, f));
-        g.1.extend(v);
-        g.2.push(Label::new(p as u32 + 1, Some(cam)));
-    }
+    // Images of the identities, assigned round-robin, each from a random camera.
+    let mut identity_images = |rng: &mut StdRng, dir: &str, count: usize| {
+        let mut out = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..count {
+            let p = i % spec.identities.max(1);
+            let cam = rng.random_range(1..=cams);
+            let (v, f) = sample(rng, &centres[p], cam);
+            out.0.push(name(dir, p as i64 + 1, cam, f));
+            out.1.extend(v);
+            out.2.push(Label::new(p as u32 + 1, Some(cam)));
+        }
+        out
+    };
+    let q = identity_images(&mut rng, "query", spec.queries);
+    let mut g = identity_images(&mut rng, "bounding_box_test", spec.gallery);
     for (pid, count) in [(0i64, spec.distractors), (-1, spec.junk)] {
         for _ in 0..count {
             let cam = rng.random_range(1..=cams);

@@ -85,13 +85,8 @@ struct Report<'a> {
     num_gallery: usize,
     num_valid_queries: usize,
     junk_dropped: JunkCounts,
-    #[serde(rename = "mAP")]
-    map: f64,
-    #[serde(rename = "mINP")]
-    minp: f64,
-    rank1: f64,
-    rank5: f64,
-    rank10: f64,
+    #[serde(flatten)]
+    scores: Summary,
     /// Without re-ranking, when re-ranking was applied.
     original: Option<Summary>,
     cmc: &'a [f64],
@@ -248,11 +243,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             num_gallery: g.labels.len(),
             num_valid_queries: result.num_valid_queries,
             junk_dropped: JunkCounts { query: q.junk, gallery: g.junk },
-            map: result.map,
-            minp: result.minp,
-            rank1: result.rank(1),
-            rank5: result.rank(5),
-            rank10: result.rank(10),
+            scores: Summary::from(&result),
             original: before.as_ref().map(Summary::from),
             cmc: &result.cmc,
             seconds: t,
