@@ -1,0 +1,75 @@
+//! Errors of model construction, weight import and export.
+
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// Something about a model that cannot be done; every message names the key, file or module involved.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// The backbone name is not one of the known architectures.
+    #[error("model.backbone = `{name}` is not a known backbone: expected one of {known}")]
+    UnknownBackbone {
+        /// The name given.
+        name: String,
+        /// The supported names, comma-separated.
+        known: String,
+    },
+    /// A configuration value is out of range.
+    #[error("model.{key} = {value} is out of range: expected {expected}")]
+    Config {
+        /// Spec key (under `model.`).
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        expected: String,
+    },
+    /// A checkpoint file cannot be read.
+    #[error("cannot read checkpoint {path}: {message}")]
+    Checkpoint {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A tensor in a checkpoint has the wrong shape for the model.
+    #[error("checkpoint {path}: `{key}` has shape {found:?} but the model expects {expected:?}")]
+    Shape {
+        /// The file.
+        path: PathBuf,
+        /// The tensor name (as in the checkpoint).
+        key: String,
+        /// Shape in the file.
+        found: Vec<usize>,
+        /// Shape in the model.
+        expected: Vec<usize>,
+    },
+    /// The checkpoint does not hold the model's parameters (wrong architecture or wrong file).
+    #[error(
+        "checkpoint {path} does not fit the {architecture} model: {missing} of its parameters are missing \
+         (e.g. {examples}){hint}"
+    )]
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// Model description.
+        architecture: String,
+        /// How many model parameters found nothing.
+        missing: usize,
+        /// Some of their names.
+        examples: String,
+        /// Extra advice, possibly empty.
+        hint: String,
+    },
+    /// Writing a file failed.
+    #[error("cannot write {path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// ONNX export failed.
+    #[error("ONNX export: {0}")]
+    Export(String),
+}

@@ -1,0 +1,121 @@
+//! Parity with PyTorch (torchvision ResNet, timm Swin, and the padded Swin reference of
+//! `tools/reference/reid_torch_reference.py`): eval-mode features and train-mode logits to 1e-4 (relative to
+//! the largest reference value), for fixtures written by `tools/reference/gen_model_fixtures.py`.
+
+mod common;
+
+use burn::module::Module;
+use burn::tensor::Device;
+use common::*;
+use serde_json::Value;
+
+const TOL: f32 = 1e-4;
+
+fn check_resnet(file: &str) {
+    let device = Device::flex();
+    let ckpt = reid_models::weights::Checkpoint::open(&fixture_path(file)).unwrap();
+    let c = config_of(&ckpt);
+    let hw = [c["input_hw"][0].as_u64().unwrap() as usize, c["input_hw"][1].as_u64().unwrap() as usize];
+    let (_, model, ckpt) = load_model(file, hw, &device);
+    let n = c["batch"].as_u64().unwrap() as usize;
+    let x = formula_input([n, 3, hw[0], hw[1]], c["input_seed"].as_u64().unwrap(), &device);
+    assert_close(values(model.base.forward(x.clone())), &ckpt, "__backbone", TOL);
+    assert_close(values(model.features(x.clone())), &ckpt, "__before", TOL);
+    assert_close(values(model.embed(x.clone())), &ckpt, "__after", TOL);
+    // Train mode: on an autodiff device the BNs use batch statistics.
+    let ad = Device::flex().autodiff();
+    let out = model.clone().to_device(&ad).train().forward_train(x.to_device(&ad));
+    assert_close(values(out.features), &ckpt, "__train_before", TOL);
+    assert_close(values(out.logits), &ckpt, "__train_logits", TOL);
+}
+
+#[test]
+fn resnet_bottleneck_last_stride_1_matches_torchvision() {
+    check_resnet("resnet_bottleneck_ls1.safetensors");
+}
+
+#[test]
+fn resnet_basic_last_stride_2_matches_torchvision() {
+    check_resnet("resnet_basic_ls2.safetensors");
+}
+
+fn check_swin(h: usize, w: usize) {
+    let device = Device::flex();
+    let (_, model, ckpt) = load_model("swin.safetensors", [h, w], &device);
+    let c = config_of(&ckpt);
+    let seed = c["sizes"].as_array().unwrap().iter().find(|s| s[0] == h && s[1] == w).unwrap()[2].as_u64().unwrap();
+    let n = c["batch"].as_u64().unwrap() as usize;
+    let x = formula_input([n, 3, h, w], seed, &device);
+    let p = format!("__{h}x{w}/");
+    assert_close(values(model.base.forward(x.clone())), &ckpt, &format!("{p}backbone"), TOL);
+    assert_close(values(model.features(x.clone())), &ckpt, &format!("{p}before"), TOL);
+    assert_close(values(model.embed(x.clone())), &ckpt, &format!("{p}after"), TOL);
+    let ad = Device::flex().autodiff();
+    let out = model.clone().to_device(&ad).train().forward_train(x.to_device(&ad));
+    assert_close(values(out.logits), &ckpt, &format!("{p}train_logits"), TOL);
+}
+
+#[test]
+fn swin_224_matches_timm() {
+    check_swin(224, 224);
+}
+
+#[test]
+fn swin_384x128_matches_padded_reference() {
+    check_swin(384, 128);
+}
+
+#[test]
+fn swin_256x128_matches_padded_reference() {
+    check_swin(256, 128);
+}
+
+/// Loads a backbone-only checkpoint as `pretrained_model_path` and compares the global feature.
+fn check_import(file: &str, family: &str) -> reid_models::weights::ImportReport {
+    let device = Device::flex();
+    let expected = reid_models::weights::Checkpoint::open(&fixture_path("import_expected.safetensors")).unwrap();
+    let meta: Value = config_of(&expected);
+    let (source, key, hw, seed, n) = match family {
+        "resnet" => ("resnet_bottleneck_ls1.safetensors", "resnet_g", [64, 32], None, 3),
+        _ => ("swin.safetensors", "swin_g", [224, 224], Some(201), 2),
+    };
+    let src = reid_models::weights::Checkpoint::open(&fixture_path(source)).unwrap();
+    let c = config_of(&src);
+    assert_eq!(meta[family]["backbone"], c["backbone"]);
+    let config = reid_config(&c, hw);
+    let mut model = reid_models::ReidModel::new(&config, &device).unwrap();
+    let report = model.load_pretrained(&fixture_path(file), &config.backbone).unwrap();
+    let seed = seed.unwrap_or_else(|| c["input_seed"].as_u64().unwrap());
+    let x = formula_input([n, 3, hw[0], hw[1]], seed, &device);
+    assert_close(values(model.base.forward(x)), &expected, key, TOL);
+    assert!(report.unexpected.is_empty(), "{file}: unexpected keys {:?}", report.unexpected);
+    report
+}
+
+#[test]
+fn imports_torchvision_resnet() {
+    let r = check_import("import_resnet_torchvision.pth", "resnet");
+    assert!(r.ignored.iter().any(|k| k == "fc.weight"), "the ImageNet classifier is reported as ignored");
+    assert!(r.ignored.iter().any(|k| k.ends_with("num_batches_tracked")));
+}
+
+#[test]
+fn imports_timm_swin_pth_and_safetensors() {
+    let r = check_import("import_swin_timm.pth", "swin");
+    assert_eq!(r.backbone_layout, reid_models::weights::Layout::Timm);
+    check_import("import_swin_timm.safetensors", "swin");
+}
+
+#[test]
+fn imports_microsoft_swin() {
+    let r = check_import("import_swin_official.pth", "swin");
+    assert_eq!(r.backbone_layout, reid_models::weights::Layout::MicrosoftSwin);
+    assert!(r.ignored.iter().any(|k| k.ends_with("attn_mask")));
+}
+
+#[test]
+fn imports_solider_swin() {
+    let r = check_import("import_swin_solider.pth", "swin");
+    assert_eq!(r.backbone_layout, reid_models::weights::Layout::MmdetSwin);
+    assert!(r.ignored.iter().any(|k| k.starts_with("semantic_embed_")));
+}
