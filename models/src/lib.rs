@@ -8,6 +8,7 @@
 pub mod backbone;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod reid;
 pub mod weights;
 

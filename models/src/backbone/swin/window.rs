@@ -43,6 +43,13 @@ impl Geometry {
 
     /// The additive attention mask `[windows, ws*ws, ws*ws]` of a shifted block (None without shift).
     pub fn mask(&self, device: &Device) -> Option<Tensor<3>> {
+        let data = self.mask_values()?;
+        let n = self.ws * self.ws;
+        Some(Tensor::from_data(TensorData::new(data, [self.windows(), n, n]), device))
+    }
+
+    /// The values of [`Geometry::mask`], row-major.
+    pub fn mask_values(&self) -> Option<Vec<f32>> {
         if self.shift == 0 {
             return None;
         }
@@ -75,7 +82,7 @@ impl Geometry {
                 }
             }
         }
-        Some(Tensor::from_data(TensorData::new(data, [nh * nw, n, n]), device))
+        Some(data)
     }
 }
 
