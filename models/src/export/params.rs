@@ -5,14 +5,17 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, LayerNorm, Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
 
+/// A tensor's shape and `f32` values.
+pub type Values = (Vec<usize>, Vec<f32>);
+
 /// Shape and `f32` values of a tensor.
-pub fn tensor<const D: usize>(t: Tensor<D>) -> (Vec<usize>, Vec<f32>) {
+pub fn tensor<const D: usize>(t: Tensor<D>) -> Values {
     let data = t.into_data().convert::<f32>();
     (data.shape().to_vec(), data.try_to_vec::<f32>().expect("f32 after conversion"))
 }
 
 /// Shape and values of a parameter.
-pub fn param<const D: usize>(p: &Param<Tensor<D>>) -> (Vec<usize>, Vec<f32>) {
+pub fn param<const D: usize>(p: &Param<Tensor<D>>) -> Values {
     tensor(p.val())
 }
 
@@ -29,7 +32,7 @@ pub fn layer_norm(ln: &LayerNorm) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// Weight `[in, out]` and optional bias of a linear layer.
-pub fn linear(l: &Linear) -> ((Vec<usize>, Vec<f32>), Option<Vec<f32>>) {
+pub fn linear(l: &Linear) -> (Values, Option<Vec<f32>>) {
     (param(&l.weight), l.bias.as_ref().map(|b| param(b).1))
 }
 

@@ -10,16 +10,13 @@ use crate::backbone::swin::merge::PatchMerging;
 use crate::backbone::swin::window::Geometry;
 use crate::backbone::swin::{PatchEmbed, Swin};
 
-/// LayerNorm epsilon of every Swin norm (timm's default).
-fn eps(ln: &burn::nn::LayerNorm) -> f64 {
-    // burn keeps epsilon private; Swin uses the torch default everywhere.
-    let _ = ln;
-    1e-5
-}
+/// Epsilon of every Swin LayerNorm: the models are built with burn's (and torch's) default of 1e-5, and burn
+/// keeps the value private.
+const LN_EPS: f64 = 1e-5;
 
 fn layer_norm(g: &mut Graph, x: &str, ln: &burn::nn::LayerNorm, name: &str) -> String {
     let (gamma, beta) = params::layer_norm(ln);
-    g.layer_norm(x, name, &gamma, &beta, eps(ln))
+    g.layer_norm(x, name, &gamma, &beta, LN_EPS)
 }
 
 fn linear(g: &mut Graph, x: &str, l: &burn::nn::Linear, name: &str) -> String {
