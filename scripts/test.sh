@@ -13,6 +13,9 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, all features of every crate, -D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "cargo clippy: reid with the burn model benchmark (feature models)"
+cargo clippy -p reid-cli --all-targets --features models --locked -- -D warnings
+
 step "edge build: reid without optional features"
 cargo check -p reid-cli --no-default-features --locked
 

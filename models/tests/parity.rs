@@ -119,3 +119,44 @@ fn imports_solider_swin() {
     assert_eq!(r.backbone_layout, reid_models::weights::Layout::MmdetSwin);
     assert!(r.ignored.iter().any(|k| k.starts_with("semantic_embed_")));
 }
+
+/// Full-size parity (ResNet-50 at 256x128, Swin-T at 224x224 and 384x128), for fixtures written by
+/// `gen_model_fixtures.py --full DIR`: `REID_FULL_FIXTURES=DIR cargo test -p reid-models --release -- --ignored`.
+#[test]
+#[ignore = "needs REID_FULL_FIXTURES (about 200 MB, written by gen_model_fixtures.py --full)"]
+fn full_size_models_match_pytorch() {
+    let dir = std::path::PathBuf::from(std::env::var("REID_FULL_FIXTURES").expect("REID_FULL_FIXTURES"));
+    let device = Device::flex();
+    let report = |name: &str, got: Vec<f32>, ckpt: &reid_models::weights::Checkpoint| {
+        let (_, want) = ckpt.f32(name).unwrap();
+        let scale = want.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+        let diff = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        eprintln!("FULL {name}: max |diff| {diff:.3e}, relative {:.3e}", diff / scale);
+        assert!(diff <= 1e-4 * scale, "{name}");
+    };
+    // ResNet-50.
+    let path = dir.join("resnet50_full.safetensors");
+    let ckpt = reid_models::weights::Checkpoint::open(&path).unwrap();
+    let c = config_of(&ckpt);
+    let config = reid_config(&c, [256, 128]);
+    let mut model = reid_models::ReidModel::new(&config, &device).unwrap();
+    model.load_checkpoint(&path, &config.backbone).unwrap();
+    let x =
+        formula_input([c["batch"].as_u64().unwrap() as usize, 3, 256, 128], c["input_seed"].as_u64().unwrap(), &device);
+    report("__backbone", values(model.base.forward(x.clone())), &ckpt);
+    report("__after", values(model.embed(x)), &ckpt);
+    // Swin-T.
+    let path = dir.join("swin_tiny_full.safetensors");
+    let ckpt = reid_models::weights::Checkpoint::open(&path).unwrap();
+    let c = config_of(&ckpt);
+    for size in c["sizes"].as_array().unwrap() {
+        let (h, w, seed) =
+            (size[0].as_u64().unwrap() as usize, size[1].as_u64().unwrap() as usize, size[2].as_u64().unwrap());
+        let config = reid_config(&c, [h, w]);
+        let mut model = reid_models::ReidModel::new(&config, &device).unwrap();
+        model.load_checkpoint(&path, &config.backbone).unwrap();
+        let x = formula_input([c["batch"].as_u64().unwrap() as usize, 3, h, w], seed, &device);
+        report(&format!("__{h}x{w}/backbone"), values(model.base.forward(x.clone())), &ckpt);
+        report(&format!("__{h}x{w}/after"), values(model.embed(x)), &ckpt);
+    }
+}

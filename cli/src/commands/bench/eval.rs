@@ -2,7 +2,7 @@
 //! against the numpy reference on the same data, each in its own process so peak memory is its own.
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand};
+use clap::Args;
 use reid_runtime::Matrix;
 use reid_runtime::distance::{Metric, distance_matrix};
 use reid_runtime::metrics::{Label, evaluate};
@@ -17,20 +17,8 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
-const REFERENCE: &str = include_str!("../../../tools/reference/reid_reference.py");
-const BENCH_REFERENCE: &str = include_str!("../../../tools/reference/bench_reference.py");
-
-/// Benchmarks.
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// Evaluation and k-reciprocal re-ranking on clustered synthetic embeddings at Market-1501 scale
-    /// (3,368 queries x 15,913 gallery; 2048-d and 256-d) against the numpy reference in the same run, plus
-    /// re-ranking at MSMT17 scale (11,659 x 82,161, 256-d). Prints times, speed-ups and peak memory.
-    Eval(EvalBenchArgs),
-    /// Internal: one timed task in a fresh process (so its peak memory is its own).
-    #[command(hide = true)]
-    Worker(WorkerArgs),
-}
+const REFERENCE: &str = include_str!("../../../../tools/reference/reid_reference.py");
+const BENCH_REFERENCE: &str = include_str!("../../../../tools/reference/bench_reference.py");
 
 /// Arguments of `reid bench eval`.
 #[derive(Args)]
@@ -100,14 +88,6 @@ struct Outcome {
     numpy: Option<String>,
 }
 
-/// Runs a benchmark command.
-pub fn run(cmd: BenchCommand) -> Result<()> {
-    match cmd {
-        BenchCommand::Eval(args) => bench_eval(&args),
-        BenchCommand::Worker(args) => worker(&args),
-    }
-}
-
 fn write_f32(path: &Path, values: &[f32]) -> Result<()> {
     let mut w =
         std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?);
@@ -138,7 +118,7 @@ fn read_meta(dir: &Path) -> Result<Meta> {
 }
 
 /// Peak resident memory of this process in MiB (Linux `VmHWM`), 0 where unknown.
-fn peak_rss_mb() -> f64 {
+pub fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
@@ -166,7 +146,8 @@ impl Progress for StageTimer {
     }
 }
 
-fn worker(args: &WorkerArgs) -> Result<()> {
+/// Runs one timed task of `reid bench eval` and prints its outcome as JSON.
+pub fn worker(args: &WorkerArgs) -> Result<()> {
     let meta = read_meta(&args.dir)?;
     let (ql, gl) = (labels(&meta.q_pids, &meta.q_cams), labels(&meta.g_pids, &meta.g_cams));
     let mut out = Outcome::default();
@@ -271,7 +252,8 @@ fn gb(mb: f64) -> String {
     format!("{:.2} GB", mb / 1024.0)
 }
 
-fn bench_eval(args: &EvalBenchArgs) -> Result<()> {
+/// Runs `reid bench eval`.
+pub fn run(args: &EvalBenchArgs) -> Result<()> {
     let tmp;
     let root = match &args.workdir {
         Some(p) => p.clone(),

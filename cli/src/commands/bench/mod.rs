@@ -1,0 +1,34 @@
+//! `reid bench ...`: timed comparisons against the reference implementations, run in the same invocation.
+
+pub mod eval;
+#[cfg(feature = "models")]
+pub mod model;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+/// Benchmarks.
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Evaluation and k-reciprocal re-ranking on clustered synthetic embeddings at Market-1501 scale
+    /// (3,368 queries x 15,913 gallery; 2048-d and 256-d) against the numpy reference in the same run, plus
+    /// re-ranking at MSMT17 scale (11,659 x 82,161, 256-d). Prints times, speed-ups and peak memory.
+    Eval(eval::EvalBenchArgs),
+    /// CPU forward throughput of a ReID network in burn against PyTorch eager on the same input size, batch
+    /// and thread count (ResNet-50 at 256x128, batch 16 by default).
+    #[cfg(feature = "models")]
+    Model(model::ModelBenchArgs),
+    /// Internal: one timed task in a fresh process (so its peak memory is its own).
+    #[command(hide = true)]
+    Worker(eval::WorkerArgs),
+}
+
+/// Runs a benchmark command.
+pub fn run(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Eval(args) => eval::run(&args),
+        #[cfg(feature = "models")]
+        BenchCommand::Model(args) => model::run(&args),
+        BenchCommand::Worker(args) => eval::worker(&args),
+    }
+}
