@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod plot;
 pub mod progress;
 pub mod rerank;
+pub mod persons;
 pub mod synth;
 
 pub use matrix::Matrix;

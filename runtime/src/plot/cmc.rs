@@ -1,29 +1,8 @@
-//! PNG plots (CMC curves) drawn with `plotters` and an embedded font, so nothing depends on system fonts.
+//! CMC curves.
 
+use super::{PALETTE, PlotError, check_output, register_font};
 use plotters::prelude::*;
-use std::path::{Path, PathBuf};
-use std::sync::Once;
-use thiserror::Error;
-
-/// A plot that could not be drawn or written.
-#[derive(Debug, Error)]
-#[error("cannot draw {path}: {message}")]
-pub struct PlotError {
-    /// The output file.
-    pub path: PathBuf,
-    /// What went wrong.
-    pub message: String,
-}
-
-static FONT: Once = Once::new();
-
-/// Registers the embedded font as `sans-serif` (once per process).
-pub fn register_font() {
-    FONT.call_once(|| {
-        // The bytes are a valid TrueType font shipped by `epaint_default_fonts`; failure would be a packaging bug.
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
-    });
-}
+use std::path::Path;
 
 /// One named curve: `values[k]` is plotted at x = `k + 1`.
 #[derive(Clone, Debug)]
@@ -36,8 +15,9 @@ pub struct Curve {
 
 /// Draws CMC curves (matching rate in percent against rank 1..=`max_rank`) into a PNG at `path`.
 pub fn cmc_png(path: &Path, title: &str, curves: &[Curve], max_rank: usize) -> Result<(), PlotError> {
+    check_output(path)?;
     register_font();
-    let err = |message: String| PlotError { path: path.to_owned(), message };
+    let err = |message: String| PlotError::new(path, message);
     let max_rank = max_rank.max(1);
     let lowest = curves.iter().filter_map(|c| c.values.first()).fold(1.0f64, |a, &b| a.min(b));
     let y0 = ((lowest * 100.0 - 5.0) / 10.0).floor().clamp(0.0, 9.0) * 10.0;
@@ -60,9 +40,8 @@ pub fn cmc_png(path: &Path, title: &str, curves: &[Curve], max_rank: usize) -> R
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(|e| err(e.to_string()))?;
-    let palette = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
     for (i, curve) in curves.iter().enumerate() {
-        let color = palette[i % palette.len()];
+        let color = PALETTE[i % PALETTE.len()];
         let points: Vec<(f64, f64)> =
             curve.values.iter().take(max_rank).enumerate().map(|(k, &v)| ((k + 1) as f64, v * 100.0)).collect();
         chart

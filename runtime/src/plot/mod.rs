@@ -1,0 +1,69 @@
+//! PNG plots drawn with `plotters` and an embedded font, so nothing depends on system fonts.
+//!
+//! - [`cmc_png`]: CMC curves (matching rate against rank).
+//! - [`sampled_matches_png`]: a grid of sampled queries and their top-k gallery images, true matches framed
+//!   green and false ones red; [`sample_match_rows`] picks and ranks the rows from evaluation inputs.
+//! - [`training_curves`]: losses, accuracy/mAP/rank-1 and learning rate per epoch in three stacked panels.
+
+mod cmc;
+mod curves;
+mod matches;
+
+pub use cmc::{Curve, cmc_png};
+pub use curves::{Series, SparseSeries, TRAINING_CURVES_SIZE, TrainingCurves, training_curves};
+pub use matches::{
+    MatchRow, MatchSampling, MatchThumb, QueryPick, SampleError, SampledMatches, THUMB_HEIGHT, THUMB_WIDTH,
+    sample_match_rows, sampled_matches_png,
+};
+
+use plotters::style::FontStyle;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use thiserror::Error;
+
+/// A plot that could not be drawn or written.
+#[derive(Debug, Error)]
+#[error("cannot draw {path}: {message}")]
+pub struct PlotError {
+    /// The output file.
+    pub path: PathBuf,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl PlotError {
+    /// An error about the output file `path`.
+    pub(crate) fn new(path: &Path, message: impl ToString) -> Self {
+        Self { path: path.to_owned(), message: message.to_string() }
+    }
+}
+
+/// Refuses an empty output path before any drawing (the backend would only fail when writing).
+pub(crate) fn check_output(path: &Path) -> Result<(), PlotError> {
+    if path.as_os_str().is_empty() {
+        return Err(PlotError::new(path, "the output path is empty"));
+    }
+    Ok(())
+}
+
+static FONT: Once = Once::new();
+
+/// Registers the embedded font as `sans-serif` (once per process).
+pub fn register_font() {
+    FONT.call_once(|| {
+        // The bytes are a valid TrueType font shipped by `epaint_default_fonts`; failure would be a packaging bug.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, epaint_default_fonts::UBUNTU_LIGHT);
+    });
+}
+
+/// Line colours (matplotlib's `tab10`).
+pub(crate) const PALETTE: [plotters::style::RGBColor; 8] = [
+    plotters::style::RGBColor(31, 119, 180),
+    plotters::style::RGBColor(214, 39, 40),
+    plotters::style::RGBColor(44, 160, 44),
+    plotters::style::RGBColor(255, 127, 14),
+    plotters::style::RGBColor(148, 103, 189),
+    plotters::style::RGBColor(140, 86, 75),
+    plotters::style::RGBColor(227, 119, 194),
+    plotters::style::RGBColor(23, 190, 207),
+];

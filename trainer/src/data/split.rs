@@ -1,0 +1,104 @@
+//! The splits training reads: the train folder with identities relabelled `0..num_classes`, and the
+//! query/test folders with the evaluation labels of `reid-runtime`.
+
+use super::error::DataError;
+use reid_runtime::dataset::{Labeler, Layout, load_split};
+use reid_runtime::metrics::Label;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One training image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrainItem {
+    /// The image file.
+    pub path: PathBuf,
+    /// Relabelled identity in `0..num_classes`.
+    pub label: usize,
+}
+
+/// The training split with dense labels.
+#[derive(Clone, Debug)]
+pub struct TrainSet {
+    /// The folder read.
+    pub dir: PathBuf,
+    /// Images, sorted by path.
+    pub items: Vec<TrainItem>,
+    /// Number of identities (the classifier's width).
+    pub num_classes: usize,
+    /// The original identity name of each label.
+    pub identities: Vec<String>,
+}
+
+impl TrainSet {
+    /// Labels in item order (what the samplers take).
+    pub fn labels(&self) -> Vec<usize> {
+        self.items.iter().map(|i| i.label).collect()
+    }
+}
+
+/// Market-1501 names when the folder holds images, one folder per identity when it holds folders.
+pub fn layout_of(dir: &Path) -> Layout {
+    let has_subdirs = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.flatten().any(|e| {
+                e.file_type().is_ok_and(|t| t.is_dir()) && !e.file_name().to_string_lossy().starts_with('.')
+            })
+        })
+        .unwrap_or(false);
+    if has_subdirs { Layout::Folders } else { Layout::Market }
+}
+
+/// Reads a training folder; identities are relabelled in sorted order, distractors (pid 0) are left out.
+pub fn load_train_set(dir: &Path) -> Result<TrainSet, DataError> {
+    let split = load_split(dir, layout_of(dir), false)?;
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &split.records {
+        if !r.identity.is_distractor() {
+            ids.entry(r.identity.to_string()).or_insert(0);
+        }
+    }
+    for (label, v) in ids.values_mut().enumerate() {
+        *v = label;
+    }
+    let items: Vec<TrainItem> = split
+        .records
+        .iter()
+        .filter(|r| !r.identity.is_distractor())
+        .map(|r| TrainItem { path: r.path.clone(), label: ids[&r.identity.to_string()] })
+        .collect();
+    if ids.len() < 2 {
+        return Err(DataError::Unusable {
+            dir: dir.to_owned(),
+            message: format!("training needs at least 2 identities, found {}", ids.len()),
+        });
+    }
+    Ok(TrainSet { dir: dir.to_owned(), items, num_classes: ids.len(), identities: ids.into_keys().collect() })
+}
+
+/// Query and gallery images with labels for the evaluation protocol.
+#[derive(Clone, Debug)]
+pub struct EvalSet {
+    /// Query images.
+    pub query: Vec<PathBuf>,
+    /// Query labels.
+    pub query_labels: Vec<Label>,
+    /// Gallery images (`test_dataset_dir`).
+    pub gallery: Vec<PathBuf>,
+    /// Gallery labels.
+    pub gallery_labels: Vec<Label>,
+}
+
+/// Reads the query and gallery folders, labelling both with one [`Labeler`] so a person has one id.
+pub fn load_eval_set(query_dir: &Path, gallery_dir: &Path) -> Result<EvalSet, DataError> {
+    let query = load_split(query_dir, layout_of(query_dir), false)?;
+    let gallery = load_split(gallery_dir, layout_of(gallery_dir), false)?;
+    let mut labeler = Labeler::new();
+    let query_labels = labeler.label_records(&query.records)?;
+    let gallery_labels = labeler.label_records(&gallery.records)?;
+    Ok(EvalSet {
+        query: query.records.into_iter().map(|r| r.path).collect(),
+        query_labels,
+        gallery: gallery.records.into_iter().map(|r| r.path).collect(),
+        gallery_labels,
+    })
+}

@@ -1,0 +1,564 @@
+//! The sections of the spec, one struct each, with the defaults and descriptions of the TAO ReIdentificationNet
+//! parameter tables.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+/// A spec key whose value is one of a fixed set of names.
+macro_rules! option_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident default $default:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $canon:literal $(| $alias:literal)* ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// The spellings the spec accepts, canonical first.
+            pub const NAMES: &'static [&'static str] = &[$($canon),+];
+
+            /// The canonical spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $canon, )+
+                }
+            }
+
+            /// Parses a spelling (case-insensitive; aliases accepted).
+            pub fn from_name(name: &str) -> Option<Self> {
+                let name = name.trim();
+                $(
+                    if name.eq_ignore_ascii_case($canon) $(|| name.eq_ignore_ascii_case($alias))* {
+                        return Some($name::$variant);
+                    }
+                )+
+                None
+            }
+
+            /// `a, b or c`, for messages.
+            pub fn expected() -> String {
+                let names: Vec<String> =
+                    Self::NAMES.iter().map(|n| if n.is_empty() { "\"\"".to_owned() } else { (*n).to_owned() }).collect();
+                names.join(", ")
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::$default
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::from_name(s).ok_or_else(|| format!("`{s}` is not one of {}", $name::expected()))
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct NameVisitor;
+                impl serde::de::Visitor<'_> for NameVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        write!(f, "one of {}", $name::expected())
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        v.parse().map_err(E::custom)
+                    }
+                }
+                deserializer.deserialize_str(NameVisitor)
+            }
+        }
+    };
+}
+
+option_enum! {
+    /// `model.pretrain_choice`: which pre-trained weights start the training.
+    PretrainChoice default SelfSupervised {
+        /// `imagenet`: an ImageNet-trained backbone from `model.pretrained_model_path`.
+        Imagenet = "imagenet",
+        /// `self`: a self-supervised ReID backbone (SOLIDER for Swin) from `model.pretrained_model_path`.
+        SelfSupervised = "self",
+        /// `""`: no pre-trained weights.
+        None = "" | "none" | "no",
+    }
+}
+
+option_enum! {
+    /// `model.neck`: whether a BNNeck follows the global feature.
+    NeckType default Bnneck {
+        /// `bnneck`: a BatchNorm neck (Luo et al. 2019).
+        Bnneck = "bnneck",
+        /// `no` (or `""`): no neck.
+        No = "no" | "" | "none",
+    }
+}
+
+option_enum! {
+    /// `model.neck_feat`: which feature of the BNNeck is used for testing.
+    NeckFeature default After {
+        /// `before`: the feature entering the BNNeck.
+        Before = "before",
+        /// `after`: the BNNeck's output.
+        After = "after",
+    }
+}
+
+option_enum! {
+    /// `model.metric_loss_type`: the metric loss.
+    MetricLossType default Triplet {
+        /// `triplet`: batch-hard triplet loss.
+        Triplet = "triplet",
+        /// `center`: center loss.
+        Center = "center",
+        /// `triplet_center`: both.
+        TripletCenter = "triplet_center",
+    }
+}
+
+option_enum! {
+    /// `dataset.sampler`: how training batches are drawn.
+    Sampler default SoftmaxTriplet {
+        /// `softmax`: random batches, ID loss only.
+        Softmax = "softmax",
+        /// `triplet`: P identities x K images, triplet loss only.
+        Triplet = "triplet",
+        /// `softmax_triplet`: P identities x K images, ID and triplet losses.
+        SoftmaxTriplet = "softmax_triplet",
+    }
+}
+
+option_enum! {
+    /// `train.optim.name`: the optimiser.
+    OptimizerName default Sgd {
+        /// `SGD` with momentum.
+        Sgd = "SGD",
+        /// `Adam`.
+        Adam = "Adam",
+        /// `AdamW` (decoupled weight decay).
+        AdamW = "AdamW",
+    }
+}
+
+option_enum! {
+    /// `train.optim.warmup_method`: the shape of the warm-up.
+    WarmupMethod default Cosine {
+        /// `linear`: warm-up multi-step (the strong baseline's schedule).
+        Linear = "linear",
+        /// `cosine`: TAO's cosine schedule.
+        Cosine = "cosine",
+    }
+}
+
+/// An empty path (`pretrained_model_path: ""`) is no path.
+fn empty_path_is_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<PathBuf>, D::Error> {
+    Ok(Option::<PathBuf>::deserialize(deserializer)?.filter(|p| !p.as_os_str().is_empty()))
+}
+
+impl Sampler {
+    /// Whether batches are P identities x K images (`triplet`, `softmax_triplet`).
+    pub fn is_identity_batched(self) -> bool {
+        !matches!(self, Sampler::Softmax)
+    }
+}
+
+impl MetricLossType {
+    /// Whether the triplet loss is part of the metric loss.
+    pub fn has_triplet(self) -> bool {
+        matches!(self, MetricLossType::Triplet | MetricLossType::TripletCenter)
+    }
+
+    /// Whether the center loss is part of the metric loss.
+    pub fn has_center(self) -> bool {
+        matches!(self, MetricLossType::Center | MetricLossType::TripletCenter)
+    }
+}
+
+impl From<NeckType> for reid_models::Neck {
+    fn from(neck: NeckType) -> Self {
+        match neck {
+            NeckType::Bnneck => reid_models::Neck::Bnneck,
+            NeckType::No => reid_models::Neck::None,
+        }
+    }
+}
+
+impl From<NeckFeature> for reid_models::NeckFeat {
+    fn from(feat: NeckFeature) -> Self {
+        match feat {
+            NeckFeature::Before => reid_models::NeckFeat::Before,
+            NeckFeature::After => reid_models::NeckFeat::After,
+        }
+    }
+}
+
+/// `model`: the network architecture.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSection {
+    /// The type of model, which can be Swin-based architectures or resnet_50 (also resnet_18/34/101/152 here).
+    pub backbone: String,
+    /// The number of strides during convolution (the stride of a ResNet's last stage).
+    pub last_stride: usize,
+    /// Specifies the pre-trained network: `self`, `imagenet` or `""`.
+    pub pretrain_choice: PretrainChoice,
+    /// The path to the pre-trained model.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub pretrained_model_path: Option<PathBuf>,
+    /// The number of input channels.
+    pub input_channels: usize,
+    /// The width of the input images.
+    pub input_width: usize,
+    /// The height of the input images.
+    pub input_height: usize,
+    /// Specifies whether to train with BNNeck: `bnneck` or `no`/`""`.
+    pub neck: NeckType,
+    /// The patch-embedding stride `[h, w]` of ViT backbones.
+    pub stride_size: Vec<usize>,
+    /// The output size of the feature embeddings.
+    pub feat_dim: usize,
+    /// A flag specifying whether to train with soft triplet loss.
+    pub no_margin: bool,
+    /// Specifies which feature of BNNeck to use for testing: `before` or `after`.
+    pub neck_feat: NeckFeature,
+    /// The type of metric loss: `triplet`, `center` or `triplet_center`.
+    pub metric_loss_type: MetricLossType,
+    /// A flag specifying whether to enable center loss.
+    pub with_center_loss: bool,
+    /// A flag specifying whether to enable image flipping (the test feature averages an image and its mirror).
+    pub with_flip_feature: bool,
+    /// A flag specifying whether to enable label smoothing.
+    pub label_smooth: bool,
+    /// The height-width ratio of the pre-trained model.
+    pub pretrain_hw_ratio: f64,
+}
+
+impl Default for ModelSection {
+    fn default() -> Self {
+        ModelSection {
+            backbone: "swin_tiny_patch4_window7_224".to_owned(),
+            last_stride: 1,
+            pretrain_choice: PretrainChoice::SelfSupervised,
+            pretrained_model_path: None,
+            input_channels: 3,
+            input_width: 128,
+            input_height: 384,
+            neck: NeckType::Bnneck,
+            stride_size: vec![16, 16],
+            feat_dim: 1024,
+            no_margin: true,
+            neck_feat: NeckFeature::After,
+            metric_loss_type: MetricLossType::Triplet,
+            with_center_loss: false,
+            with_flip_feature: false,
+            label_smooth: false,
+            pretrain_hw_ratio: 2.0,
+        }
+    }
+}
+
+impl ModelSection {
+    /// Whether the backbone is a ResNet.
+    pub fn is_resnet(&self) -> bool {
+        self.backbone.starts_with("resnet")
+    }
+
+    /// Whether the backbone is a Swin Transformer.
+    pub fn is_swin(&self) -> bool {
+        self.backbone.starts_with("swin")
+    }
+
+    /// Whether the backbone is a ViT (TransReID-style).
+    pub fn is_vit(&self) -> bool {
+        self.backbone.starts_with("vit") || self.backbone.contains("_vit")
+    }
+
+    /// Whether the center loss is in play: `with_center_loss`, or a metric loss with `center` in its name.
+    pub fn uses_center_loss(&self) -> bool {
+        self.with_center_loss || self.metric_loss_type.has_center()
+    }
+}
+
+/// `dataset`: data source, batch size and augmentation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatasetSection {
+    /// The path to the train images.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub train_dataset_dir: Option<PathBuf>,
+    /// The path to the test images.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub test_dataset_dir: Option<PathBuf>,
+    /// The path to the query images.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub query_dataset_dir: Option<PathBuf>,
+    /// The number of unique person IDs.
+    pub num_classes: usize,
+    /// The batch size for training.
+    pub batch_size: usize,
+    /// The batch size for validation.
+    pub val_batch_size: usize,
+    /// The number of parallel workers processing data (0: load in the calling thread).
+    pub num_workers: usize,
+    /// The pixel mean for image normalization (one per input channel, on the 0..1 scale).
+    pub pixel_mean: Vec<f64>,
+    /// The pixel standard deviation for image normalization (one per input channel, on the 0..1 scale).
+    pub pixel_std: Vec<f64>,
+    /// The pixel padding size around images for image augmentation (0 disables pad-and-crop).
+    pub padding: usize,
+    /// The random horizontal flipping probability for image augmentation.
+    pub prob: f64,
+    /// The random erasing probability for image augmentation.
+    pub re_prob: f64,
+    /// The type of sampler for data loading: `softmax`, `triplet` or `softmax_triplet`.
+    pub sampler: Sampler,
+    /// The number of image instances of the same person in a batch.
+    pub num_instances: usize,
+}
+
+impl Default for DatasetSection {
+    fn default() -> Self {
+        DatasetSection {
+            train_dataset_dir: None,
+            test_dataset_dir: None,
+            query_dataset_dir: None,
+            num_classes: 751,
+            batch_size: 64,
+            val_batch_size: 128,
+            num_workers: 8,
+            pixel_mean: vec![0.5, 0.5, 0.5],
+            pixel_std: vec![0.5, 0.5, 0.5],
+            padding: 10,
+            prob: 0.5,
+            re_prob: 0.5,
+            sampler: Sampler::SoftmaxTriplet,
+            num_instances: 4,
+        }
+    }
+}
+
+/// `re_ranking`: k-reciprocal re-ranking at evaluation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReRankingSection {
+    /// A flag that enables the re-ranking module.
+    pub re_ranking: bool,
+    /// The k used for k-reciprocal nearest neighbors.
+    pub k1: usize,
+    /// The k used for local query expansion.
+    pub k2: usize,
+    /// The weight of the original distance in combination with the Jaccard distance.
+    pub lambda_value: f64,
+}
+
+impl Default for ReRankingSection {
+    fn default() -> Self {
+        ReRankingSection { re_ranking: true, k1: 20, k2: 6, lambda_value: 0.3 }
+    }
+}
+
+/// `train.optim`: optimiser, learning-rate schedule, weight decay and loss weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimSection {
+    /// The name of the optimizer: `SGD`, `Adam` or `AdamW`.
+    pub name: OptimizerName,
+    /// The steps (epochs) to decrease the learning rate for the MultiStep scheduler.
+    pub lr_steps: Vec<usize>,
+    /// The decay rate for WarmupMultiStepLR.
+    pub gamma: f64,
+    /// The bias learning rate factor for WarmupMultiStepLR.
+    pub bias_lr_factor: f64,
+    /// The weight decay coefficient for the optimizer.
+    pub weight_decay: f64,
+    /// The weight decay of bias parameters.
+    pub weight_decay_bias: f64,
+    /// The warmup factor for the WarmupMultiStepLR scheduler.
+    pub warmup_factor: f64,
+    /// The number of warmup epochs for the WarmupMultiStepLR scheduler (TAO's ResNet spec calls it `warmup_iters`).
+    pub warmup_epochs: usize,
+    /// The warmup method for the optimizer: `cosine` or `linear`.
+    pub warmup_method: WarmupMethod,
+    /// The initial learning rate for the training.
+    pub base_lr: f64,
+    /// The momentum for the WarmupMultiStepLR optimizer (SGD).
+    pub momentum: f64,
+    /// The balanced weight for center loss.
+    pub center_loss_weight: f64,
+    /// The learning rate for SGD to learn the centers of center loss.
+    pub center_lr: f64,
+    /// The margin value for triplet loss.
+    pub triplet_loss_margin: f64,
+    /// A flag specifying whether to enable large fully connected learning rate.
+    pub large_fc_lr: bool,
+}
+
+impl Default for OptimSection {
+    fn default() -> Self {
+        OptimSection {
+            name: OptimizerName::Sgd,
+            lr_steps: vec![40, 70],
+            gamma: 0.1,
+            bias_lr_factor: 2.0,
+            weight_decay: 0.0001,
+            weight_decay_bias: 0.0001,
+            warmup_factor: 0.01,
+            warmup_epochs: 20,
+            warmup_method: WarmupMethod::Cosine,
+            base_lr: 0.0008,
+            momentum: 0.9,
+            center_loss_weight: 0.0005,
+            center_lr: 0.5,
+            triplet_loss_margin: 0.3,
+            large_fc_lr: false,
+        }
+    }
+}
+
+/// `train`: the training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainSection {
+    /// The configuration for the optimizer, including the learning rate, learning scheduler, weight decay, etc.
+    pub optim: OptimSection,
+    /// The total number of epochs to run the experiment.
+    pub num_epochs: usize,
+    /// The interval (epochs) at which the checkpoints are saved.
+    pub checkpoint_interval: usize,
+    /// The interval (epochs) at which the model is evaluated on the query/test sets during training.
+    pub validation_interval: usize,
+    /// The amount to clip the gradient by the L2 norm. A value of 0.0 specifies no clipping (TAO's `grad_clip`).
+    pub clip_grad_norm: f64,
+    /// The random seed of initialisation, sampling and augmentation.
+    pub seed: u64,
+    /// A list of GPU indices to use for training.
+    pub gpu_ids: Vec<usize>,
+    /// The number of GPUs to use for training.
+    pub num_gpus: usize,
+    /// A checkpoint to resume training from.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub resume_training_checkpoint_path: Option<PathBuf>,
+    /// The folder for training outputs (default `${results_dir}/train`).
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub results_dir: Option<PathBuf>,
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        TrainSection {
+            optim: OptimSection::default(),
+            num_epochs: 120,
+            checkpoint_interval: 10,
+            validation_interval: 10,
+            clip_grad_norm: 0.0,
+            seed: 1234,
+            gpu_ids: vec![0],
+            num_gpus: 1,
+            resume_training_checkpoint_path: None,
+            results_dir: None,
+        }
+    }
+}
+
+/// `evaluate`: mAP/CMC evaluation of a checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EvaluateSection {
+    /// The model to be evaluated.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub checkpoint: Option<PathBuf>,
+    /// The path to the test (gallery) data (default `dataset.test_dataset_dir`).
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub test_dataset: Option<PathBuf>,
+    /// The path to the query data (default `dataset.query_dataset_dir`).
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub query_dataset: Option<PathBuf>,
+    /// The path to the plotted file of sampled matches.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub output_sampled_matches_plot: Option<PathBuf>,
+    /// The path to the plotted file of the CMC curve.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub output_cmc_curve_plot: Option<PathBuf>,
+    /// The batch size of feature extraction (default `dataset.val_batch_size`).
+    pub batch_size: Option<usize>,
+    /// The GPU index used to run evaluation.
+    pub gpu_id: usize,
+    /// The folder for evaluation outputs (default `${results_dir}/evaluate`).
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub results_dir: Option<PathBuf>,
+}
+
+/// `inference`: embeddings of the test and query images, written as JSON.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InferenceSection {
+    /// The model to perform inference with.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub checkpoint: Option<PathBuf>,
+    /// The path to the test (gallery) data (default `dataset.test_dataset_dir`).
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub test_dataset: Option<PathBuf>,
+    /// The path to the query data (default `dataset.query_dataset_dir`).
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub query_dataset: Option<PathBuf>,
+    /// The path to the output JSON file.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub output_file: Option<PathBuf>,
+    /// The batch size of feature extraction (default `dataset.val_batch_size`).
+    pub batch_size: Option<usize>,
+    /// The index of the GPU that will be used to run inference.
+    pub gpu_id: usize,
+    /// The folder for inference outputs (default `${results_dir}/inference`).
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub results_dir: Option<PathBuf>,
+}
+
+/// `export`: the ONNX model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportSection {
+    /// The checkpoint to be exported.
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub checkpoint: Option<PathBuf>,
+    /// The path to save the exported model to (default: the checkpoint's path with the extension `.onnx`).
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub onnx_file: Option<PathBuf>,
+    /// The index of the GPU that will be used to run the export.
+    pub gpu_id: usize,
+    /// The folder for export outputs (default `${results_dir}/export`).
+    #[serde(deserialize_with = "empty_path_is_none")]
+    pub results_dir: Option<PathBuf>,
+}
+
+impl ExportSection {
+    /// `onnx_file`, or the checkpoint's path with the extension `.onnx` (as TAO does), or `model.onnx` in
+    /// `results_dir`.
+    pub fn onnx_path(&self) -> Option<PathBuf> {
+        self.onnx_file
+            .clone()
+            .or_else(|| self.checkpoint.as_ref().map(|c| c.with_extension("onnx")))
+            .or_else(|| self.results_dir.as_ref().map(|r| r.join("model.onnx")))
+    }
+}
