@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod embed;
 pub mod error;
 pub mod history;
+pub mod ids;
 pub mod plan;
 pub mod run;
 pub mod validate;

@@ -141,7 +141,7 @@ pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSumma
     let seed = spec.train.seed;
     device.seed(seed);
 
-    let mut model = ReidModel::new(&config, &device)?;
+    let mut model = super::ids::with_path_ids(ReidModel::new(&config, &device)?);
     let loss = ReidLoss::new(&plan::loss_options(spec))?;
     let mut centers = loss.center.then(|| CenterLoss::new(num_classes, config.feat_dim, &ad));
     let mut optim = GroupedOptimizer::new(plan::optim_settings(spec));
