@@ -6,7 +6,7 @@ mod progress;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-/// Person re-identification: datasets, evaluation, re-ranking and benchmarks.
+/// Person re-identification: datasets, training, evaluation, re-ranking, export and benchmarks.
 #[derive(Parser)]
 #[command(name = "reid", version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -19,8 +19,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Evaluate query/gallery embeddings (TAO inference JSON): mAP, CMC rank-1/5/10, mINP, optional re-ranking.
+    /// Evaluate query/gallery embeddings (TAO inference JSON), or with `-e spec.yaml` a checkpoint or ONNX model
+    /// on the spec's query/test folders: mAP, CMC rank-1/5/10, mINP, optional re-ranking, plots.
     Evaluate(commands::evaluate::EvaluateArgs),
+    /// Train a ReID network from a TAO spec (`-e spec.yaml`), with checkpoints, validation and curves.
+    #[cfg(feature = "train")]
+    Train(commands::tao::SpecArgs),
+    /// Write the TAO inference JSON (embeddings of the query and test folders) of `inference.checkpoint`.
+    #[cfg(feature = "train")]
+    Inference(commands::tao::SpecArgs),
+    /// Export `export.checkpoint` to ONNX (`export.onnx_file`), verified against the checkpoint.
+    #[cfg(feature = "train")]
+    Export(commands::tao::SpecArgs),
     /// Inspect datasets (`check`) and generate synthetic embedding sets (`synth-embeddings`).
     #[command(subcommand)]
     Dataset(commands::dataset::DatasetCommand),
@@ -36,6 +46,12 @@ fn main() -> std::process::ExitCode {
     let result: Result<()> = match cli.command {
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Dataset(cmd) => commands::dataset::run(cmd),
+        #[cfg(feature = "train")]
+        Command::Train(args) => commands::tao::run_train(args),
+        #[cfg(feature = "train")]
+        Command::Inference(args) => commands::tao::run_inference(args),
+        #[cfg(feature = "train")]
+        Command::Export(args) => commands::tao::run_export(args),
         #[cfg(feature = "bench")]
         Command::Bench(cmd) => commands::bench::run(cmd),
     };

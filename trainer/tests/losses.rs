@@ -29,7 +29,7 @@ fn labels(values: &[i64], device: &Device) -> Tensor<1, Int> {
 }
 
 fn vec_of<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().convert::<f32>().to_vec::<f32>().unwrap().into_iter().map(f64::from).collect()
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap().into_iter().map(f64::from).collect()
 }
 
 fn scalar(t: Tensor<1>) -> f64 {

@@ -69,21 +69,28 @@ fn each_identity_uses_its_images_before_repeating_any() {
 
 #[test]
 fn an_epoch_runs_until_fewer_than_p_identities_have_chunks() {
-    // 6 identities x 8 images, K = 4 (two chunks each), P = 2: every chunk is used (12 chunks, 6 batches).
-    let labels: Vec<usize> = (0..48).map(|i| i % 6).collect();
-    let sampler = Sampler::new(SamplerKind::Triplet, &labels, 8, 4).unwrap();
-    for seed in 0..20 {
-        let batches = sampler.epoch(seed);
-        assert_eq!(batches.len(), 6);
-        let all: BTreeSet<usize> = batches.iter().flatten().copied().collect();
-        assert_eq!(all.len(), 48, "every image once");
-    }
-    // 3 identities, P = 2: after the first two are drawn out, one identity is left alone.
-    let labels: Vec<usize> = (0..24).map(|i| i % 3).collect();
-    let sampler = Sampler::new(SamplerKind::Triplet, &labels, 8, 4).unwrap();
-    for seed in 0..20 {
-        let n = sampler.epoch(seed).len();
-        assert!((2..=3).contains(&n), "seed {seed}: {n} batches");
+    // Identities x 8 images, K = 4 (two chunks each): the epoch stops when fewer than P identities have a
+    // chunk left, so at most P - 1 identities keep unused chunks; no image is used twice.
+    for (identities, p) in [(6, 2), (3, 2), (9, 3)] {
+        let labels: Vec<usize> = (0..8 * identities).map(|i| i % identities).collect();
+        let sampler = Sampler::new(SamplerKind::Triplet, &labels, 4 * p, 4).unwrap();
+        let mut stops = BTreeSet::new();
+        for seed in 0..50 {
+            let batches = sampler.epoch(seed);
+            let all: Vec<usize> = batches.iter().flatten().copied().collect();
+            assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), all.len(), "no image twice");
+            let mut chunks_used = vec![0; identities];
+            for &i in all.iter().step_by(4) {
+                chunks_used[labels[i]] += 1;
+            }
+            let left = chunks_used.iter().filter(|&&used| used < 2).count();
+            assert!(left < p, "{identities} ids, P {p}, seed {seed}: {left} identities still had chunks");
+            stops.insert(batches.len());
+        }
+        if identities == 6 {
+            // 12 chunks: 6 batches when the draws come out even, 5 when one identity is left with two.
+            assert_eq!(stops, BTreeSet::from([5, 6]));
+        }
     }
 }
 

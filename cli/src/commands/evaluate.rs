@@ -22,11 +22,22 @@ camera-less data, the parent folder name (--labels folders). Embeddings are L2-n
 Example:\n  reid evaluate --query q.json --gallery g.json --re-ranking --report eval.json --plot cmc.png")]
 pub struct EvaluateArgs {
     /// Query embeddings: TAO inference JSON, `[{"img_path": ..., "embedding": [...]}, ...]`.
-    #[arg(long, short)]
-    pub query: PathBuf,
+    #[arg(long, short, required_unless_present = "spec")]
+    pub query: Option<PathBuf>,
     /// Gallery embeddings, same format.
-    #[arg(long, short)]
-    pub gallery: PathBuf,
+    #[arg(long, short, required_unless_present = "spec")]
+    pub gallery: Option<PathBuf>,
+    /// Evaluate a model instead: the TAO spec whose `evaluate.checkpoint` (a training checkpoint or an `.onnx`
+    /// file) is embedded on the query/test folders (`evaluate.query_dataset`, `evaluate.test_dataset`, else the
+    /// `dataset` section's folders), with the spec's re-ranking and flip settings.
+    #[arg(short = 'e', long = "experiment-spec", value_name = "SPEC.yaml", conflicts_with_all = ["query", "gallery"])]
+    pub spec: Option<PathBuf>,
+    /// With `-e`: the results folder (same as `results_dir=DIR`).
+    #[arg(short = 'r', long = "results-dir", value_name = "DIR", requires = "spec")]
+    pub results_dir: Option<PathBuf>,
+    /// With `-e`: `section.key=value` overrides, e.g. `evaluate.checkpoint=model.onnx`.
+    #[arg(value_name = "KEY=VALUE", requires = "spec")]
+    pub overrides: Vec<String>,
     /// Distance between L2-normalised embeddings: squared euclidean or cosine (1 - cosine similarity).
     /// Both rank identically; re-ranking always works on squared euclidean distances.
     #[arg(long, value_enum, default_value_t = MetricArg::Euclidean)]
@@ -155,6 +166,17 @@ fn percent(x: f64) -> String {
 
 /// Runs `reid evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<()> {
+    #[cfg(feature = "train")]
+    if let Some(spec) = args.spec.clone() {
+        return super::tao::run_evaluate(super::tao::SpecArgs {
+            spec,
+            results_dir: args.results_dir.clone(),
+            overrides: args.overrides.clone(),
+        });
+    }
+    let (Some(query), Some(gallery)) = (args.query.clone(), args.gallery.clone()) else {
+        bail!("give --query and --gallery embeddings{}", if cfg!(feature = "train") { ", or -e SPEC.yaml" } else { "" });
+    };
     let params = RerankParams { k1: args.k1, k2: args.k2, lambda: args.lambda };
     if args.re_ranking {
         params.validate()?;
@@ -163,14 +185,14 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     let mut t = Timings::default();
     let start = Instant::now();
     let mut labeler = Labeler::new();
-    let q = load_side(&args.query, &mut labeler, &args, &bars)?;
-    let g = load_side(&args.gallery, &mut labeler, &args, &bars)?;
+    let q = load_side(&query, &mut labeler, &args, &bars)?;
+    let g = load_side(&gallery, &mut labeler, &args, &bars)?;
     if q.embeddings.cols() != g.embeddings.cols() {
         bail!(
             "{} holds {}-d embeddings but {} holds {}-d ones",
-            args.query.display(),
+            query.display(),
             q.embeddings.cols(),
-            args.gallery.display(),
+            gallery.display(),
             g.embeddings.cols()
         );
     }
@@ -207,13 +229,13 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         "query   {} embeddings ({}-d) from {}{}",
         q.labels.len(),
         q.embeddings.cols(),
-        args.query.display(),
+        query.display(),
         if q.junk > 0 { format!(", {} junk dropped", q.junk) } else { String::new() }
     );
     println!(
         "gallery {} embeddings from {}{}",
         g.labels.len(),
-        args.gallery.display(),
+        gallery.display(),
         if g.junk > 0 { format!(", {} junk dropped", g.junk) } else { String::new() }
     );
     let rr = if args.re_ranking {
@@ -235,8 +257,8 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
 
     if let Some(path) = &args.report {
         let report = Report {
-            query: &args.query,
-            gallery: &args.gallery,
+            query: &query,
+            gallery: &gallery,
             metric: if args.re_ranking { Metric::SquaredEuclidean } else { metric },
             re_ranking: args.re_ranking.then_some(params),
             num_queries: result.num_queries,

@@ -4,3 +4,5 @@
 pub mod bench;
 pub mod dataset;
 pub mod evaluate;
+#[cfg(feature = "train")]
+pub mod tao;

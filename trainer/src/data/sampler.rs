@@ -145,7 +145,7 @@ impl Sampler {
             if num_instances == 0 {
                 return Err(SamplerError::ZeroInstances);
             }
-            if batch_size % num_instances != 0 {
+            if !batch_size.is_multiple_of(num_instances) {
                 return Err(SamplerError::NotMultiple { batch_size, num_instances });
             }
             let needed = batch_size / num_instances;

@@ -110,7 +110,7 @@ pub(crate) fn validate(spec: &Spec) -> Result<(), SpecError> {
                 format_args!("must be >= 2 with sampler {} (a triplet needs two images of an identity)", d.sampler),
             ));
         }
-        if d.batch_size % d.num_instances != 0 {
+        if !d.batch_size.is_multiple_of(d.num_instances) {
             return Err(c.fail(
                 "dataset.num_instances",
                 d.num_instances,

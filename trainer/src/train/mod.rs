@@ -8,6 +8,7 @@ pub mod history;
 pub mod ids;
 pub mod plan;
 pub mod run;
+pub mod tasks;
 pub mod validate;
 
 pub use error::TrainError;
