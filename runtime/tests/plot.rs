@@ -194,7 +194,15 @@ fn full_curves(n: usize) -> TrainingCurves {
     let acc = epochs.iter().map(|&e| 1.0 - 0.95 * (-5.0 * t(e)).exp()).collect();
     let lr = epochs
         .iter()
-        .map(|&e| if e <= 10.0 { 3.5e-4 * e / 10.0 } else if t(e) < 0.5 { 3.5e-4 } else { 3.5e-5 })
+        .map(|&e| {
+            if e <= 10.0 {
+                3.5e-4 * e / 10.0
+            } else if t(e) < 0.5 {
+                3.5e-4
+            } else {
+                3.5e-5
+            }
+        })
         .collect();
     let every = |f: fn(f64) -> f64| epochs.iter().filter(|&&e| e as usize % 10 == 0).map(|&e| (e, f(t(e)))).collect();
     TrainingCurves {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use reid_runtime::dataset::{CheckOptions, DatasetError, check_dataset_with_progress};
+use reid_runtime::persons::{DatasetSpec, write_dataset};
 use reid_runtime::synth::{SynthSpec, generate};
 
 use crate::progress::Bars;
@@ -20,6 +21,52 @@ pub enum DatasetCommand {
     /// Write a clustered synthetic query/gallery embedding set as TAO inference JSON (`query.json`,
     /// `gallery.json`) with Market-1501 file names, junk and distractors included: input for `reid evaluate`.
     SynthEmbeddings(SynthArgs),
+    /// Render a synthetic person dataset in the Market-1501 layout (`bounding_box_train`, `bounding_box_test`,
+    /// `query`; JPEG crops named like `0002_c1s1_000451_01.jpg`): seeded people (body shape, skin, hair,
+    /// clothes and patterns, backpacks, bags, hats) seen by seeded cameras (lighting and colour cast,
+    /// viewpoints, backgrounds, blur, noise, occluders). The same arguments write the same bytes. The
+    /// defaults write 2,430 images in a few seconds, enough for a CPU quick-start training run.
+    Synth(PersonsArgs),
+}
+
+/// Arguments of `reid dataset synth`.
+#[derive(Args)]
+pub struct PersonsArgs {
+    /// Output folder: created if missing; must be empty unless --force.
+    #[arg(long, short)]
+    pub out: PathBuf,
+    /// Training identities (pids 0001..N in `bounding_box_train`); 0 writes no training folder.
+    #[arg(long, default_value_t = 100)]
+    pub train_ids: u32,
+    /// Test identities (the next pids, never in training): one query per camera each, the rest in
+    /// `bounding_box_test`.
+    #[arg(long, default_value_t = 50)]
+    pub test_ids: u32,
+    /// Cameras (c1..cN), at least 2; every identity is seen by every camera.
+    #[arg(long, default_value_t = 4)]
+    pub cameras: u32,
+    /// Images of each identity in each camera.
+    #[arg(long, default_value_t = 4)]
+    pub images_per_camera: u32,
+    /// Crop width in pixels (Market-1501: 64).
+    #[arg(long, default_value_t = 64)]
+    pub width: u32,
+    /// Crop height in pixels (Market-1501: 128).
+    #[arg(long, default_value_t = 128)]
+    pub height: u32,
+    /// Random seed: people, cameras and every image follow from it.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Distractor images (pid 0000: people of no test identity) added to the gallery.
+    #[arg(long, default_value_t = 20)]
+    pub distractors: u32,
+    /// Junk images (pid -1: partial people, empty background; ignored by evaluation) added to the gallery.
+    #[arg(long, default_value_t = 10)]
+    pub junk: u32,
+    /// Write into a non-empty folder, replacing its `bounding_box_train`, `bounding_box_test` and `query`
+    /// folders and its `synth.json`, `README.txt` and `preview.png` (other files are kept).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `reid dataset synth-embeddings`.
@@ -65,7 +112,54 @@ pub fn run(cmd: DatasetCommand) -> Result<()> {
     match cmd {
         DatasetCommand::Check(args) => check(&args),
         DatasetCommand::SynthEmbeddings(args) => synth(&args),
+        DatasetCommand::Synth(args) => synth_persons(&args),
     }
+}
+
+fn synth_persons(args: &PersonsArgs) -> Result<()> {
+    let spec = DatasetSpec {
+        train_ids: args.train_ids,
+        test_ids: args.test_ids,
+        cameras: args.cameras,
+        images_per_camera: args.images_per_camera,
+        width: args.width,
+        height: args.height,
+        seed: args.seed,
+        distractors: args.distractors,
+        junk: args.junk,
+    };
+    let started = std::time::Instant::now();
+    let summary = write_dataset(&spec, &args.out, args.force, &Bars::new())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "wrote {} images ({}x{}) to {} in {seconds:.1} s",
+        summary.images(),
+        spec.width,
+        spec.height,
+        args.out.display()
+    )?;
+    if summary.train_images > 0 {
+        writeln!(
+            out,
+            "  bounding_box_train  {:>6} images, {} identities, {} cameras",
+            summary.train_images, summary.train_ids, summary.cameras
+        )?;
+    }
+    writeln!(
+        out,
+        "  query               {:>6} images, {} identities, {} cameras",
+        summary.query_images, summary.test_ids, summary.cameras
+    )?;
+    writeln!(
+        out,
+        "  bounding_box_test   {:>6} images, {} identities + {} distractors (pid 0000) + {} junk (pid -1)",
+        summary.gallery_images, summary.test_ids, summary.distractors, summary.junk
+    )?;
+    writeln!(out, "  seed {}; parameters in synth.json, a contact sheet in preview.png", spec.seed)?;
+    writeln!(out, "check it with: reid dataset check {}", args.out.display())?;
+    Ok(())
 }
 
 fn synth(args: &SynthArgs) -> Result<()> {

@@ -143,6 +143,22 @@ pub fn run_train(args: SpecArgs) -> Result<()> {
     let spec = args.load()?;
     let summary = train_spec(&spec)?;
     println!("trained {} epochs: results in {}", summary.history.len(), summary.dir.display());
+    let last_val = summary.history.iter().rev().find_map(|r| r.validation);
+    if let (Some(a), Some(b)) = (summary.initial, last_val) {
+        println!("  validation mAP {:.4} -> {:.4}, rank-1 {:.4} -> {:.4} (untrained -> trained)", a.map, b.map, a.rank1, b.rank1);
+    }
+    let summary_path = summary.dir.join("summary.json");
+    let json = serde_json::json!({
+        "epochs": summary.history.len(),
+        "untrained": summary.initial.map(|v| serde_json::json!({"mAP": v.map, "rank1": v.rank1})),
+        "trained": last_val.map(|v| serde_json::json!({"mAP": v.map, "rank1": v.rank1})),
+        "last_model": summary.last_model,
+        "best_model": summary.best_model,
+        "images_per_second": summary.history.iter().map(|r| r.images as f64).sum::<f64>()
+            / summary.history.iter().map(|r| r.seconds).sum::<f64>().max(1e-9),
+    });
+    std::fs::write(&summary_path, serde_json::to_string_pretty(&json)?)
+        .with_context(|| format!("writing {}", summary_path.display()))?;
     println!("  final model:   {}", summary.last_model.display());
     if let Some(best) = &summary.best_model {
         println!("  best model:    {}", best.display());

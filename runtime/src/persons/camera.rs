@@ -37,12 +37,12 @@ impl Lighting {
 
     /// This lighting with one image's small random change (a cloud, a lamp, auto-exposure).
     pub fn jittered(&self, rng: &mut impl Rng) -> Lighting {
-        let gain = rng.random_range(0.90..1.10);
+        let gain = rng.random_range(0.95..1.05);
         Lighting {
             brightness: self.brightness * gain,
-            contrast: self.contrast * rng.random_range(0.95..1.05),
-            cast: self.cast.map(|c| c * rng.random_range(0.96..1.04)),
-            saturation: self.saturation * rng.random_range(0.92..1.08),
+            contrast: self.contrast * rng.random_range(0.97..1.03),
+            cast: self.cast.map(|c| c * rng.random_range(0.975..1.025)),
+            saturation: self.saturation * rng.random_range(0.95..1.05),
         }
     }
 }
@@ -116,18 +116,18 @@ impl Camera {
     /// A camera with id `id` drawn from `rng`.
     pub fn random(id: u32, rng: &mut impl Rng) -> Self {
         // A colour temperature (warm or cold light) plus a smaller independent tint per channel.
-        let warmth = rng.random_range(-0.22..0.22);
-        let tint = rng.random_range(-0.10..0.10);
+        let warmth = rng.random_range(-0.09..0.09);
+        let tint = rng.random_range(-0.04..0.04);
         let cast = [
-            (1.0_f32 + warmth + rng.random_range(-0.06..0.06)).max(0.5),
-            (1.0_f32 + tint + rng.random_range(-0.06..0.06)).max(0.5),
-            (1.0_f32 - warmth + rng.random_range(-0.06..0.06)).max(0.5),
+            (1.0_f32 + warmth + rng.random_range(-0.025..0.025)).max(0.5),
+            (1.0_f32 + tint + rng.random_range(-0.025..0.025)).max(0.5),
+            (1.0_f32 - warmth + rng.random_range(-0.025..0.025)).max(0.5),
         ];
         let lighting = Lighting {
-            brightness: rng.random_range(0.68..1.25),
-            contrast: rng.random_range(0.70..1.20),
+            brightness: rng.random_range(0.86..1.10),
+            contrast: rng.random_range(0.88..1.08),
             cast,
-            saturation: rng.random_range(0.60..1.15),
+            saturation: rng.random_range(0.82..1.06),
         };
         // Each camera sees people mostly from one direction (it looks along a corridor or a pavement).
         let mut viewpoints = [0.25_f32; 4];

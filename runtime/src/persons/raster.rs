@@ -157,9 +157,9 @@ impl Painter<'_> {
                 }
                 let color = self.lighting.apply(paint(p));
                 let pixel = self.image.get_pixel_mut(x, y);
-                for ch in 0..3 {
-                    let dst = f32::from(pixel.0[ch]) / 255.0;
-                    pixel.0[ch] = to_u8(dst + (color[ch] - dst) * coverage);
+                for (channel, src) in pixel.0.iter_mut().zip(color) {
+                    let dst = f32::from(*channel) / 255.0;
+                    *channel = to_u8(dst + (src - dst) * coverage);
                 }
             }
         }

@@ -121,7 +121,7 @@ impl DatasetSpec {
     /// True when image `index` of test identity `pid` in `camera` is a query: the first image in every camera,
     /// or with one image per camera, the cameras of one parity (so that the others hold its gallery matches).
     fn is_query(&self, pid: u32, camera: u32, index: u32) -> bool {
-        index == 0 && (self.images_per_camera >= 2 || (pid + camera) % 2 == 0)
+        index == 0 && (self.images_per_camera >= 2 || (pid + camera).is_multiple_of(2))
     }
 }
 
@@ -363,11 +363,12 @@ fn readme(spec: &DatasetSpec, s: &DatasetSummary) -> String {
         "Synthetic person re-identification dataset in the Market-1501 layout, written by `reid dataset synth`.\n\
          \n\
          bounding_box_train/  {train} images of identities 0001..{last_train:04} (training)\n\
-         query/               {query} images: each test identity once per camera\n\
+         query/               {query} images: each test identity once per camera (with one image per camera,\n\
+         \u{20}                    in half of the cameras, so that the others hold its matches)\n\
          bounding_box_test/   {gallery} images: the other images of the test identities, {distractors} distractors\n\
          \u{20}                    (pid 0000) and {junk} junk images (pid -1, ignored by the evaluation)\n\
          preview.png          identities 0001.. (rows) in every camera (columns)\n\
-         synth.json           the parameters and counts below, as JSON\n\
+         synth.json           the parameters and counts, as JSON\n\
          \n\
          File names: PPPP_cCsS_FFFFFF_NN.jpg (pid, camera, sequence, frame, box), JPEG quality {quality}.\n\
          Test identities {first_test:04}..{last_test:04} never appear in training.\n\

@@ -138,9 +138,13 @@ pub fn training_curves(path: &Path, curves: &TrainingCurves) -> Result<(), PlotE
     let x_extent = extent(epochs.iter().chain(curves.validation.iter().flat_map(|s| s.points.iter().map(|p| &p.0))));
     let (x0, x1) = match x_extent {
         None => (0.0, 1.0),
-        Some((lo, hi)) if hi - lo < 1e-9 => (lo - 0.5, hi + 0.5),
+        Some((lo, hi)) if hi - lo < 1e-9 => (lo - 1.0, hi + 1.0),
         Some((lo, hi)) => (lo, hi),
     };
+    // Whole epochs over a short span: one tick per epoch, so no fractional epoch labels.
+    let whole = epochs.iter().chain(curves.validation.iter().flat_map(|s| s.points.iter().map(|p| &p.0)));
+    let whole = whole.filter(|x| x.is_finite()).all(|x| x.fract() == 0.0);
+    let x_labels = if whole && x1 - x0 <= 10.0 { (x1 - x0) as usize + 1 } else { 11 };
 
     let losses = dense_lines(epochs, &curves.losses, 0, |_, _| true);
     let mut accuracy = dense_lines(epochs, &curves.accuracy, 0, |_, _| true);
@@ -169,16 +173,16 @@ pub fn training_curves(path: &Path, curves: &TrainingCurves) -> Result<(), PlotE
         .y_label_area_size(64)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| err(&e))?;
-    panel(chart, "loss", &losses, SeriesLabelPosition::UpperRight).map_err(|e| err(&e))?;
+    panel(chart, "loss", x_labels, &losses, SeriesLabelPosition::UpperRight).map_err(|e| err(&e))?;
 
     let chart = ChartBuilder::on(&panels[1])
         .caption("accuracy, mAP, rank-1", ("sans-serif", 19))
         .margin(14)
         .x_label_area_size(40)
         .y_label_area_size(64)
-        .build_cartesian_2d(x0..x1, 0.0..1.0)
+        .build_cartesian_2d(x0..x1, 0.0..1.04)
         .map_err(|e| err(&e))?;
-    panel(chart, "fraction", &accuracy, SeriesLabelPosition::LowerRight).map_err(|e| err(&e))?;
+    panel(chart, "fraction", x_labels, &accuracy, SeriesLabelPosition::LowerRight).map_err(|e| err(&e))?;
 
     let builder = |area| {
         let mut b = ChartBuilder::on(area);
@@ -187,16 +191,16 @@ pub fn training_curves(path: &Path, curves: &TrainingCurves) -> Result<(), PlotE
     };
     match positive {
         Some((lo, hi)) if log_lr => {
-            let chart = builder(&panels[2])
-                .build_cartesian_2d(x0..x1, (lo / 1.5..hi * 1.5).log_scale())
-                .map_err(|e| err(&e))?;
-            panel(chart, "learning rate (log)", &lr, SeriesLabelPosition::UpperRight).map_err(|e| err(&e))?;
+            // Whole decades, so the axis has labelled ticks at both ends of the range.
+            let (y0, y1) = (10f64.powf((lo / 1.2).log10().floor()), 10f64.powf((hi * 1.2).log10().ceil()));
+            let chart = builder(&panels[2]).build_cartesian_2d(x0..x1, (y0..y1).log_scale()).map_err(|e| err(&e))?;
+            panel(chart, "learning rate (log)", x_labels, &lr, SeriesLabelPosition::UpperRight).map_err(|e| err(&e))?;
         }
         _ => {
             let (lo, hi) = extent(lr.iter().flat_map(|l| l.points().map(|p| &p.1))).unwrap_or((0.0, 1.0));
-            let (y0, y1) = (lo.min(0.0), if hi > lo.min(0.0) { hi * 1.1 } else { lo.min(0.0) + 1.0 });
+            let (y0, y1) = (lo.min(0.0), if hi > lo.min(0.0) { hi * 1.3 } else { lo.min(0.0) + 1.0 });
             let chart = builder(&panels[2]).build_cartesian_2d(x0..x1, y0..y1).map_err(|e| err(&e))?;
-            panel(chart, "learning rate", &lr, SeriesLabelPosition::UpperRight).map_err(|e| err(&e))?;
+            panel(chart, "learning rate", x_labels, &lr, SeriesLabelPosition::UpperRight).map_err(|e| err(&e))?;
         }
     }
     root.present().map_err(|e| err(&e))?;
@@ -209,6 +213,7 @@ type DrawResult = Result<(), DrawingAreaErrorKind<<BitMapBackend<'static> as Dra
 fn panel<'a, 'b: 'a, Y>(
     mut chart: ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, Y>>,
     y_desc: &str,
+    x_labels: usize,
     lines: &[Line],
     legend: SeriesLabelPosition,
 ) -> DrawResult
@@ -219,6 +224,7 @@ where
         .configure_mesh()
         .x_desc("epoch")
         .y_desc(y_desc)
+        .x_labels(x_labels)
         .x_label_formatter(&|x| short(*x))
         .y_label_formatter(&|y| short(*y))
         .axis_desc_style(("sans-serif", 16))
@@ -238,7 +244,7 @@ where
             }
         }
     }
-    if lines.is_empty() {
+    if lines.iter().all(|l| l.runs.is_empty()) {
         let area = chart.plotting_area().strip_coord_spec();
         let (w, h) = area.dim_in_pixel();
         area.draw(&Text::new(
@@ -246,7 +252,8 @@ where
             (w as i32 / 2 - 28, h as i32 / 2 - 8),
             ("sans-serif", 18).into_font().color(&RGBColor(120, 120, 120)),
         ))?;
-    } else {
+    }
+    if !lines.is_empty() {
         chart
             .configure_series_labels()
             .position(legend)

@@ -205,8 +205,11 @@ const PLACEHOLDER: [u8; 3] = [150, 150, 150];
 
 /// Draws the sampled-matches grid into a PNG at `path`.
 ///
-/// The image is `2*16 + 18 + (1 + k) * 86` pixels wide for the longest row's `k`, and `62 + 16 + rows * 180`
-/// high (one row with a note when there are none). Each thumbnail is framed (query dark grey, true match
+/// Layout: a 62 px header (title and colour legend), then one 184 px row per query; cells are 86 px wide
+/// (a 72x136 frame around the 64x128 thumbnail, then a gap) after a 16 px margin, and the gallery cells start
+/// 18 px further right (a grey rule separates them from the query column). The image is
+/// `max(480, 2*16 + 18 + (1 + k) * 86)` pixels wide for the longest row's `k`, and `62 + 16 + rows * 184` high
+/// (one row with a note when there are none). Each thumbnail is framed (query dark grey, true match
 /// green, false match red); under it are two lines: `query` and the row caption, or `#rank` and the distance.
 /// An image that cannot be read becomes a grey placeholder with a warning; failing to write the PNG is the
 /// error, which names `path`.
@@ -234,8 +237,10 @@ pub fn sampled_matches_png(path: &Path, plot: &SampledMatches) -> Result<(), Plo
     for (color, label) in [(QUERY, "query"), (MATCH, "true match"), (NON_MATCH, "false match")] {
         root.draw(&Rectangle::new([(x, legend_y + 1), (x + 14, legend_y + 15)], color.filled()))
             .map_err(|e| err(&e))?;
-        root.draw(&Text::new(label, (x + 20, legend_y), text(15.0, HPos::Left))).map_err(|e| err(&e))?;
-        x += 20 + 8 * label.len() as i32 + 24;
+        let style = text(15.0, HPos::Left);
+        let (w, _) = root.estimate_text_size(label, &style).map_err(|e| err(&e))?;
+        root.draw(&Text::new(label, (x + 20, legend_y), style)).map_err(|e| err(&e))?;
+        x += 20 + w as i32 + 24;
     }
     if plot.rows.is_empty() {
         root.draw(&Text::new("no queries sampled", (MARGIN as i32, HEADER as i32 + 20), text(16.0, HPos::Left)))

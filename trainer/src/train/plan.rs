@@ -107,7 +107,7 @@ pub fn schedule(spec: &Spec) -> WarmupMultiStep {
 /// Re-ranking parameters when the spec turns re-ranking on.
 pub fn rerank(spec: &Spec) -> Option<RerankParams> {
     let r = &spec.re_ranking;
-    r.re_ranking.then(|| RerankParams { k1: r.k1, k2: r.k2, lambda: r.lambda_value })
+    r.re_ranking.then_some(RerankParams { k1: r.k1, k2: r.k2, lambda: r.lambda_value })
 }
 
 /// `section.results_dir`, else `results_dir/<section>`, else `./results/<section>`.

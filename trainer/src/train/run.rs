@@ -56,6 +56,8 @@ pub struct TrainSummary {
     pub history: Vec<EpochRecord>,
     /// The metrics log.
     pub metrics: PathBuf,
+    /// Validation of the network before its first training step (not on resumed runs).
+    pub initial: Option<Validation>,
 }
 
 /// The device training runs on: CUDA `gpu_ids[0]` in a `cuda` build, the CPU otherwise.
@@ -187,6 +189,16 @@ pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSumma
     let center_settings = (spec.train.optim.center_loss_weight, spec.train.optim.center_lr);
     let mut best_model = dir.join("model_best.safetensors");
 
+    // The untrained network's score, so a run shows how much it learned.
+    let initial = match (&eval_set, state.epoch == 0 && spec.train.validation_interval > 0) {
+        (Some(set), true) => {
+            let v = validate(spec, &model.valid(), &device, set, observer.progress())?;
+            observer.message(&format!("before training: val mAP {:.4} rank-1 {:.4}", v.map, v.rank1));
+            Some(v)
+        }
+        _ => None,
+    };
+
     for epoch in state.epoch + 1..=num_epochs {
         let lr = schedule.lr_at(epoch - 1);
         let batches = sampler.epoch(epoch_seed(seed, epoch));
@@ -280,6 +292,7 @@ pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSumma
         best_model: state.best.map(|_| best_model),
         history: state.history,
         metrics: metrics_path,
+        initial,
     })
 }
 

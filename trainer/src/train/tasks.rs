@@ -201,7 +201,7 @@ pub fn export(spec: &Spec, progress: &dyn Progress) -> Result<Exported, TrainErr
     };
     let scale = a.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
     let max_rel_diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max) / scale;
-    if a.len() != b.len() || !(max_rel_diff <= EXPORT_TOLERANCE) {
+    if a.len() != b.len() || max_rel_diff.is_nan() || max_rel_diff > EXPORT_TOLERANCE {
         return Err(TrainError::ExportMismatch {
             path: onnx,
             message: format!(
