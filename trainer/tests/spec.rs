@@ -390,10 +390,10 @@ fn example_specs_parse() {
 
     let spec = parse_with(QUICKSTART, &["results_dir=/tmp/q"]).unwrap();
     assert_eq!(spec.model.backbone, "resnet_18");
-    assert_eq!((spec.model.input_height, spec.model.input_width), (128, 64));
+    assert_eq!((spec.model.input_height, spec.model.input_width), (64, 32));
     assert_eq!((spec.dataset.batch_size, spec.dataset.num_instances), (32, 4));
-    assert_eq!(spec.train.num_epochs, 12);
-    assert_eq!(spec.train.optim.warmup_epochs, 2);
+    assert_eq!(spec.train.num_epochs, 8);
+    assert_eq!(spec.train.optim.warmup_epochs, 1);
     assert!(!spec.re_ranking.re_ranking);
     assert_eq!(spec.model.pretrain_choice, PretrainChoice::None);
     assert_eq!(spec.dataset.train_dataset_dir.as_deref(), Some(Path::new("/tmp/q/data/bounding_box_train")));
