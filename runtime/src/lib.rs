@@ -16,11 +16,11 @@ pub mod embeddings;
 mod lanes;
 pub mod matrix;
 pub mod metrics;
+pub mod persons;
 #[cfg(feature = "plot")]
 pub mod plot;
 pub mod progress;
 pub mod rerank;
-pub mod persons;
 pub mod synth;
 
 pub use matrix::Matrix;

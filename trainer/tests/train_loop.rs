@@ -96,3 +96,20 @@ fn resumed_run_reproduces_the_uninterrupted_loss_curve() {
     let (va, vb) = (full.history[2].validation.unwrap(), resumed.history[2].validation.unwrap());
     assert!((va.map - vb.map).abs() < 1e-6, "{} vs {}", va.map, vb.map);
 }
+
+/// Two replicas (on the CPU, standing in for two GPUs) run the data-parallel path: it trains and learns.
+#[test]
+fn data_parallel_steps_train() {
+    use burn::tensor::Device;
+    let tmp = tempfile::tempdir().unwrap();
+    dataset(tmp.path());
+    let data = tmp.path().join("data");
+    let devices = [Device::flex(), Device::flex()];
+    let run =
+        reid_trainer::train::run::train_on(&spec(&tmp.path().join("p"), &data, 2, &[]), &devices, &mut Silent).unwrap();
+    assert_eq!(run.history.len(), 2);
+    assert!(run.history.iter().all(|r| r.loss.is_finite() && r.images > 0), "{:?}", run.history);
+    let before = run.initial.unwrap().map;
+    let after = run.history[1].validation.unwrap().map;
+    assert!(after > before, "mAP {before} -> {after}");
+}

@@ -175,7 +175,10 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         });
     }
     let (Some(query), Some(gallery)) = (args.query.clone(), args.gallery.clone()) else {
-        bail!("give --query and --gallery embeddings{}", if cfg!(feature = "train") { ", or -e SPEC.yaml" } else { "" });
+        bail!(
+            "give --query and --gallery embeddings{}",
+            if cfg!(feature = "train") { ", or -e SPEC.yaml" } else { "" }
+        );
     };
     let params = RerankParams { k1: args.k1, k2: args.k2, lambda: args.lambda };
     if args.re_ranking {

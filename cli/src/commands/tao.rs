@@ -76,10 +76,7 @@ impl TrainObserver for EpochBars {
 
     fn epoch_end(&mut self, r: &EpochRecord) {
         self.bar.finish_and_clear();
-        let val = r
-            .validation
-            .map(|v| format!(" | val mAP {:.4} rank-1 {:.4}", v.map, v.rank1))
-            .unwrap_or_default();
+        let val = r.validation.map(|v| format!(" | val mAP {:.4} rank-1 {:.4}", v.map, v.rank1)).unwrap_or_default();
         eprintln!(
             "epoch {:>3}: loss {:.4}{}{}{} acc {:.3} lr {:.2e} {:.1} img/s{val}",
             r.epoch,
@@ -145,7 +142,10 @@ pub fn run_train(args: SpecArgs) -> Result<()> {
     println!("trained {} epochs: results in {}", summary.history.len(), summary.dir.display());
     let last_val = summary.history.iter().rev().find_map(|r| r.validation);
     if let (Some(a), Some(b)) = (summary.initial, last_val) {
-        println!("  validation mAP {:.4} -> {:.4}, rank-1 {:.4} -> {:.4} (untrained -> trained)", a.map, b.map, a.rank1, b.rank1);
+        println!(
+            "  validation mAP {:.4} -> {:.4}, rank-1 {:.4} -> {:.4} (untrained -> trained)",
+            a.map, b.map, a.rank1, b.rank1
+        );
     }
     let summary_path = summary.dir.join("summary.json");
     let json = serde_json::json!({
@@ -172,7 +172,11 @@ pub fn run_train(args: SpecArgs) -> Result<()> {
 pub fn train_spec(spec: &Spec) -> Result<TrainSummary> {
     let mut observer = EpochBars::new();
     let summary = train(spec, &mut observer)?;
-    curves_png(&summary.dir.join("training_curves.png"), &summary.history, &format!("training: {}", spec.model.backbone))?;
+    curves_png(
+        &summary.dir.join("training_curves.png"),
+        &summary.history,
+        &format!("training: {}", spec.model.backbone),
+    )?;
     Ok(summary)
 }
 
@@ -207,7 +211,8 @@ pub fn report_evaluation(spec: &Spec, ev: &Evaluation) -> Result<(f64, f64)> {
         curves.push(plot::Curve { label: "re-ranked".into(), values: r.cmc.clone() });
     }
     plot::cmc_png(&cmc, &format!("CMC: {}", spec.model.backbone), &curves, 50)?;
-    let matches = spec.evaluate.output_sampled_matches_plot.clone().unwrap_or_else(|| ev.dir.join("sampled_matches.png"));
+    let matches =
+        spec.evaluate.output_sampled_matches_plot.clone().unwrap_or_else(|| ev.dir.join("sampled_matches.png"));
     let rows = plot::sample_match_rows(
         &ev.scores.distances,
         &ev.query_labels,
@@ -228,7 +233,8 @@ pub fn report_evaluation(spec: &Spec, ev: &Evaluation) -> Result<(f64, f64)> {
         "re_ranked": ev.scores.reranked.as_ref().map(|r| serde_json::json!({"mAP": r.map, "rank1": r.rank(1),
                      "rank5": r.rank(5), "rank10": r.rank(10), "mINP": r.minp})),
     });
-    std::fs::write(&report, serde_json::to_string_pretty(&json)?).with_context(|| format!("writing {}", report.display()))?;
+    std::fs::write(&report, serde_json::to_string_pretty(&json)?)
+        .with_context(|| format!("writing {}", report.display()))?;
     println!("  CMC curve:       {}", cmc.display());
     println!("  sampled matches: {}", matches.display());
     println!("  report:          {}", report.display());

@@ -168,10 +168,8 @@ fn produce(
                 .collect()
         });
         let failed = images.is_err();
-        let batch = images.map(|imgs| Batch {
-            images: imgs.concat(),
-            labels: indices.iter().map(|&i| labels[i]).collect(),
-        });
+        let batch =
+            images.map(|imgs| Batch { images: imgs.concat(), labels: indices.iter().map(|&i| labels[i]).collect() });
         if tx.send(batch).is_err() || failed {
             return;
         }

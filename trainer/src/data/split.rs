@@ -40,9 +40,9 @@ impl TrainSet {
 pub fn layout_of(dir: &Path) -> Layout {
     let has_subdirs = std::fs::read_dir(dir)
         .map(|entries| {
-            entries.flatten().any(|e| {
-                e.file_type().is_ok_and(|t| t.is_dir()) && !e.file_name().to_string_lossy().starts_with('.')
-            })
+            entries
+                .flatten()
+                .any(|e| e.file_type().is_ok_and(|t| t.is_dir()) && !e.file_name().to_string_lossy().starts_with('.'))
         })
         .unwrap_or(false);
     if has_subdirs { Layout::Folders } else { Layout::Market }

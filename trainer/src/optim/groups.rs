@@ -66,9 +66,9 @@ fn optimizer(settings: &OptimSettings, weight_decay: f64) -> ModuleOptimizer {
         OptimizerKind::Adam => {
             ModuleOptimizer::from(AdamConfig::new().with_epsilon(1e-8).with_weight_decay(decay).build())
         }
-        OptimizerKind::AdamW => ModuleOptimizer::from(
-            AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay as f32).build(),
-        ),
+        OptimizerKind::AdamW => {
+            ModuleOptimizer::from(AdamWConfig::new().with_epsilon(1e-8).with_weight_decay(weight_decay as f32).build())
+        }
     }
 }
 
@@ -84,7 +84,9 @@ impl GroupedOptimizer {
     pub fn new(settings: OptimSettings) -> Self {
         let base = optimizer(&settings, settings.weight_decay);
         let optim = match settings.kind {
-            OptimizerKind::Sgd => base.with_group(group(BIAS_PATTERN), bare(&settings, settings.weight_decay_bias), None),
+            OptimizerKind::Sgd => {
+                base.with_group(group(BIAS_PATTERN), bare(&settings, settings.weight_decay_bias), None)
+            }
             OptimizerKind::Adam => {
                 let decay = (settings.weight_decay_bias > 0.0)
                     .then(|| WeightDecayConfig::new(settings.weight_decay_bias as f32));

@@ -43,10 +43,7 @@ pub fn epoch_dir(dir: &Path, epoch: usize) -> PathBuf {
 }
 
 /// Writes a checkpoint folder atomically: `fill` writes the files into a temporary folder that is then renamed.
-pub fn write_atomically(
-    target: &Path,
-    fill: impl FnOnce(&Path) -> Result<(), TrainError>,
-) -> Result<(), TrainError> {
+pub fn write_atomically(target: &Path, fill: impl FnOnce(&Path) -> Result<(), TrainError>) -> Result<(), TrainError> {
     let partial = target.with_extension("partial");
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(|e| TrainError::write(&partial, e))?;
@@ -109,8 +106,10 @@ mod tests {
         assert!(err.is_err());
         assert!(!target.exists());
         assert_eq!(latest(dir.path()), None, "a partial folder is never taken as a checkpoint");
-        write_atomically(&target, |tmp| std::fs::write(tmp.join(files::STATE), "{}").map_err(|e| TrainError::write(tmp, e)))
-            .unwrap();
+        write_atomically(&target, |tmp| {
+            std::fs::write(tmp.join(files::STATE), "{}").map_err(|e| TrainError::write(tmp, e))
+        })
+        .unwrap();
         assert_eq!(latest(dir.path()), Some(target));
     }
 }

@@ -66,7 +66,8 @@ impl Embedder for OnnxEmbedder {
         let [h, w] = self.hw;
         let err = |m: String| TrainError::Checkpoint { path: self.path.clone(), message: m };
         let input = tract_ndarray::Array4::from_shape_vec([n, 3, h, w], images).map_err(|e| err(e.to_string()))?;
-        let out = self.plan.run(tvec!(tract_onnx::prelude::Tensor::from(input).into())).map_err(|e| err(format!("{e:#}")))?;
+        let out =
+            self.plan.run(tvec!(tract_onnx::prelude::Tensor::from(input).into())).map_err(|e| err(format!("{e:#}")))?;
         let view = out[0].to_plain_array_view::<f32>().map_err(|e| err(format!("{e:#}")))?;
         Ok(view.iter().copied().collect())
     }

@@ -32,6 +32,14 @@ pub enum TrainError {
         /// How to give it.
         hint: String,
     },
+    /// A combination of settings this trainer does not support.
+    #[error("{key}: {message}")]
+    Unsupported {
+        /// The dotted key.
+        key: &'static str,
+        /// Why, and what to do instead.
+        message: String,
+    },
     /// A checkpoint that cannot be read or written.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {
@@ -49,7 +57,9 @@ pub enum TrainError {
         message: String,
     },
     /// The loss became NaN or infinite.
-    #[error("the loss diverged (value {value}) at epoch {epoch}, batch {batch}: lower train.optim.base_lr or set train.clip_grad_norm")]
+    #[error(
+        "the loss diverged (value {value}) at epoch {epoch}, batch {batch}: lower train.optim.base_lr or set train.clip_grad_norm"
+    )]
     Diverged {
         /// Epoch (1-based).
         epoch: usize,

@@ -6,6 +6,7 @@ pub mod embed;
 pub mod error;
 pub mod history;
 pub mod ids;
+pub mod parallel;
 pub mod plan;
 pub mod run;
 pub mod tasks;

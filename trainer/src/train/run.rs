@@ -5,6 +5,7 @@ use super::checkpoint::{self, RunState, files};
 use super::embed::{BurnEmbedder, embed_paths};
 use super::error::TrainError;
 use super::history::{EpochRecord, Validation, write_jsonl};
+use super::parallel::{parallel_step, split_batch};
 use super::plan;
 use super::validate::{score, summary};
 use crate::data::sampler::{Sampler, epoch_seed};
@@ -60,16 +61,18 @@ pub struct TrainSummary {
     pub initial: Option<Validation>,
 }
 
-/// The device training runs on: CUDA `gpu_ids[0]` in a `cuda` build, the CPU otherwise.
-pub fn training_device(spec: &Spec) -> Device {
+/// The devices training runs on: CUDA `gpu_ids` in a `cuda` build (several ids: data-parallel), the CPU
+/// otherwise (`gpu_ids` is then ignored).
+pub fn training_devices(spec: &Spec) -> Vec<Device> {
     #[cfg(feature = "cuda")]
     {
-        Device::cuda(spec.train.gpu_ids.first().copied().unwrap_or(0))
+        let ids = if spec.train.gpu_ids.is_empty() { vec![0] } else { spec.train.gpu_ids.clone() };
+        ids.into_iter().map(Device::cuda).collect()
     }
     #[cfg(not(feature = "cuda"))]
     {
         let _ = spec;
-        Device::flex()
+        vec![Device::flex()]
     }
 }
 
@@ -111,8 +114,13 @@ fn centers_from_file(path: &Path, device: &Device) -> Result<CenterLoss, TrainEr
     Ok(CenterLoss::from_centers(tensor))
 }
 
-/// Trains the network the spec describes; returns where the results went.
+/// Trains the network the spec describes on [`training_devices`]; returns where the results went.
 pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSummary, TrainError> {
+    train_on(spec, &training_devices(spec), observer)
+}
+
+/// [`train`] on the given devices (more than one: data-parallel steps, see [`super::parallel`]).
+pub fn train_on(spec: &Spec, devices: &[Device], observer: &mut dyn TrainObserver) -> Result<TrainSummary, TrainError> {
     let dir = plan::section_dir(spec, spec.train.results_dir.as_deref(), "train");
     let ckpt_root = dir.join("checkpoints");
     std::fs::create_dir_all(&ckpt_root).map_err(|e| TrainError::write(&ckpt_root, e))?;
@@ -138,8 +146,9 @@ pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSumma
     };
     let config = spec.model.reid_config(num_classes)?;
     let hw = [config.input_height, config.input_width];
-    let device = training_device(spec);
+    let device = devices.first().cloned().unwrap_or_else(Device::flex);
     let ad = device.clone().autodiff();
+    let replicas: Vec<Device> = devices.iter().map(|d| d.clone().autodiff()).collect();
     let seed = spec.train.seed;
     device.seed(seed);
 
@@ -147,6 +156,14 @@ pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSumma
     let loss = ReidLoss::new(&plan::loss_options(spec))?;
     let mut centers = loss.center.then(|| CenterLoss::new(num_classes, config.feat_dim, &ad));
     let mut optim = GroupedOptimizer::new(plan::optim_settings(spec));
+    if replicas.len() > 1 && loss.center {
+        return Err(TrainError::Unsupported {
+            key: "model.with_center_loss",
+            message: "the center loss trains on one device only: set it False or give train.gpu_ids one id".into(),
+        });
+    }
+    // Identity chunk size of a batch (whole chunks go to one device).
+    let k = if plan::sampler_kind(spec).is_identity_batched() { spec.dataset.num_instances } else { 1 };
     let mut state = RunState { epoch: 0, seed, num_classes, history: Vec::new(), best: None };
 
     if let Some(resume) = resolve_resume(spec, &dir) {
@@ -154,7 +171,10 @@ pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSumma
         if state.num_classes != num_classes {
             return Err(TrainError::Checkpoint {
                 path: resume,
-                message: format!("was trained on {} identities, the training folder has {num_classes}", state.num_classes),
+                message: format!(
+                    "was trained on {} identities, the training folder has {num_classes}",
+                    state.num_classes
+                ),
             });
         }
         model.load_checkpoint(&resume.join(files::MODEL), &config.backbone)?;
@@ -181,7 +201,8 @@ pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSumma
         spec.dataset.num_instances,
     )?;
     let schedule = plan::schedule(spec);
-    let loader = LoaderConfig { augment: plan::train_augment(spec), workers: spec.dataset.num_workers.max(1), prefetch: 2 };
+    let loader =
+        LoaderConfig { augment: plan::train_augment(spec), workers: spec.dataset.num_workers.max(1), prefetch: 2 };
     let paths = Arc::new(train_set.items.iter().map(|i| i.path.clone()).collect::<Vec<_>>());
     let labels = Arc::new(train_set.labels());
     let metrics_path = dir.join("metrics.jsonl");
@@ -209,30 +230,37 @@ pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSumma
         for batch in stream {
             let batch = batch?;
             let n = batch.len();
-            let x = image_tensor(batch.images, n, hw, &ad);
-            let y = label_tensor(&batch.labels, &ad);
-            let out = model.forward_train(x);
-            let correct = out.logits.clone().argmax(1).flatten::<1>(0, 1).equal(y.clone()).int().sum();
-            let parts = loss.compute(out.logits, out.features, y, centers.as_ref());
-            let values = parts.values();
+            let (mut params, values, correct) = if replicas.len() > 1 {
+                let image_len = 3 * hw[0] * hw[1];
+                let parts = split_batch(&batch.images, &batch.labels, k, replicas.len(), image_len);
+                let step = parallel_step(&model, &loss, parts, &replicas, hw)?;
+                (step.grads, step.values, step.correct)
+            } else {
+                let x = image_tensor(batch.images, n, hw, &ad);
+                let y = label_tensor(&batch.labels, &ad);
+                let out = model.forward_train(x);
+                let correct = out.logits.clone().argmax(1).flatten::<1>(0, 1).equal(y.clone()).int().sum();
+                let parts = loss.compute(out.logits, out.features, y, centers.as_ref());
+                let values = parts.values();
+                let mut grads = parts.total.backward();
+                if let Some(c) = centers.take() {
+                    centers = Some(c.sgd_step(&grads, center_settings.0, center_settings.1));
+                }
+                (GradientsParams::from_module(&mut grads, &model), values, correct.into_scalar::<i64>() as f64)
+            };
             if !values.total.is_finite() {
                 return Err(TrainError::Diverged { epoch, batch: n_batches + 1, value: values.total });
             }
-            let mut grads = parts.total.backward();
-            if let Some(c) = centers.take() {
-                centers = Some(c.sgd_step(&grads, center_settings.0, center_settings.1));
-            }
-            let mut params = GradientsParams::from_module(&mut grads, &model);
             let norm = clip_global_norm(&model, &mut params, spec.train.clip_grad_norm);
             model = optim.step(lr, model, params);
             n_batches += 1;
             images += n;
-            sum.add(&values, correct.into_scalar::<i64>() as f64, n, norm);
+            sum.add(&values, correct, n, norm);
             observer.batch_end(n_batches, sum.loss / n_batches as f64, sum.correct / images as f64, lr);
         }
         let seconds = started.elapsed().as_secs_f64();
-        let validate_now = spec.train.validation_interval > 0
-            && (epoch % spec.train.validation_interval == 0 || epoch == num_epochs);
+        let validate_now =
+            spec.train.validation_interval > 0 && (epoch % spec.train.validation_interval == 0 || epoch == num_epochs);
         let validation = match (&eval_set, validate_now) {
             (Some(set), true) => {
                 observer.message(&format!("epoch {epoch}: validating on {} queries", set.query.len()));
@@ -305,11 +333,8 @@ pub fn validate(
     progress: &dyn Progress,
 ) -> Result<Validation, TrainError> {
     let augment = plan::eval_augment(spec);
-    let embedder = BurnEmbedder {
-        model,
-        device: device.clone(),
-        hw: [augment.height as usize, augment.width as usize],
-    };
+    let embedder =
+        BurnEmbedder { model, device: device.clone(), hw: [augment.height as usize, augment.width as usize] };
     let workers = spec.dataset.num_workers.max(1);
     let bs = spec.dataset.val_batch_size.max(1);
     let flip = spec.model.with_flip_feature;

@@ -125,7 +125,10 @@ pub fn inference(spec: &Spec, progress: &dyn Progress) -> Result<(PathBuf, usize
     let values: Vec<f32> = m.iter().flat_map(|x| x.as_slice().to_vec()).collect();
     let n = paths.len();
     let embeddings = Matrix::from_vec(n, dim, values).map_err(|e| TrainError::Eval(e.to_string()))?;
-    let out = i.output_file.clone().unwrap_or_else(|| section_dir(spec, i.results_dir.as_deref(), "inference").join("inference.json"));
+    let out = i
+        .output_file
+        .clone()
+        .unwrap_or_else(|| section_dir(spec, i.results_dir.as_deref(), "inference").join("inference.json"));
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).map_err(|e| TrainError::write(parent, e))?;
     }
@@ -156,7 +159,8 @@ pub const EXPORT_TOLERANCE: f32 = 1e-4;
 pub fn export(spec: &Spec, progress: &dyn Progress) -> Result<Exported, TrainError> {
     let x = &spec.export;
     let checkpoint = required(&x.checkpoint, "export.checkpoint")?;
-    let onnx = x.onnx_file.clone().unwrap_or_else(|| section_dir(spec, x.results_dir.as_deref(), "export").join("model.onnx"));
+    let onnx =
+        x.onnx_file.clone().unwrap_or_else(|| section_dir(spec, x.results_dir.as_deref(), "export").join("model.onnx"));
     if let Some(parent) = onnx.parent() {
         std::fs::create_dir_all(parent).map_err(|e| TrainError::write(parent, e))?;
     }
