@@ -5,6 +5,7 @@ use reid_runtime::persons::{DatasetSpec, write_dataset};
 use reid_runtime::progress::NoProgress;
 use reid_trainer::spec::Spec;
 use reid_trainer::train::checkpoint::{files, latest};
+use reid_trainer::train::tasks;
 use reid_trainer::train::{Silent, train};
 use std::path::Path;
 
@@ -95,6 +96,43 @@ fn resumed_run_reproduces_the_uninterrupted_loss_curve() {
     }
     let (va, vb) = (full.history[2].validation.unwrap(), resumed.history[2].validation.unwrap());
     assert!((va.map - vb.map).abs() < 1e-6, "{} vs {}", va.map, vb.map);
+
+    // The tasks around training on the trained network: evaluate it, export it, evaluate the ONNX file.
+    let model = full.last_model.display().to_string();
+    let a = tmp.path().join("a");
+    let s = spec(&a, &data, 3, &[&format!("evaluate.checkpoint={model}"), &format!("export.checkpoint={model}")]);
+    let ev = tasks::evaluate(&s, &NoProgress).unwrap();
+    assert!((ev.scores.plain.map - va.map).abs() < 1e-6, "evaluate repeats the final validation");
+    let exported = tasks::export(&s, &NoProgress).unwrap();
+    assert!(exported.max_rel_diff < tasks::EXPORT_TOLERANCE && exported.checked > 0);
+    let onnx = exported.onnx.display().to_string();
+    let s2 = spec(&a, &data, 3, &[&format!("evaluate.checkpoint={onnx}"), &format!("inference.checkpoint={onnx}")]);
+    let ev2 = tasks::evaluate(&s2, &NoProgress).unwrap();
+    assert!(
+        (ev2.scores.plain.map - ev.scores.plain.map).abs() < 1e-4,
+        "{} vs {}",
+        ev2.scores.plain.map,
+        ev.scores.plain.map
+    );
+    let (json, n) = tasks::inference(&s2, &NoProgress).unwrap();
+    let set = reid_runtime::embeddings::read_tao_json(&json).unwrap();
+    assert_eq!(set.len(), n);
+    assert_eq!(n, ev.query.len() + ev.gallery.len());
+    assert_eq!(set.dim(), 32);
+}
+
+#[test]
+fn export_refuses_a_missing_checkpoint_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("nodata");
+    let s = spec(tmp.path(), &data, 1, &["export.checkpoint=/nonexistent/model.safetensors"]);
+    let err = tasks::export(&s, &NoProgress).unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/model.safetensors"), "{err}");
+    let s = spec(tmp.path(), &data, 1, &[]);
+    let err = tasks::evaluate(&s, &NoProgress).unwrap_err().to_string();
+    assert!(err.contains("evaluate.checkpoint"), "{err}");
+    let err = train(&s, &mut Silent).unwrap_err().to_string();
+    assert!(err.contains("nodata"), "a missing dataset folder is named: {err}");
 }
 
 /// Two replicas (on the CPU, standing in for two GPUs) run the data-parallel path: it trains and learns.

@@ -23,6 +23,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Serialises seeding and weight initialisation across runs in one process.
+static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// What the loop reports while it runs (the CLI draws progress bars from it).
 pub trait TrainObserver {
     /// An epoch of `batches` batches starts.
@@ -150,11 +153,16 @@ pub fn train_on(spec: &Spec, devices: &[Device], observer: &mut dyn TrainObserve
     let ad = device.clone().autodiff();
     let replicas: Vec<Device> = devices.iter().map(|d| d.clone().autodiff()).collect();
     let seed = spec.train.seed;
-    device.seed(seed);
-
-    let mut model = super::ids::with_path_ids(ReidModel::new(&config, &device)?);
-    let loss = ReidLoss::new(&plan::loss_options(spec))?;
-    let mut centers = loss.center.then(|| CenterLoss::new(num_classes, config.feat_dim, &ad));
+    // The backend's generator is process-wide: seeding and drawing the initial weights happen under one lock, so
+    // two runs in one process (tests, notebooks) each get the weights their seed gives.
+    let (mut model, loss, mut centers) = {
+        let _guard = INIT_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        device.seed(seed);
+        let model = super::ids::with_path_ids(ReidModel::new(&config, &device)?);
+        let loss = ReidLoss::new(&plan::loss_options(spec))?;
+        let centers = loss.center.then(|| CenterLoss::new(num_classes, config.feat_dim, &ad));
+        (model, loss, centers)
+    };
     let mut optim = GroupedOptimizer::new(plan::optim_settings(spec));
     if replicas.len() > 1 && loss.center {
         return Err(TrainError::Unsupported {
