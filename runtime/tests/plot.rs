@@ -204,7 +204,9 @@ fn full_curves(n: usize) -> TrainingCurves {
             }
         })
         .collect();
-    let every = |f: fn(f64) -> f64| epochs.iter().filter(|&&e| e as usize % 10 == 0).map(|&e| (e, f(t(e)))).collect();
+    let every = |f: fn(f64) -> f64| {
+        epochs.iter().filter(|&&e| (e as usize).is_multiple_of(10)).map(|&e| (e, f(t(e)))).collect()
+    };
     TrainingCurves {
         title: "ResNet-50 on Market-1501".into(),
         epochs: epochs.clone(),

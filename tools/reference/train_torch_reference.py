@@ -46,7 +46,8 @@ The recipe
 
 Timing: an epoch's `seconds` runs from asking the loader for the first batch to the end of the last optimiser
 step (the GPU is synchronised), validation excluded; `images_per_second` = images / seconds (the top-level value
-is the mean over epochs). `images_per_second_after_first_batch` leaves out the wait for the first batch.
+is the mean over epochs). `images_per_second_after_first_batch` leaves out the wait for the first batch;
+`load_average_1min` (at the epoch's end) tells whether other processes shared the CPU.
 
 Output: progress on stdout and, with --json, {"config", "environment", "epochs": [...], "untrained": {...},
 "trained": {...}, "images_per_second", "wall_seconds"}.
@@ -507,7 +508,8 @@ def main(argv=None):
         "environment": {"torch": torch.__version__, "python": platform.python_version(), "device": str(device),
                         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
                         else platform.processor() or platform.machine(),
-                        "num_classes": num_classes, "parameters": sum(p.numel() for p in model.parameters())},
+                        "num_classes": num_classes, "parameters": sum(p.numel() for p in model.parameters()),
+                        "cpu_count": os.cpu_count()},
         "epochs": [],
     }
     if not a.no_validate:
@@ -551,6 +553,7 @@ def main(argv=None):
                "accuracy": sums["correct"].item() / images, "batches": batches, "images": images,
                "seconds": seconds, "images_per_second": images / seconds,
                "first_batch_seconds": first - t0,
+               "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
                "images_per_second_after_first_batch":
                    (images - a.batch_size) / (t1 - first) if batches > 1 else None}
         result["epochs"].append(rec)

@@ -3,6 +3,8 @@
 pub mod eval;
 #[cfg(feature = "models")]
 pub mod model;
+#[cfg(feature = "train")]
+pub mod train;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -18,6 +20,10 @@ pub enum BenchCommand {
     /// and thread count (ResNet-50 at 256x128, batch 16 by default).
     #[cfg(feature = "models")]
     Model(model::ModelBenchArgs),
+    /// Training throughput and mAP of the burn trainer beside a PyTorch implementation of the same recipe
+    /// (`tools/reference/train_torch_reference.py`) on the same dataset, epochs, batch and threads.
+    #[cfg(feature = "train")]
+    Train(train::TrainBenchArgs),
     /// Internal: one timed task in a fresh process (so its peak memory is its own).
     #[command(hide = true)]
     Worker(eval::WorkerArgs),
@@ -29,6 +35,8 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Eval(args) => eval::run(&args),
         #[cfg(feature = "models")]
         BenchCommand::Model(args) => model::run(&args),
+        #[cfg(feature = "train")]
+        BenchCommand::Train(args) => train::run(&args),
         BenchCommand::Worker(args) => eval::worker(&args),
     }
 }
