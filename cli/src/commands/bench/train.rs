@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 const SCRIPT: &str = include_str!("../../../../tools/reference/train_torch_reference.py");
+const REFERENCE: &str = include_str!("../../../../tools/reference/reid_reference.py");
 const SPEC: &str = include_str!("../../../../trainer/specs/quickstart.yaml");
 
 /// Arguments of `reid bench train`.
@@ -57,7 +58,9 @@ struct TorchRun {
 fn device(name: &str) -> Result<Device> {
     match name {
         "flex" => Ok(Device::flex()),
+        // burn 0.22 deprecates burn-ndarray in favour of flex; it is timed here only to back that choice.
         #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
         "ndarray" => Ok(Device::ndarray()),
         other => bail!("--backends: `{other}` is not available in this build (flex; ndarray with --features ndarray)"),
     }
@@ -110,6 +113,7 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
     if !args.skip_reference {
         let script = tmp.path().join("train_torch_reference.py");
         std::fs::write(&script, SCRIPT)?;
+        std::fs::write(tmp.path().join("reid_reference.py"), REFERENCE)?;
         let json = tmp.path().join("torch.json");
         let d = &spec.dataset;
         let o = &spec.train.optim;
