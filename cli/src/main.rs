@@ -31,10 +31,10 @@ enum Command {
     /// Export `export.checkpoint` to ONNX (`export.onnx_file`), verified against the checkpoint.
     #[cfg(feature = "train")]
     Export(commands::tao::SpecArgs),
-    /// Inspect datasets (`check`) and generate synthetic embedding sets (`synth-embeddings`).
+    /// Inspect datasets (`check`), synthesise person datasets (`synth`) and embedding sets (`synth-embeddings`).
     #[command(subcommand)]
     Dataset(commands::dataset::DatasetCommand),
-    /// Timed comparisons against the numpy reference implementation.
+    /// Timed comparisons against the reference implementations (numpy, PyTorch), in one run.
     #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
