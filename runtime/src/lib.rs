@@ -4,6 +4,8 @@
 //! - [`matrix`] and [`distance`]: dense embeddings and batched distances on a blocked GEMM.
 //! - [`metrics`]: the field's evaluation protocol (mAP, CMC at every rank, mINP).
 //! - [`rerank`]: k-reciprocal re-ranking (Zhong et al., CVPR 2017) from k-nearest lists, sparse Jaccard.
+//! - [`engine`]: inference engines behind one [`engine::Engine`] trait (pure-Rust `tract`), the exact eval
+//!   preprocessing and the model artifact's metadata.
 //! - [`embeddings`]: the TAO inference JSON (`[{"img_path", "embedding"}]`).
 //! - [`synth`]: clustered synthetic embedding sets for demos, tests and benchmarks.
 //! - [`progress`]: a callback interface so binaries can draw progress bars.
@@ -13,6 +15,7 @@
 pub mod dataset;
 pub mod distance;
 pub mod embeddings;
+pub mod engine;
 mod lanes;
 pub mod matrix;
 pub mod metrics;

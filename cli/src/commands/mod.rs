@@ -3,6 +3,7 @@
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod dataset;
+pub mod embed;
 pub mod evaluate;
 #[cfg(feature = "train")]
 pub mod tao;

@@ -1,0 +1,233 @@
+//! Inference engines behind one [`Engine`] trait, the exact evaluation preprocessing of the trainer, and the
+//! model artifact's description ([`ModelInfo`]).
+//!
+//! - [`tract`]: the pure-Rust CPU engine (nothing to install).
+//! - [`preprocess`]: decode, bilinear resize, scale, mean/std, planar CHW — the trainer's eval transform.
+//! - [`model_info`]: input/output names and shapes and the `reid.*` metadata props of an ONNX file.
+//!
+//! [`embed_paths`] runs any engine over image files in batches, with optional flip averaging and L2
+//! normalisation.
+
+pub mod model_info;
+pub mod preprocess;
+pub mod tract;
+
+pub use model_info::ModelInfo;
+pub use preprocess::{ColorOrder, PreprocessConfig};
+pub use tract::TractEngine;
+
+use crate::Matrix;
+use crate::progress::Progress;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why a model cannot be opened or run, or an image cannot be embedded; every variant names the file.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {message}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The file is not a valid ONNX model (truncated, corrupt, unsupported operator).
+    #[error("{path} is not a valid ONNX model: {message}")]
+    InvalidModel {
+        /// The model file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The model does not have exactly one input.
+    #[error("{path} has {count} inputs ({names}); a ReID model has exactly one image input")]
+    InputCount {
+        /// The model file.
+        path: PathBuf,
+        /// Number of (non-initializer) graph inputs.
+        count: usize,
+        /// Their names, comma-separated.
+        names: String,
+    },
+    /// The model has no output.
+    #[error("{path} has no output")]
+    NoOutput {
+        /// The model file.
+        path: PathBuf,
+    },
+    /// The input is not `N x 3 x H x W`, or its fixed size disagrees with the preprocessing.
+    #[error("{path}: input `{input}` {message}")]
+    InputShape {
+        /// The model file.
+        path: PathBuf,
+        /// Input name.
+        input: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A `reid.*` metadata property has a value that cannot be parsed.
+    #[error("{path}: metadata property `{key}` = `{value}` is invalid: {message}")]
+    Metadata {
+        /// The model file.
+        path: PathBuf,
+        /// Property key.
+        key: String,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The model carries no preprocessing metadata and none was given.
+    #[error(
+        "{path} carries no preprocessing metadata (missing `{missing}`); give the input size, mean and std \
+         explicitly (`--height --width --mean --std`)"
+    )]
+    MissingPreprocess {
+        /// The model file.
+        path: PathBuf,
+        /// The first missing metadata key.
+        missing: String,
+    },
+    /// The engine failed while running the model.
+    #[error("running {path} failed: {message}")]
+    Run {
+        /// The model file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A batch buffer whose length is not `n x 3 x H x W`.
+    #[error("{path}: a batch of {n} images needs {expected} values, got {got}")]
+    BatchShape {
+        /// The model file.
+        path: PathBuf,
+        /// Images in the batch.
+        n: usize,
+        /// Values expected.
+        expected: usize,
+        /// Values given.
+        got: usize,
+    },
+    /// An image file that does not decode.
+    #[error("cannot decode image {path}: {message}")]
+    Decode {
+        /// The image file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A folder (searched recursively) with no image file.
+    #[error("no images (jpg, png, bmp) under {path}")]
+    NoImages {
+        /// The folder.
+        path: PathBuf,
+    },
+}
+
+/// Something that maps a batch of preprocessed `[n, 3, h, w]` images to `[n, d]` embeddings.
+pub trait Engine: Send + Sync {
+    /// The model this engine runs: names, shapes, preprocessing, normalisation.
+    fn info(&self) -> &ModelInfo;
+
+    /// The raw model outputs (row after row, `n x info().output_dim`) of `n` preprocessed images laid out as
+    /// `[n, 3, h, w]` (see [`preprocess::preprocess_image`]).
+    fn embed_batch(&self, input: &[f32], n: usize) -> Result<Vec<f32>, EngineError>;
+}
+
+/// How [`embed_paths`] runs an engine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EmbedOptions {
+    /// Images per engine call.
+    pub batch_size: usize,
+    /// Average the embeddings of each image and of its mirror image (TAO's flip feature).
+    pub flip: bool,
+    /// L2-normalise the output rows when the model does not already (always after flip averaging).
+    pub l2_normalize: bool,
+}
+
+impl Default for EmbedOptions {
+    fn default() -> Self {
+        Self { batch_size: 32, flip: false, l2_normalize: true }
+    }
+}
+
+/// Every image file under `dir` (recursively, by extension), sorted; [`EngineError::NoImages`] when none.
+pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, EngineError> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), EngineError> {
+        let err = |e: std::io::Error| EngineError::Read { path: dir.to_owned(), message: e.to_string() };
+        for entry in std::fs::read_dir(dir).map_err(err)? {
+            let path = entry.map_err(err)?.path();
+            if path.is_dir() {
+                walk(&path, out)?;
+            } else if path.extension().and_then(|e| e.to_str()).is_some_and(crate::dataset::is_image_extension) {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out)?;
+    if out.is_empty() {
+        return Err(EngineError::NoImages { path: dir.to_owned() });
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// L2-normalises each `dim`-wide row of `data` in place (rows of zeros stay zero).
+pub fn l2_normalize_rows(data: &mut [f32], dim: usize) {
+    if dim == 0 {
+        return;
+    }
+    for row in data.chunks_exact_mut(dim) {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        for v in row {
+            *v /= norm;
+        }
+    }
+}
+
+/// Embeddings of `paths` (one row per path, in order): decoded and preprocessed in parallel per batch, run
+/// `options.batch_size` at a time, flip-averaged and L2-normalised as `options` says. `progress` gets one
+/// `embedding` stage advanced per image.
+pub fn embed_paths(
+    engine: &dyn Engine,
+    paths: &[PathBuf],
+    options: &EmbedOptions,
+    progress: &dyn Progress,
+) -> Result<Matrix, EngineError> {
+    let info = engine.info();
+    let cfg = &info.preprocess;
+    let plane = 3 * cfg.height as usize * cfg.width as usize;
+    let mut rows: Vec<f32> = Vec::new();
+    let mut dim = info.output_dim.unwrap_or(0);
+    progress.stage("embedding", paths.len() as u64);
+    for chunk in paths.chunks(options.batch_size.max(1)) {
+        let images: Vec<Vec<f32>> =
+            chunk.par_iter().map(|p| preprocess::load_image(p, cfg)).collect::<Result<_, _>>()?;
+        let n = chunk.len();
+        let mut batch = Vec::with_capacity(n * plane);
+        for image in &images {
+            batch.extend_from_slice(image);
+        }
+        let mut out = engine.embed_batch(&batch, n)?;
+        if options.flip {
+            preprocess::flip_horizontal(&mut batch, cfg.width as usize);
+            let mirrored = engine.embed_batch(&batch, n)?;
+            for (a, b) in out.iter_mut().zip(&mirrored) {
+                *a = 0.5 * (*a + b);
+            }
+        }
+        dim = out.len() / n;
+        if options.l2_normalize && (options.flip || !info.l2_normalized) {
+            l2_normalize_rows(&mut out, dim);
+        }
+        rows.append(&mut out);
+        progress.advance(n as u64);
+    }
+    progress.finish_stage();
+    Matrix::from_vec(paths.len(), dim, rows)
+        .map_err(|e| EngineError::Run { path: info.path.clone(), message: e.to_string() })
+}

@@ -1,0 +1,240 @@
+//! What an ONNX ReID model declares: its one image input (`N x 3 x H x W`), its output, and the `reid.*`
+//! metadata properties written by `reid-models` export (input size, mean/std, scale, colour order, whether the
+//! output is already L2-normalised).
+
+use super::EngineError;
+use super::preprocess::{ColorOrder, PreprocessConfig};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use tract_onnx::pb;
+use tract_onnx::prelude::Framework;
+
+/// Metadata keys read from the model (`metadata_props`), as `reid-models` export writes them.
+pub mod meta {
+    /// Input height in pixels.
+    pub const INPUT_HEIGHT: &str = "reid.input_height";
+    /// Input width in pixels.
+    pub const INPUT_WIDTH: &str = "reid.input_width";
+    /// Channel order of the input (`RGB` or `BGR`).
+    pub const COLOR: &str = "reid.color";
+    /// Factor applied to 8-bit pixel values before mean/std.
+    pub const PIXEL_SCALE: &str = "reid.pixel_scale";
+    /// Per-channel mean, comma-separated.
+    pub const PIXEL_MEAN: &str = "reid.pixel_mean";
+    /// Per-channel standard deviation, comma-separated.
+    pub const PIXEL_STD: &str = "reid.pixel_std";
+    /// Embedding size.
+    pub const FEAT_DIM: &str = "reid.feat_dim";
+    /// `true` when the output is already L2-normalised.
+    pub const L2_NORMALIZED: &str = "reid.l2_normalized";
+    /// Resize interpolation expected by the model (`bilinear`).
+    pub const RESIZE: &str = "reid.resize";
+}
+
+/// One dimension of a declared tensor shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Dim {
+    /// A fixed size.
+    Fixed(usize),
+    /// A symbolic size (`N`), or none declared.
+    Symbolic(String),
+}
+
+impl Dim {
+    /// The fixed size, if any.
+    pub fn fixed(&self) -> Option<usize> {
+        match self {
+            Dim::Fixed(v) => Some(*v),
+            Dim::Symbolic(_) => None,
+        }
+    }
+}
+
+/// The model file's description, with the preprocessing resolved (explicit, or from the metadata).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInfo {
+    /// The model file.
+    pub path: PathBuf,
+    /// Name of the image input.
+    pub input_name: String,
+    /// Declared input shape (`N x 3 x H x W`).
+    pub input_shape: Vec<Dim>,
+    /// Name of the (first) output.
+    pub output_name: String,
+    /// Embedding size, when the output declares it (or `reid.feat_dim` does).
+    pub output_dim: Option<usize>,
+    /// All `metadata_props` of the file.
+    pub metadata: BTreeMap<String, String>,
+    /// How images become inputs.
+    pub preprocess: PreprocessConfig,
+    /// Whether the output is already L2-normalised (`reid.l2_normalized`; false when absent).
+    pub l2_normalized: bool,
+}
+
+impl ModelInfo {
+    /// Reads `path`; `explicit` preprocessing wins over the metadata (needed for models without `reid.*` props).
+    pub fn read(path: &Path, explicit: Option<&PreprocessConfig>) -> Result<Self, EngineError> {
+        Ok(Self::parse(path, explicit)?.0)
+    }
+
+    /// The description and the decoded protobuf of `path`.
+    pub(crate) fn parse(
+        path: &Path,
+        explicit: Option<&PreprocessConfig>,
+    ) -> Result<(Self, pb::ModelProto), EngineError> {
+        let bytes =
+            std::fs::read(path).map_err(|e| EngineError::Read { path: path.to_owned(), message: e.to_string() })?;
+        let invalid = |message: String| EngineError::InvalidModel { path: path.to_owned(), message };
+        let proto = tract_onnx::onnx().proto_model_for_read(&mut &bytes[..]).map_err(|e| invalid(format!("{e:#}")))?;
+        let info = Self::from_proto(path, &proto, explicit)?;
+        Ok((info, proto))
+    }
+
+    /// The description of an already decoded model.
+    pub fn from_proto(
+        path: &Path,
+        proto: &pb::ModelProto,
+        explicit: Option<&PreprocessConfig>,
+    ) -> Result<Self, EngineError> {
+        let graph = proto
+            .graph
+            .as_ref()
+            .ok_or_else(|| EngineError::InvalidModel { path: path.to_owned(), message: "no graph".to_owned() })?;
+        let initializers: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+        let inputs: Vec<&pb::ValueInfoProto> =
+            graph.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
+        if inputs.len() != 1 {
+            return Err(EngineError::InputCount {
+                path: path.to_owned(),
+                count: inputs.len(),
+                names: inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
+            });
+        }
+        let input = inputs[0];
+        let output = graph.output.first().ok_or_else(|| EngineError::NoOutput { path: path.to_owned() })?;
+        let input_shape = declared_shape(input);
+        let shape_err =
+            |message: String| EngineError::InputShape { path: path.to_owned(), input: input.name.clone(), message };
+        if let Some(shape) = &input_shape {
+            if shape.len() != 4 {
+                return Err(shape_err(format!("has rank {}; expected N x 3 x H x W", shape.len())));
+            }
+            if let Some(c) = shape[1].fixed()
+                && c != 3
+            {
+                return Err(shape_err(format!("has {c} channels; expected 3 (N x 3 x H x W)")));
+            }
+        }
+        let metadata: BTreeMap<String, String> =
+            proto.metadata_props.iter().map(|p| (p.key.clone(), p.value.clone())).collect();
+        let meta_err = |key: &str, message: String| EngineError::Metadata {
+            path: path.to_owned(),
+            key: key.to_owned(),
+            value: metadata.get(key).cloned().unwrap_or_default(),
+            message,
+        };
+        let preprocess = match explicit {
+            Some(cfg) => cfg.clone(),
+            None => preprocess_from_metadata(&metadata).map_err(|(key, message)| match message {
+                None => EngineError::MissingPreprocess { path: path.to_owned(), missing: key.to_owned() },
+                Some(message) => meta_err(key, message),
+            })?,
+        };
+        if let Some(shape) = &input_shape {
+            for (dim, want, what) in [(&shape[2], preprocess.height, "height"), (&shape[3], preprocess.width, "width")]
+            {
+                if let Some(have) = dim.fixed()
+                    && have != want as usize
+                {
+                    return Err(shape_err(format!("has fixed {what} {have}, but the preprocessing gives {want}")));
+                }
+            }
+        }
+        let l2_normalized = match metadata.get(meta::L2_NORMALIZED) {
+            None => false,
+            Some(v) => v.trim().parse::<bool>().map_err(|e| meta_err(meta::L2_NORMALIZED, e.to_string()))?,
+        };
+        let output_dim = declared_shape(output)
+            .and_then(|s| s.last().and_then(Dim::fixed))
+            .or_else(|| metadata.get(meta::FEAT_DIM).and_then(|v| v.trim().parse().ok()));
+        Ok(ModelInfo {
+            path: path.to_owned(),
+            input_name: input.name.clone(),
+            input_shape: input_shape.unwrap_or_default(),
+            output_name: output.name.clone(),
+            output_dim,
+            metadata,
+            preprocess,
+            l2_normalized,
+        })
+    }
+}
+
+/// The declared shape of a graph input or output, if it declares one.
+fn declared_shape(value: &pb::ValueInfoProto) -> Option<Vec<Dim>> {
+    use pb::tensor_shape_proto::dimension::Value;
+    let pb::type_proto::Value::TensorType(tensor) = value.r#type.as_ref()?.value.as_ref()?;
+    let shape = tensor.shape.as_ref()?;
+    Some(
+        shape
+            .dim
+            .iter()
+            .map(|d| match &d.value {
+                Some(Value::DimValue(v)) if *v > 0 => Dim::Fixed(*v as usize),
+                Some(Value::DimParam(s)) => Dim::Symbolic(s.clone()),
+                _ => Dim::Symbolic(String::new()),
+            })
+            .collect(),
+    )
+}
+
+/// The preprocessing the metadata declares. `Err((key, None))`: `key` is missing; `Err((key, Some(why)))`:
+/// its value is invalid.
+pub fn preprocess_from_metadata(
+    metadata: &BTreeMap<String, String>,
+) -> Result<PreprocessConfig, (&'static str, Option<String>)> {
+    let get = |key: &'static str| metadata.get(key).map(|v| v.trim()).ok_or((key, None));
+    let size = |key: &'static str| -> Result<u32, (&'static str, Option<String>)> {
+        let v: u32 = get(key)?.parse().map_err(|e: std::num::ParseIntError| (key, Some(e.to_string())))?;
+        if v == 0 {
+            return Err((key, Some("must be positive".to_owned())));
+        }
+        Ok(v)
+    };
+    let triple = |key: &'static str, positive: bool| -> Result<[f32; 3], (&'static str, Option<String>)> {
+        let values: Vec<f32> = get(key)?
+            .split(',')
+            .map(|s| s.trim().parse::<f32>())
+            .collect::<Result<_, _>>()
+            .map_err(|e| (key, Some(e.to_string())))?;
+        let values: [f32; 3] =
+            values.try_into().map_err(|v: Vec<f32>| (key, Some(format!("{} values; expected 3", v.len()))))?;
+        if values.iter().any(|v| !v.is_finite() || (positive && *v <= 0.0)) {
+            return Err((key, Some("values must be finite (and positive for std)".to_owned())));
+        }
+        Ok(values)
+    };
+    let height = size(meta::INPUT_HEIGHT)?;
+    let width = size(meta::INPUT_WIDTH)?;
+    let mean = triple(meta::PIXEL_MEAN, false)?;
+    let std = triple(meta::PIXEL_STD, true)?;
+    let scale = match metadata.get(meta::PIXEL_SCALE) {
+        None => 1.0 / 255.0,
+        Some(v) => match v.trim().parse::<f64>() {
+            Ok(s) if s.is_finite() && s > 0.0 => s,
+            _ => return Err((meta::PIXEL_SCALE, Some("expected a positive number".to_owned()))),
+        },
+    };
+    let color = match metadata.get(meta::COLOR).map(|v| v.trim().to_ascii_uppercase()) {
+        None => ColorOrder::Rgb,
+        Some(v) if v == "RGB" => ColorOrder::Rgb,
+        Some(v) if v == "BGR" => ColorOrder::Bgr,
+        Some(_) => return Err((meta::COLOR, Some("expected RGB or BGR".to_owned()))),
+    };
+    if let Some(resize) = metadata.get(meta::RESIZE)
+        && !resize.trim().eq_ignore_ascii_case("bilinear")
+    {
+        return Err((meta::RESIZE, Some("only bilinear resizing is supported".to_owned())));
+    }
+    Ok(PreprocessConfig { height, width, mean, std, scale, color })
+}

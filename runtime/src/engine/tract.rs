@@ -1,0 +1,79 @@
+//! The pure-Rust CPU engine: the ONNX model optimised by `tract` for `N x 3 x H x W` inputs with a symbolic
+//! batch `N`, so one plan serves every batch size.
+
+use super::model_info::ModelInfo;
+use super::preprocess::PreprocessConfig;
+use super::{Engine, EngineError};
+use std::path::Path;
+use std::sync::Arc;
+use tract_onnx::prelude::*;
+
+/// An ONNX model run by `tract`.
+pub struct TractEngine {
+    plan: Arc<TypedRunnableModel>,
+    info: ModelInfo,
+}
+
+impl std::fmt::Debug for TractEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TractEngine").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+impl TractEngine {
+    /// Loads and optimises `path`. The preprocessing is `explicit` when given, else the model's `reid.*`
+    /// metadata (an error naming the file when it has none).
+    pub fn open(path: &Path, explicit: Option<&PreprocessConfig>) -> Result<Self, EngineError> {
+        let (info, proto) = ModelInfo::parse(path, explicit)?;
+        let invalid = |e: TractError| EngineError::InvalidModel { path: path.to_owned(), message: format!("{e:#}") };
+        let onnx = tract_onnx::onnx();
+        let dir = path.parent().and_then(|d| d.to_str());
+        let parsed = onnx.parse(&proto, dir).map_err(invalid)?;
+        if !parsed.unresolved_inputs.is_empty() {
+            return Err(EngineError::InvalidModel {
+                path: path.to_owned(),
+                message: format!("unresolved inputs {:?}", parsed.unresolved_inputs),
+            });
+        }
+        let model = parsed.model;
+        let (h, w) = (info.preprocess.height as usize, info.preprocess.width as usize);
+        let batch = model.symbols.sym("N");
+        let fact = f32::fact([batch.to_dim(), 3.to_dim(), h.to_dim(), w.to_dim()]);
+        let plan = model
+            .with_input_fact(0, fact.into())
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(invalid)?;
+        Ok(TractEngine { plan, info })
+    }
+}
+
+impl Engine for TractEngine {
+    fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    fn embed_batch(&self, input: &[f32], n: usize) -> Result<Vec<f32>, EngineError> {
+        let path = &self.info.path;
+        let (h, w) = (self.info.preprocess.height as usize, self.info.preprocess.width as usize);
+        let expected = n * 3 * h * w;
+        if input.len() != expected || n == 0 {
+            return Err(EngineError::BatchShape { path: path.clone(), n, expected, got: input.len() });
+        }
+        let err = |message: String| EngineError::Run { path: path.clone(), message };
+        let tensor = Tensor::from_shape(&[n, 3, h, w], input).map_err(|e| err(format!("{e:#}")))?;
+        let out = self.plan.run(tvec!(tensor.into())).map_err(|e| err(format!("{e:#}")))?;
+        let first = out.first().ok_or_else(|| err("the model produced no output".to_owned()))?;
+        let view = first.to_plain_array_view::<f32>().map_err(|e| err(format!("{e:#}")))?;
+        let values: Vec<f32> = view.iter().copied().collect();
+        if !values.len().is_multiple_of(n) || values.is_empty() {
+            return Err(err(format!("output shape {:?} is not {n} x D", first.shape())));
+        }
+        if let Some(d) = self.info.output_dim
+            && values.len() != n * d
+        {
+            return Err(err(format!("output shape {:?}, expected {n} x {d}", first.shape())));
+        }
+        Ok(values)
+    }
+}

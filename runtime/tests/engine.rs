@@ -1,0 +1,373 @@
+//! The tract engine on hand-built ONNX graphs: embeddings against a hand computation of the same
+//! preprocessing and math, metadata reading, and errors that name the file.
+
+use image::RgbImage;
+use image::imageops::FilterType;
+use prost::Message;
+use reid_runtime::engine::{
+    ColorOrder, EmbedOptions, Engine, EngineError, ModelInfo, PreprocessConfig, TractEngine, embed_paths, list_images,
+};
+use reid_runtime::progress::NoProgress;
+use std::path::{Path, PathBuf};
+use tract_onnx::pb;
+
+const H: u32 = 8;
+const W: u32 = 4;
+const D: usize = 5;
+const MEAN: [f32; 3] = [0.5, 0.25, 0.125];
+const STD: [f32; 3] = [0.25, 0.5, 2.0];
+
+fn weights() -> Vec<f32> {
+    (0..3 * D).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.3).collect()
+}
+
+fn value_info(name: &str, dims: &[Option<usize>]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{Dimension, dimension::Value};
+    let dim = |d: &Option<usize>| Dimension {
+        value: Some(match d {
+            Some(v) => Value::DimValue(*v as i64),
+            None => Value::DimParam("N".to_owned()),
+        }),
+        ..Default::default()
+    };
+    pb::ValueInfoProto {
+        name: name.to_owned(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim: dims.iter().map(dim).collect() }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<pb::AttributeProto>) -> pb::NodeProto {
+    pb::NodeProto {
+        op_type: op.to_owned(),
+        name: output.to_owned(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.to_owned()],
+        attribute,
+        ..Default::default()
+    }
+}
+
+fn model(graph: pb::GraphProto, metadata: &[(&str, &str)]) -> Vec<u8> {
+    pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
+        producer_name: "test".to_owned(),
+        graph: Some(graph),
+        metadata_props: metadata
+            .iter()
+            .map(|(k, v)| pb::StringStringEntryProto { key: k.to_string(), value: v.to_string() })
+            .collect(),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// `input [N,3,H,W] -> GlobalAveragePool -> Flatten -> MatMul(weights [3, D]) -> embedding [N, D]`.
+fn pool_matmul_model(metadata: &[(&str, &str)]) -> Vec<u8> {
+    let axis = pb::AttributeProto {
+        name: "axis".to_owned(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i: 1,
+        ..Default::default()
+    };
+    let graph = pb::GraphProto {
+        name: "tiny".to_owned(),
+        node: vec![
+            node("GlobalAveragePool", &["input"], "pooled", vec![]),
+            node("Flatten", &["pooled"], "flat", vec![axis]),
+            node("MatMul", &["flat", "w"], "embedding", vec![]),
+        ],
+        initializer: vec![pb::TensorProto {
+            name: "w".to_owned(),
+            dims: vec![3, D as i64],
+            data_type: pb::tensor_proto::DataType::Float as i32,
+            raw_data: weights().iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ..Default::default()
+        }],
+        input: vec![value_info("input", &[None, Some(3), Some(H as usize), Some(W as usize)])],
+        output: vec![value_info("embedding", &[None, Some(D)])],
+        ..Default::default()
+    };
+    model(graph, metadata)
+}
+
+fn full_metadata() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("reid.format", "1"),
+        ("reid.input_height", "8"),
+        ("reid.input_width", "4"),
+        ("reid.color", "RGB"),
+        ("reid.pixel_scale", "0.00392156862745098"),
+        ("reid.pixel_mean", "0.5,0.25,0.125"),
+        ("reid.pixel_std", "0.25,0.5,2"),
+        ("reid.feat_dim", "5"),
+        ("reid.l2_normalized", "false"),
+        ("reid.resize", "bilinear"),
+    ]
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A deterministic image of `w x h` that differs with `seed`.
+fn image(seed: u32, w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let v = |k: u32| ((x * 37 + y * 11 + seed * 53 + k * 97) % 256) as u8;
+        image::Rgb([v(0), v(1), v(2)])
+    })
+}
+
+/// Writes `n` PNG images of assorted sizes (some already at the model size) under `dir/a` and `dir/b/c`.
+fn write_images(dir: &Path, n: u32) -> Vec<(PathBuf, RgbImage)> {
+    std::fs::create_dir_all(dir.join("a")).unwrap();
+    std::fs::create_dir_all(dir.join("b/c")).unwrap();
+    (0..n)
+        .map(|i| {
+            let (w, h) = if i % 3 == 0 { (W, H) } else { (3 + i % 7, 5 + i % 11) };
+            let img = image(i, w, h);
+            let sub = if i % 2 == 0 { "a" } else { "b/c" };
+            let path = dir.join(sub).join(format!("img_{i:03}.png"));
+            img.save(&path).unwrap();
+            (path, img)
+        })
+        .collect()
+}
+
+/// The expected embedding, computed independently of the runtime.
+fn hand_embedding(img: &RgbImage, bgr: bool, flip: bool) -> Vec<f32> {
+    let resized =
+        if img.dimensions() == (W, H) { img.clone() } else { image::imageops::resize(img, W, H, FilterType::Triangle) };
+    let pooled = |mirror: bool| -> [f32; 3] {
+        let mut sums = [0.0f64; 3];
+        for y in 0..H {
+            for x in 0..W {
+                let xx = if mirror { W - 1 - x } else { x };
+                let p = resized.get_pixel(xx, y);
+                for c in 0..3 {
+                    let src = if bgr { 2 - c } else { c };
+                    let v = f32::from(p[src]) / 255.0;
+                    sums[c] += f64::from((v - MEAN[c]) / STD[c]);
+                }
+            }
+        }
+        sums.map(|s| (s / f64::from(H * W)) as f32)
+    };
+    let w = weights();
+    let embed = |p: [f32; 3]| -> Vec<f32> { (0..D).map(|d| (0..3).map(|c| p[c] * w[c * D + d]).sum()).collect() };
+    let mut e = embed(pooled(false));
+    if flip {
+        let m = embed(pooled(true));
+        e = e.iter().zip(&m).map(|(a, b)| 0.5 * (a + b)).collect();
+    }
+    let norm = e.iter().map(|v| v * v).sum::<f32>().sqrt();
+    e.iter().map(|v| v / norm).collect()
+}
+
+fn assert_close(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!((a - b).abs() < 1e-5, "{what}[{i}]: {a} vs {b}");
+    }
+}
+
+#[test]
+fn metadata_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "m.onnx", &pool_matmul_model(&full_metadata()));
+    let info = ModelInfo::read(&path, None).unwrap();
+    assert_eq!(info.input_name, "input");
+    assert_eq!(info.output_name, "embedding");
+    assert_eq!(info.output_dim, Some(D));
+    assert_eq!((info.preprocess.height, info.preprocess.width), (H, W));
+    assert_eq!(info.preprocess.mean, MEAN);
+    assert_eq!(info.preprocess.std, STD);
+    assert_eq!(info.preprocess.color, ColorOrder::Rgb);
+    assert!((info.preprocess.scale - 1.0 / 255.0).abs() < 1e-15);
+    assert!(!info.l2_normalized);
+    assert_eq!(info.metadata.get("reid.format").map(String::as_str), Some("1"));
+    assert_eq!(info.input_shape.len(), 4);
+    assert_eq!(info.input_shape[2].fixed(), Some(H as usize));
+    assert_eq!(info.input_shape[0].fixed(), None);
+}
+
+fn check_embeddings(batch_size: usize, flip: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "m.onnx", &pool_matmul_model(&full_metadata()));
+    let images = write_images(&dir.path().join("images"), 37);
+    let engine = TractEngine::open(&path, None).unwrap();
+    let paths = list_images(&dir.path().join("images")).unwrap();
+    assert_eq!(paths.len(), images.len());
+    let options = EmbedOptions { batch_size, flip, l2_normalize: true };
+    let m = embed_paths(&engine, &paths, &options, &NoProgress).unwrap();
+    assert_eq!((m.rows(), m.cols()), (paths.len(), D));
+    for (row, p) in paths.iter().enumerate() {
+        let img = &images.iter().find(|(q, _)| q == p).unwrap().1;
+        assert_close(m.row(row), &hand_embedding(img, false, flip), &format!("{} (batch {batch_size})", p.display()));
+    }
+}
+
+#[test]
+fn embeddings_match_a_hand_computation_at_batch_1() {
+    check_embeddings(1, false);
+}
+
+#[test]
+fn embeddings_match_a_hand_computation_at_batch_33() {
+    check_embeddings(33, false);
+}
+
+#[test]
+fn flip_averaged_embeddings_match_a_hand_computation() {
+    check_embeddings(8, true);
+}
+
+#[test]
+fn explicit_preprocessing_serves_models_without_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "bare.onnx", &pool_matmul_model(&[]));
+    let err = TractEngine::open(&path, None).unwrap_err();
+    assert!(matches!(err, EngineError::MissingPreprocess { .. }), "{err}");
+    assert!(err.to_string().contains("bare.onnx"), "{err}");
+
+    let cfg =
+        PreprocessConfig { height: H, width: W, mean: MEAN, std: STD, scale: 1.0 / 255.0, color: ColorOrder::Bgr };
+    let engine = TractEngine::open(&path, Some(&cfg)).unwrap();
+    assert!(!engine.info().l2_normalized);
+    let images = write_images(&dir.path().join("images"), 4);
+    let paths: Vec<PathBuf> = images.iter().map(|(p, _)| p.clone()).collect();
+    let m = embed_paths(&engine, &paths, &EmbedOptions::default(), &NoProgress).unwrap();
+    for (row, (_, img)) in images.iter().enumerate() {
+        assert_close(m.row(row), &hand_embedding(img, true, false), "bgr");
+    }
+
+    // A fixed input size that disagrees with the explicit one is refused, naming the file.
+    let wrong = PreprocessConfig { height: H + 1, ..cfg };
+    let err = TractEngine::open(&path, Some(&wrong)).unwrap_err();
+    assert!(matches!(err, EngineError::InputShape { .. }), "{err}");
+    assert!(err.to_string().contains("bare.onnx"), "{err}");
+}
+
+#[test]
+fn embed_batch_is_the_raw_model_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "m.onnx", &pool_matmul_model(&full_metadata()));
+    let engine = TractEngine::open(&path, None).unwrap();
+    let plane = (3 * H * W) as usize;
+    // Constant planes: the pooled values are the constants themselves.
+    let mut input = vec![0.0f32; 2 * plane];
+    for (c, v) in [1.0f32, -2.0, 0.5, 3.0, 0.0, -1.0].iter().enumerate() {
+        input[c * plane / 3..(c + 1) * plane / 3].fill(*v);
+    }
+    let out = engine.embed_batch(&input, 2).unwrap();
+    let w = weights();
+    let want: Vec<f32> = [[1.0f32, -2.0, 0.5], [3.0, 0.0, -1.0]]
+        .iter()
+        .flat_map(|p| (0..D).map(|d| (0..3).map(|c| p[c] * w[c * D + d]).sum::<f32>()).collect::<Vec<_>>())
+        .collect();
+    assert_close(&out, &want, "raw");
+    let err = engine.embed_batch(&input[1..], 2).unwrap_err();
+    assert!(matches!(err, EngineError::BatchShape { .. }), "{err}");
+}
+
+#[test]
+fn truncated_model_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = pool_matmul_model(&full_metadata());
+    let path = write(dir.path(), "truncated.onnx", &bytes[..bytes.len() / 2]);
+    let err = TractEngine::open(&path, None).unwrap_err();
+    assert!(matches!(err, EngineError::InvalidModel { .. }), "{err}");
+    assert!(err.to_string().contains("truncated.onnx"), "{err}");
+    let err = ModelInfo::read(&path, None).unwrap_err();
+    assert!(err.to_string().contains("truncated.onnx"), "{err}");
+
+    let missing = dir.path().join("missing.onnx");
+    let err = TractEngine::open(&missing, None).unwrap_err();
+    assert!(matches!(err, EngineError::Read { .. }), "{err}");
+    assert!(err.to_string().contains("missing.onnx"), "{err}");
+}
+
+#[test]
+fn two_input_model_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dims = [None, Some(3), Some(H as usize), Some(W as usize)];
+    let graph = pb::GraphProto {
+        name: "two".to_owned(),
+        node: vec![node("Add", &["a", "b"], "sum", vec![])],
+        input: vec![value_info("a", &dims), value_info("b", &dims)],
+        output: vec![value_info("sum", &dims)],
+        ..Default::default()
+    };
+    let path = write(dir.path(), "two_inputs.onnx", &model(graph, &full_metadata()));
+    let err = TractEngine::open(&path, None).unwrap_err();
+    assert!(matches!(err, EngineError::InputCount { count: 2, .. }), "{err}");
+    assert!(err.to_string().contains("two_inputs.onnx"), "{err}");
+}
+
+#[test]
+fn wrong_input_rank_or_channels_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, dims) in [
+        ("rank3.onnx", vec![None, Some(3), Some(H as usize)]),
+        ("gray.onnx", vec![None, Some(1), Some(H as usize), Some(W as usize)]),
+    ] {
+        let graph = pb::GraphProto {
+            name: "bad".to_owned(),
+            node: vec![node("Identity", &["input"], "embedding", vec![])],
+            input: vec![value_info("input", &dims)],
+            output: vec![value_info("embedding", &dims)],
+            ..Default::default()
+        };
+        let path = write(dir.path(), name, &model(graph, &full_metadata()));
+        let err = TractEngine::open(&path, None).unwrap_err();
+        assert!(matches!(err, EngineError::InputShape { .. }), "{err}");
+        assert!(err.to_string().contains(name), "{err}");
+    }
+}
+
+#[test]
+fn undecodable_image_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "m.onnx", &pool_matmul_model(&full_metadata()));
+    let engine = TractEngine::open(&path, None).unwrap();
+    let images = write_images(&dir.path().join("images"), 3);
+    let broken = write(&dir.path().join("images"), "broken.jpg", b"not a jpeg at all");
+    let mut paths: Vec<PathBuf> = images.iter().map(|(p, _)| p.clone()).collect();
+    paths.push(broken);
+    let err = embed_paths(&engine, &paths, &EmbedOptions::default(), &NoProgress).unwrap_err();
+    assert!(matches!(err, EngineError::Decode { .. }), "{err}");
+    assert!(err.to_string().contains("broken.jpg"), "{err}");
+}
+
+#[test]
+fn folder_without_images_is_an_error_naming_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty_folder");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    std::fs::write(empty.join("notes.txt"), "no images here").unwrap();
+    let err = list_images(&empty).unwrap_err();
+    assert!(matches!(err, EngineError::NoImages { .. }), "{err}");
+    assert!(err.to_string().contains("empty_folder"), "{err}");
+}
+
+#[test]
+fn bad_metadata_value_is_an_error_naming_the_key_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut metadata = full_metadata();
+    metadata.retain(|(k, _)| *k != "reid.pixel_std");
+    metadata.push(("reid.pixel_std", "0.2,0.3"));
+    let path = write(dir.path(), "badmeta.onnx", &pool_matmul_model(&metadata));
+    let err = ModelInfo::read(&path, None).unwrap_err();
+    assert!(matches!(err, EngineError::Metadata { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("badmeta.onnx") && msg.contains("reid.pixel_std"), "{msg}");
+}
