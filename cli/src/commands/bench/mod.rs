@@ -1,5 +1,7 @@
 //! `reid bench ...`: timed comparisons against the reference implementations, run in the same invocation.
 
+#[cfg(feature = "models")]
+pub mod engine;
 pub mod eval;
 #[cfg(feature = "models")]
 pub mod model;
@@ -20,6 +22,10 @@ pub enum BenchCommand {
     /// and thread count (ResNet-50 at 256x128, batch 16 by default).
     #[cfg(feature = "models")]
     Model(model::ModelBenchArgs),
+    /// The runtime's CPU engine (tract) beside ONNX Runtime's Python API on the same exported ReID model, batch and
+    /// threads (ResNet-50 BNNeck at 256x128, batch 1 and 32 by default), plus preprocessing cost per image.
+    #[cfg(feature = "models")]
+    Engine(engine::EngineBenchArgs),
     /// Training throughput and mAP of the burn trainer beside a PyTorch implementation of the same recipe
     /// (`tools/reference/train_torch_reference.py`) on the same dataset, epochs, batch and threads.
     #[cfg(feature = "train")]
@@ -35,6 +41,8 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Eval(args) => eval::run(&args),
         #[cfg(feature = "models")]
         BenchCommand::Model(args) => model::run(&args),
+        #[cfg(feature = "models")]
+        BenchCommand::Engine(args) => engine::run(&args),
         #[cfg(feature = "train")]
         BenchCommand::Train(args) => train::run(&args),
         BenchCommand::Worker(args) => eval::worker(&args),

@@ -1,0 +1,139 @@
+//! `reid bench engine`: the runtime's CPU engine (tract) beside ONNX Runtime's own Python API on the same exported
+//! ReID model, batch and thread count, in one run, plus the preprocessing cost per image.
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::Device;
+use clap::Args;
+use reid_models::config::BackboneConfig;
+use reid_models::export::{ExportOptions, export_onnx};
+use reid_models::{Neck, NeckFeat, ReidConfig, ReidModel};
+use reid_runtime::engine::{Engine, TractEngine, preprocess};
+use serde::Deserialize;
+use std::process::Command;
+use std::time::Instant;
+
+const SCRIPT: &str = include_str!("../../../../tools/reference/bench_ort_forward.py");
+
+/// Arguments of `reid bench engine`.
+#[derive(Args)]
+pub struct EngineBenchArgs {
+    /// Backbone of the exported model (random weights: speed does not depend on them).
+    #[arg(long, default_value = "resnet_50")]
+    pub backbone: String,
+    /// Embedding size of the head.
+    #[arg(long, default_value_t = 256)]
+    pub feat_dim: usize,
+    /// Input height.
+    #[arg(long, default_value_t = 256)]
+    pub height: usize,
+    /// Input width.
+    #[arg(long, default_value_t = 128)]
+    pub width: usize,
+    /// Batch sizes to time.
+    #[arg(long, value_delimiter = ',', default_value = "1,32")]
+    pub batches: Vec<usize>,
+    /// Images per timed configuration (at least one batch).
+    #[arg(long, default_value_t = 64)]
+    pub images: usize,
+    /// Python interpreter with onnxruntime and numpy.
+    #[arg(long, default_value = "python3")]
+    pub python: String,
+    /// Only time the runtime's engines.
+    #[arg(long)]
+    pub skip_reference: bool,
+}
+
+#[derive(Deserialize)]
+struct OrtResult {
+    onnxruntime: String,
+    images_per_second: f64,
+}
+
+/// Runs `reid bench engine`.
+pub fn run(args: &EngineBenchArgs) -> Result<()> {
+    if args.batches.contains(&0) || args.images == 0 {
+        bail!("--batches and --images must be at least 1");
+    }
+    let threads = rayon::current_num_threads();
+    let config = ReidConfig {
+        backbone: BackboneConfig::from_name(&args.backbone, 1)?,
+        feat_dim: args.feat_dim,
+        neck: Neck::Bnneck,
+        neck_feat: NeckFeat::After,
+        num_classes: 751,
+        input_channels: 3,
+        input_height: args.height,
+        input_width: args.width,
+    };
+    let dir = tempfile::tempdir()?;
+    let model_path = dir.path().join("model.onnx");
+    let model = ReidModel::new(&config, &Device::flex())?;
+    let opts = ExportOptions {
+        backbone_name: args.backbone.clone(),
+        pixel_mean: [0.485, 0.456, 0.406],
+        pixel_std: [0.229, 0.224, 0.225],
+        l2_normalize: false,
+    };
+    export_onnx(&model, &config, &opts, &model_path)?;
+    drop(model);
+    eprintln!("tract: optimising {} ...", model_path.display());
+    let engine = TractEngine::open(&model_path, None)?;
+
+    // Preprocessing cost: decode-free (an in-memory 64x128 crop) resize + normalise, per image.
+    let crop = image::RgbImage::from_fn(64, 128, |x, y| image::Rgb([(x * 3) as u8, (y * 2) as u8, 90]));
+    let pre = engine.info().preprocess.clone();
+    let t = Instant::now();
+    let reps = 200;
+    for _ in 0..reps {
+        std::hint::black_box(preprocess::preprocess_image(&crop, &pre));
+    }
+    let pre_us = t.elapsed().as_secs_f64() * 1e6 / reps as f64;
+
+    println!(
+        "{} BNNeck ({}-d) at {}x{}, CPU, {threads} threads, random weights",
+        args.backbone, args.feat_dim, args.height, args.width
+    );
+    println!("  preprocessing (resize 64x128 crop + normalise): {pre_us:.1} us/image");
+    println!("  {:<8}{:>14}{:>22}{:>10}", "batch", "tract img/s", "onnxruntime img/s", "ratio");
+    for &batch in &args.batches {
+        let iters = args.images.div_ceil(batch).max(1);
+        let x: Vec<f32> = (0..batch * 3 * args.height * args.width).map(|i| ((i % 97) as f32 / 48.0) - 1.0).collect();
+        engine.embed_batch(&x, batch)?;
+        let t = Instant::now();
+        for _ in 0..iters {
+            std::hint::black_box(engine.embed_batch(&x, batch)?);
+        }
+        let tract_ips = (batch * iters) as f64 / t.elapsed().as_secs_f64();
+        let ort = if args.skip_reference {
+            None
+        } else {
+            let script = dir.path().join("bench_ort_forward.py");
+            std::fs::write(&script, SCRIPT)?;
+            let out = Command::new(&args.python)
+                .arg(&script)
+                .arg("--model")
+                .arg(&model_path)
+                .args(["--batch", &batch.to_string(), "--height", &args.height.to_string()])
+                .args(["--width", &args.width.to_string(), "--iters", &iters.to_string()])
+                .args(["--threads", &threads.to_string()])
+                .output()
+                .with_context(|| format!("starting {}", args.python))?;
+            if !out.status.success() {
+                bail!("the onnxruntime reference failed: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or_default();
+            Some(serde_json::from_str::<OrtResult>(line).with_context(|| format!("onnxruntime printed: {stdout}"))?)
+        };
+        match ort {
+            Some(o) => println!(
+                "  {batch:<8}{tract_ips:>14.2}{:>22}{:>10.2}",
+                format!("{:.2} ({})", o.images_per_second, o.onnxruntime),
+                tract_ips / o.images_per_second
+            ),
+            None => println!("  {batch:<8}{tract_ips:>14.2}{:>22}{:>10}", "-", "-"),
+        }
+    }
+    println!("  (ratio = tract / onnxruntime; the Rust ONNX Runtime engine is not built yet)");
+    Ok(())
+}
