@@ -9,6 +9,7 @@
 use image::RgbImage;
 use image::imageops::FilterType;
 use rand::Rng;
+use reid_runtime::engine::preprocess::{ColorOrder, PreprocessConfig, preprocess_image};
 
 /// Transform settings (the `dataset` and `model` keys that shape an input tensor).
 #[derive(Clone, Debug, PartialEq)]
@@ -113,12 +114,8 @@ pub fn to_chw(img: &RgbImage) -> Vec<f32> {
     out
 }
 
-/// Mirrors each row of a planar `[c, h, w]` buffer.
-pub fn flip_horizontal(chw: &mut [f32], w: usize) {
-    for row in chw.chunks_exact_mut(w) {
-        row.reverse();
-    }
-}
+/// Mirrors each row of a planar `[c, h, w]` buffer (the runtime's, shared with deployment).
+pub use reid_runtime::engine::preprocess::flip_horizontal;
 
 /// Zero-pads a planar `[c, h, w]` buffer by `padding` on every side and crops `h x w` at `(top, left)` of the
 /// padded image (torchvision `Pad(padding)` then `RandomCrop` at that offset).
@@ -182,11 +179,22 @@ pub fn train_transform(img: &RgbImage, cfg: &AugmentConfig, params: &TrainParams
     chw
 }
 
-/// The evaluation transform: a normalised `[3, height, width]` buffer.
+/// The runtime's preprocessing with this transform's size and normalisation (RGB, pixels / 255).
+pub fn preprocess_config(cfg: &AugmentConfig) -> PreprocessConfig {
+    PreprocessConfig {
+        height: cfg.height,
+        width: cfg.width,
+        mean: cfg.mean,
+        std: cfg.std,
+        scale: 1.0 / 255.0,
+        color: ColorOrder::Rgb,
+    }
+}
+
+/// The evaluation transform: a normalised `[3, height, width]` buffer. It is the runtime's preprocessing, so a
+/// network is validated on exactly the inputs the deployed engines give it.
 pub fn eval_transform(img: &RgbImage, cfg: &AugmentConfig) -> Vec<f32> {
-    let mut chw = to_chw(&resize(img, cfg));
-    normalize(&mut chw, &cfg.mean, &cfg.std);
-    chw
+    preprocess_image(img, &preprocess_config(cfg))
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use image::RgbImage;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
+use reid_runtime::engine::EngineError;
+use reid_runtime::engine::preprocess::decode_image;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -38,10 +40,10 @@ impl Batch {
 
 /// Decodes an image file to RGB, naming the file on failure.
 pub fn decode(path: &Path) -> Result<RgbImage, DataError> {
-    let err = |message: String| DataError::Decode { path: path.to_owned(), message };
-    let reader = image::ImageReader::open(path).map_err(|e| err(e.to_string()))?;
-    let reader = reader.with_guessed_format().map_err(|e| err(e.to_string()))?;
-    Ok(reader.decode().map_err(|e| err(e.to_string()))?.to_rgb8())
+    decode_image(path).map_err(|e| match e {
+        EngineError::Decode { path, message } => DataError::Decode { path, message },
+        other => DataError::Decode { path: path.to_owned(), message: other.to_string() },
+    })
 }
 
 /// A 64-bit mix (SplitMix64 finaliser) of the seed and indices, so neighbouring seeds give unrelated streams.

@@ -1,16 +1,16 @@
 //! Embedding image folders with a network: the burn model of a checkpoint or an exported ONNX file (tract),
-//! with TAO's optional flip feature (the embedding of the image and of its mirror image, averaged).
+//! (through the runtime's tract engine), with TAO's optional flip feature (the embedding of the image and of its mirror image, averaged).
 
 use super::error::TrainError;
-use crate::data::augment::flip_horizontal;
+use crate::data::augment::{flip_horizontal, preprocess_config};
 use crate::data::{AugmentConfig, LoaderConfig, eval_stream};
 use burn::tensor::{Device, Tensor, TensorData};
 use reid_models::ReidModel;
 use reid_runtime::Matrix;
+use reid_runtime::engine::{Engine, TractEngine};
 use reid_runtime::progress::Progress;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tract_onnx::prelude::*;
 
 /// Something that maps a batch of normalised `[n, 3, h, w]` images to `[n, d]` embeddings.
 pub trait Embedder {
@@ -36,40 +36,23 @@ impl Embedder for BurnEmbedder<'_> {
     }
 }
 
-/// An exported ONNX model run by tract.
+/// An exported ONNX model on the runtime's tract engine (the deployed CPU path), fed the trainer's preprocessing.
 pub struct OnnxEmbedder {
-    plan: Arc<TypedRunnableModel>,
-    hw: [usize; 2],
-    path: PathBuf,
+    engine: TractEngine,
 }
 
 impl OnnxEmbedder {
-    /// Loads and optimises `path` for `[N, 3, h, w]` inputs (symbolic batch).
-    pub fn open(path: &Path, hw: [usize; 2]) -> Result<Self, TrainError> {
-        let err = |e: TractError| TrainError::Checkpoint { path: path.to_owned(), message: format!("{e:#}") };
-        let model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
-        let batch = model.symbols.sym("N");
-        let fact = f32::fact([batch.to_dim(), 3.to_dim(), hw[0].to_dim(), hw[1].to_dim()]);
-        let plan = model
-            .with_input_fact(0, fact.into())
-            .map_err(err)?
-            .into_optimized()
-            .map_err(err)?
-            .into_runnable()
-            .map_err(err)?;
-        Ok(OnnxEmbedder { plan, hw, path: path.to_owned() })
+    /// Loads and optimises `path` for `[N, 3, h, w]` inputs (symbolic batch) preprocessed as `augment` says.
+    pub fn open(path: &Path, augment: &AugmentConfig) -> Result<Self, TrainError> {
+        let engine = TractEngine::open(path, Some(&preprocess_config(augment)))
+            .map_err(|e| TrainError::Checkpoint { path: path.to_owned(), message: e.to_string() })?;
+        Ok(OnnxEmbedder { engine })
     }
 }
 
 impl Embedder for OnnxEmbedder {
     fn embed(&self, images: Vec<f32>, n: usize) -> Result<Vec<f32>, TrainError> {
-        let [h, w] = self.hw;
-        let err = |m: String| TrainError::Checkpoint { path: self.path.clone(), message: m };
-        let input = tract_ndarray::Array4::from_shape_vec([n, 3, h, w], images).map_err(|e| err(e.to_string()))?;
-        let out =
-            self.plan.run(tvec!(tract_onnx::prelude::Tensor::from(input).into())).map_err(|e| err(format!("{e:#}")))?;
-        let view = out[0].to_plain_array_view::<f32>().map_err(|e| err(format!("{e:#}")))?;
-        Ok(view.iter().copied().collect())
+        self.engine.embed_batch(&images, n).map_err(|e| TrainError::Eval(e.to_string()))
     }
 }
 

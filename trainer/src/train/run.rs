@@ -117,6 +117,15 @@ fn centers_from_file(path: &Path, device: &Device) -> Result<CenterLoss, TrainEr
     Ok(CenterLoss::from_centers(tensor))
 }
 
+/// The metadata saved with a network: epoch, classifier width, backbone.
+fn model_metadata(spec: &Spec, epoch: usize, num_classes: usize) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("reid.epoch".to_owned(), epoch.to_string()),
+        ("reid.num_classes".to_owned(), num_classes.to_string()),
+        ("reid.backbone".to_owned(), spec.model.backbone.clone()),
+    ])
+}
+
 /// Trains the network the spec describes on [`training_devices`]; returns where the results went.
 pub fn train(spec: &Spec, observer: &mut dyn TrainObserver) -> Result<TrainSummary, TrainError> {
     train_on(spec, &training_devices(spec), observer)
@@ -216,7 +225,7 @@ pub fn train_on(spec: &Spec, devices: &[Device], observer: &mut dyn TrainObserve
     let metrics_path = dir.join("metrics.jsonl");
     let num_epochs = spec.train.num_epochs;
     let center_settings = (spec.train.optim.center_loss_weight, spec.train.optim.center_lr);
-    let mut best_model = dir.join("model_best.safetensors");
+    let best_model = dir.join("model_best.safetensors");
 
     // The untrained network's score, so a run shows how much it learned.
     let initial = match (&eval_set, state.epoch == 0 && spec.train.validation_interval > 0) {
@@ -263,7 +272,7 @@ pub fn train_on(spec: &Spec, devices: &[Device], observer: &mut dyn TrainObserve
             model = optim.step(lr, model, params);
             n_batches += 1;
             images += n;
-            sum.add(&values, correct, n, norm);
+            sum.add(&values, correct, norm);
             observer.batch_end(n_batches, sum.loss / n_batches as f64, sum.correct / images as f64, lr);
         }
         let seconds = started.elapsed().as_secs_f64();
@@ -281,10 +290,7 @@ pub fn train_on(spec: &Spec, devices: &[Device], observer: &mut dyn TrainObserve
         state.epoch = epoch;
         observer.epoch_end(&record);
         write_jsonl(&metrics_path, &state.history).map_err(|e| TrainError::write(&metrics_path, e))?;
-        let mut metadata = BTreeMap::new();
-        metadata.insert("reid.epoch".to_owned(), epoch.to_string());
-        metadata.insert("reid.num_classes".to_owned(), num_classes.to_string());
-        metadata.insert("reid.backbone".to_owned(), spec.model.backbone.clone());
+        let metadata = model_metadata(spec, epoch, num_classes);
         if let Some(v) = validation
             && state.best.is_none_or(|(_, m)| v.map > m)
         {
@@ -312,14 +318,7 @@ pub fn train_on(spec: &Spec, devices: &[Device], observer: &mut dyn TrainObserve
         }
     }
     let last_model = dir.join("model_last.safetensors");
-    let mut metadata = BTreeMap::new();
-    metadata.insert("reid.epoch".to_owned(), state.epoch.to_string());
-    metadata.insert("reid.num_classes".to_owned(), num_classes.to_string());
-    metadata.insert("reid.backbone".to_owned(), spec.model.backbone.clone());
-    model.save_safetensors(&last_model, &metadata)?;
-    if state.best.is_none() {
-        best_model = last_model.clone();
-    }
+    model.save_safetensors(&last_model, &model_metadata(spec, state.epoch, num_classes))?;
     let spec_path = dir.join("spec.yaml");
     spec.save(&spec_path)?;
     Ok(TrainSummary {
@@ -364,7 +363,7 @@ struct Sums {
 }
 
 impl Sums {
-    fn add(&mut self, v: &crate::loss::LossValues, correct: f64, _n: usize, norm: f64) {
+    fn add(&mut self, v: &crate::loss::LossValues, correct: f64, norm: f64) {
         let acc = |s: &mut Option<f64>, x: Option<f32>| {
             if let Some(x) = x {
                 *s = Some(s.unwrap_or(0.0) + f64::from(x));

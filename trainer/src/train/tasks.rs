@@ -10,6 +10,8 @@ use crate::data::load_eval_set;
 use crate::spec::Spec;
 use burn::module::Module;
 use burn::tensor::Device;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use reid_models::export::{ExportOptions, export_onnx};
 use reid_models::weights::Checkpoint;
 use reid_models::{ReidConfig, ReidModel};
@@ -80,7 +82,7 @@ fn embed_with(
     let burn_model;
     let onnx;
     let embedder: &dyn Embedder = if is_onnx(model) {
-        onnx = OnnxEmbedder::open(model, hw)?;
+        onnx = OnnxEmbedder::open(model, &augment)?;
         &onnx
     } else {
         burn_model = load_model(spec, model, &device)?.0;
@@ -185,22 +187,15 @@ pub fn export(spec: &Spec, progress: &dyn Progress) -> Result<Exported, TrainErr
         .unwrap_or_default();
     let (a, b, n) = if sample.is_empty() {
         let n = 4;
-        let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let noise: Vec<f32> = (0..n * 3 * hw[0] * hw[1])
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 40) as f32 / (1u64 << 24) as f32 * 4.0 - 2.0
-            })
-            .collect();
+        let mut rng = StdRng::seed_from_u64(0);
+        let noise: Vec<f32> = (0..n * 3 * hw[0] * hw[1]).map(|_| rng.random_range(-2.0f32..2.0)).collect();
         let burn = BurnEmbedder { model: &model, device: device.clone(), hw }.embed(noise.clone(), n)?;
-        let tract = OnnxEmbedder::open(&onnx, hw)?.embed(noise, n)?;
+        let tract = OnnxEmbedder::open(&onnx, &augment)?.embed(noise, n)?;
         (burn, tract, n)
     } else {
         let burn = BurnEmbedder { model: &model, device: device.clone(), hw };
         let a = embed_paths(&burn, &sample, &augment, 8, 1, false, progress)?;
-        let b = embed_paths(&OnnxEmbedder::open(&onnx, hw)?, &sample, &augment, 8, 1, false, progress)?;
+        let b = embed_paths(&OnnxEmbedder::open(&onnx, &augment)?, &sample, &augment, 8, 1, false, progress)?;
         (a.as_slice().to_vec(), b.as_slice().to_vec(), sample.len())
     };
     let scale = a.iter().fold(1e-12f32, |m, v| m.max(v.abs()));

@@ -1,12 +1,12 @@
 //! `reid bench engine`: the runtime's CPU engine (tract) beside ONNX Runtime's own Python API on the same exported
 //! ReID model, batch and thread count, in one run, plus the preprocessing cost per image.
 
+use super::bench_config;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
-use reid_models::config::BackboneConfig;
+use reid_models::ReidModel;
 use reid_models::export::{ExportOptions, export_onnx};
-use reid_models::{Neck, NeckFeat, ReidConfig, ReidModel};
 use reid_runtime::engine::{Engine, TractEngine, preprocess};
 use serde::Deserialize;
 use std::process::Command;
@@ -55,16 +55,7 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
         bail!("--batches and --images must be at least 1");
     }
     let threads = rayon::current_num_threads();
-    let config = ReidConfig {
-        backbone: BackboneConfig::from_name(&args.backbone, 1)?,
-        feat_dim: args.feat_dim,
-        neck: Neck::Bnneck,
-        neck_feat: NeckFeat::After,
-        num_classes: 751,
-        input_channels: 3,
-        input_height: args.height,
-        input_width: args.width,
-    };
+    let config = bench_config(&args.backbone, args.feat_dim, args.height, args.width)?;
     let dir = tempfile::tempdir()?;
     let model_path = dir.path().join("model.onnx");
     let model = ReidModel::new(&config, &Device::flex())?;

@@ -35,6 +35,22 @@ pub enum BenchCommand {
     Worker(eval::WorkerArgs),
 }
 
+/// The network the model and engine benchmarks time: `backbone` with last stride 1, a BNNeck head of `feat_dim`
+/// and Market-1501's 751 classes, at `height` x `width`.
+#[cfg(feature = "models")]
+pub fn bench_config(backbone: &str, feat_dim: usize, height: usize, width: usize) -> Result<reid_models::ReidConfig> {
+    Ok(reid_models::ReidConfig {
+        backbone: reid_models::config::BackboneConfig::from_name(backbone, 1)?,
+        feat_dim,
+        neck: reid_models::Neck::Bnneck,
+        neck_feat: reid_models::NeckFeat::After,
+        num_classes: 751,
+        input_channels: 3,
+        input_height: height,
+        input_width: width,
+    })
+}
+
 /// Runs a benchmark command.
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {

@@ -1,11 +1,11 @@
 //! `reid bench model`: CPU forward throughput of a ReID network in burn beside PyTorch eager, same input size,
 //! batch and thread count, in one run.
 
+use super::bench_config;
 use anyhow::{Context, Result, bail};
 use burn::tensor::{Device, Distribution, Tensor};
 use clap::Args;
-use reid_models::config::BackboneConfig;
-use reid_models::{Neck, NeckFeat, ReidConfig, ReidModel};
+use reid_models::ReidModel;
 use serde::Deserialize;
 use std::process::Command;
 use std::time::Instant;
@@ -55,16 +55,7 @@ pub fn run(args: &ModelBenchArgs) -> Result<()> {
         bail!("--batch and --iters must be at least 1");
     }
     let threads = rayon::current_num_threads();
-    let config = ReidConfig {
-        backbone: BackboneConfig::from_name(&args.backbone, 1)?,
-        feat_dim: args.feat_dim,
-        neck: Neck::Bnneck,
-        neck_feat: NeckFeat::After,
-        num_classes: 751,
-        input_channels: 3,
-        input_height: args.height,
-        input_width: args.width,
-    };
+    let config = bench_config(&args.backbone, args.feat_dim, args.height, args.width)?;
     let device = Device::flex();
     let model = ReidModel::new(&config, &device)?;
     let x = Tensor::<4>::random([args.batch, 3, args.height, args.width], Distribution::Normal(0.0, 1.0), &device);

@@ -90,7 +90,7 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
     overrides.extend(args.overrides.iter().cloned());
     let spec = Spec::parse(SPEC, "trainer/specs/quickstart.yaml", &overrides)?;
     let threads = rayon::current_num_threads();
-    let mut rows: Vec<(String, f64, f64, f64, f64, f64)> = Vec::new();
+    let mut rows: Vec<(String, f64, f64, f64, f64)> = Vec::new();
     for backend in &args.backends {
         let dev = device(backend)?;
         eprintln!("burn ({backend}): training {} epochs ...", args.epochs);
@@ -106,7 +106,6 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
             before,
             last.map_or(f64::NAN, |v| v.map),
             last.map_or(f64::NAN, |v| v.rank1),
-            run.history.iter().map(|r| r.seconds).sum(),
         ));
     }
     let burn_ips = rows.first().map(|r| r.1);
@@ -163,7 +162,6 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
             t.untrained.map,
             t.trained.map,
             t.trained.rank1,
-            f64::NAN,
         ));
     }
     println!(
@@ -181,7 +179,7 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
         "  {:<26}{:>10}{:>14}{:>12}{:>10}{:>14}",
         "trainer", "images/s", "mAP untrained", "mAP", "rank-1", "ratio img/s"
     );
-    for (name, ips, before, map, r1, _) in &rows {
+    for (name, ips, before, map, r1) in &rows {
         let ratio = burn_ips.map_or(f64::NAN, |b| b / ips);
         println!("  {name:<26}{ips:>10.2}{before:>14.4}{map:>12.4}{r1:>10.4}{:>14}", format!("{ratio:.2}"));
     }
