@@ -3,12 +3,15 @@
 //!
 //! - [`tract`]: the pure-Rust CPU engine (nothing to install).
 //! - [`preprocess`]: decode, bilinear resize, scale, mean/std, planar CHW — the trainer's eval transform.
+//! - [`ort`] (feature `ort`): ONNX Runtime with the CPU, CUDA and TensorRT providers, loaded at run time.
 //! - [`model_info`]: input/output names and shapes and the `reid.*` metadata props of an ONNX file.
 //!
 //! [`embed_paths`] runs any engine over image files in batches, with optional flip averaging and L2
 //! normalisation.
 
 pub mod model_info;
+#[cfg(feature = "ort")]
+pub mod ort;
 pub mod preprocess;
 pub mod tract;
 
@@ -117,6 +120,29 @@ pub enum EngineError {
         path: PathBuf,
         /// What went wrong.
         message: String,
+    },
+    /// The engine options cannot work together (the message names the option).
+    #[error("invalid engine options: {message}")]
+    Options {
+        /// What is wrong.
+        message: String,
+    },
+    /// No usable ONNX Runtime library.
+    #[error(
+        "no usable ONNX Runtime library (tried: {tried}); run scripts/setup-ort.sh, or point --ort-lib / \
+         $ORT_DYLIB_PATH at libonnxruntime.so"
+    )]
+    Library {
+        /// Every place tried and why it failed.
+        tried: String,
+    },
+    /// The execution provider asked for cannot run (and strict mode forbids the CPU fallback).
+    #[error("execution provider `{provider}` is unavailable: {reason}")]
+    ProviderUnavailable {
+        /// The provider asked for.
+        provider: String,
+        /// Why it cannot run.
+        reason: String,
     },
     /// A folder (searched recursively) with no image file.
     #[error("no images (jpg, png, bmp) under {path}")]

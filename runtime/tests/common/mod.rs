@@ -1,0 +1,203 @@
+//! Hand-built ONNX graphs, test images and an independent computation of their embeddings, shared by the
+//! engine tests.
+#![allow(dead_code)]
+
+use image::RgbImage;
+use image::imageops::FilterType;
+use prost::Message;
+use std::path::{Path, PathBuf};
+use tract_onnx::pb;
+
+pub const H: u32 = 8;
+pub const W: u32 = 4;
+pub const D: usize = 5;
+pub const MEAN: [f32; 3] = [0.5, 0.25, 0.125];
+pub const STD: [f32; 3] = [0.25, 0.5, 2.0];
+
+pub fn weights() -> Vec<f32> {
+    (0..3 * D).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.3).collect()
+}
+
+pub fn value_info(name: &str, dims: &[Option<usize>]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{Dimension, dimension::Value};
+    let dim = |d: &Option<usize>| Dimension {
+        value: Some(match d {
+            Some(v) => Value::DimValue(*v as i64),
+            None => Value::DimParam("N".to_owned()),
+        }),
+        ..Default::default()
+    };
+    pb::ValueInfoProto {
+        name: name.to_owned(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim: dims.iter().map(dim).collect() }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<pb::AttributeProto>) -> pb::NodeProto {
+    pb::NodeProto {
+        op_type: op.to_owned(),
+        name: output.to_owned(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.to_owned()],
+        attribute,
+        ..Default::default()
+    }
+}
+
+pub fn model(graph: pb::GraphProto, metadata: &[(&str, &str)]) -> Vec<u8> {
+    pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
+        producer_name: "test".to_owned(),
+        graph: Some(graph),
+        metadata_props: metadata
+            .iter()
+            .map(|(k, v)| pb::StringStringEntryProto { key: k.to_string(), value: v.to_string() })
+            .collect(),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// `input [N,3,H,W] -> GlobalAveragePool -> Flatten -> MatMul(weights [3, D]) -> embedding [N, D]`.
+pub fn pool_matmul_model(metadata: &[(&str, &str)]) -> Vec<u8> {
+    let axis = pb::AttributeProto {
+        name: "axis".to_owned(),
+        r#type: pb::attribute_proto::AttributeType::Int as i32,
+        i: 1,
+        ..Default::default()
+    };
+    let graph = pb::GraphProto {
+        name: "tiny".to_owned(),
+        node: vec![
+            node("GlobalAveragePool", &["input"], "pooled", vec![]),
+            node("Flatten", &["pooled"], "flat", vec![axis]),
+            node("MatMul", &["flat", "w"], "embedding", vec![]),
+        ],
+        initializer: vec![pb::TensorProto {
+            name: "w".to_owned(),
+            dims: vec![3, D as i64],
+            data_type: pb::tensor_proto::DataType::Float as i32,
+            raw_data: weights().iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ..Default::default()
+        }],
+        input: vec![value_info("input", &[None, Some(3), Some(H as usize), Some(W as usize)])],
+        output: vec![value_info("embedding", &[None, Some(D)])],
+        ..Default::default()
+    };
+    model(graph, metadata)
+}
+
+pub fn full_metadata() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("reid.format", "1"),
+        ("reid.input_height", "8"),
+        ("reid.input_width", "4"),
+        ("reid.color", "RGB"),
+        ("reid.pixel_scale", "0.00392156862745098"),
+        ("reid.pixel_mean", "0.5,0.25,0.125"),
+        ("reid.pixel_std", "0.25,0.5,2"),
+        ("reid.feat_dim", "5"),
+        ("reid.l2_normalized", "false"),
+        ("reid.resize", "bilinear"),
+    ]
+}
+
+pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// A deterministic image of `w x h` that differs with `seed`.
+pub fn image(seed: u32, w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| {
+        let v = |k: u32| ((x * 37 + y * 11 + seed * 53 + k * 97) % 256) as u8;
+        image::Rgb([v(0), v(1), v(2)])
+    })
+}
+
+/// Writes `n` PNG images of assorted sizes (some already at the model size) under `dir/a` and `dir/b/c`.
+pub fn write_images(dir: &Path, n: u32) -> Vec<(PathBuf, RgbImage)> {
+    std::fs::create_dir_all(dir.join("a")).unwrap();
+    std::fs::create_dir_all(dir.join("b/c")).unwrap();
+    (0..n)
+        .map(|i| {
+            let (w, h) = if i % 3 == 0 { (W, H) } else { (3 + i % 7, 5 + i % 11) };
+            let img = image(i, w, h);
+            let sub = if i % 2 == 0 { "a" } else { "b/c" };
+            let path = dir.join(sub).join(format!("img_{i:03}.png"));
+            img.save(&path).unwrap();
+            (path, img)
+        })
+        .collect()
+}
+
+/// The expected embedding, computed independently of the runtime.
+pub fn hand_embedding(img: &RgbImage, bgr: bool, flip: bool) -> Vec<f32> {
+    let resized =
+        if img.dimensions() == (W, H) { img.clone() } else { image::imageops::resize(img, W, H, FilterType::Triangle) };
+    let pooled = |mirror: bool| -> [f32; 3] {
+        let mut sums = [0.0f64; 3];
+        for y in 0..H {
+            for x in 0..W {
+                let xx = if mirror { W - 1 - x } else { x };
+                let p = resized.get_pixel(xx, y);
+                for c in 0..3 {
+                    let src = if bgr { 2 - c } else { c };
+                    let v = f32::from(p[src]) / 255.0;
+                    sums[c] += f64::from((v - MEAN[c]) / STD[c]);
+                }
+            }
+        }
+        sums.map(|s| (s / f64::from(H * W)) as f32)
+    };
+    let w = weights();
+    let embed = |p: [f32; 3]| -> Vec<f32> { (0..D).map(|d| (0..3).map(|c| p[c] * w[c * D + d]).sum()).collect() };
+    let mut e = embed(pooled(false));
+    if flip {
+        let m = embed(pooled(true));
+        e = e.iter().zip(&m).map(|(a, b)| 0.5 * (a + b)).collect();
+    }
+    let norm = e.iter().map(|v| v * v).sum::<f32>().sqrt();
+    e.iter().map(|v| v / norm).collect()
+}
+
+pub fn assert_close(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    for (i, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!((a - b).abs() < 1e-5, "{what}[{i}]: {a} vs {b}");
+    }
+}
+
+/// The preprocessed `3 x H x W` input of `img` (RGB), computed independently of the runtime.
+pub fn hand_input(img: &RgbImage) -> Vec<f32> {
+    let resized =
+        if img.dimensions() == (W, H) { img.clone() } else { image::imageops::resize(img, W, H, FilterType::Triangle) };
+    let mut out = vec![0.0f32; (3 * H * W) as usize];
+    for c in 0..3usize {
+        for y in 0..H {
+            for x in 0..W {
+                let v = f32::from(resized.get_pixel(x, y)[c]) / 255.0;
+                out[c * (H * W) as usize + (y * W + x) as usize] = (v - MEAN[c]) / STD[c];
+            }
+        }
+    }
+    out
+}
+
+/// The raw (not normalised) model output for one preprocessed input.
+pub fn raw_embedding(input: &[f32]) -> Vec<f32> {
+    let plane = (H * W) as usize;
+    let pooled: Vec<f32> =
+        (0..3).map(|c| input[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32).collect();
+    let w = weights();
+    (0..D).map(|d| (0..3).map(|c| pooled[c] * w[c * D + d]).sum()).collect()
+}
