@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # The test suite, as CI runs it: formatting, lints (warnings are errors), the edge build, all tests.
-# Needs only the Rust toolchain; safe to run repeatedly. Exits non-zero on the first failure.
+# Needs only the Rust toolchain (scripts/setup-ort.sh fetches the ONNX Runtime library from PyPI once); safe to
+# run repeatedly. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "ONNX Runtime library for the ort engine tests (scripts/setup-ort.sh, idempotent)"
+scripts/setup-ort.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -18,8 +22,9 @@ step "cargo clippy: CUDA training build (feature cuda; type-checked, not linked)
 # which is enough to type-check every line of the CUDA path. Linking a real CUDA build needs that download once.
 DOCS_RS=1 cargo clippy -p reid-cli --all-targets --features cuda --locked -- -D warnings
 
-step "edge build: reid without optional features"
-cargo check -p reid-cli --no-default-features --locked
+step "edge builds: reid without training (tract only, and with the ONNX Runtime engine)"
+cargo clippy -p reid-cli --no-default-features --locked -- -D warnings
+cargo clippy -p reid-cli --no-default-features --features ort --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked

@@ -22,8 +22,12 @@ enum Command {
     /// Evaluate query/gallery embeddings (TAO inference JSON), or with `-e spec.yaml` a checkpoint or ONNX model
     /// on the spec's query/test folders: mAP, CMC rank-1/5/10, mINP, optional re-ranking, plots.
     Evaluate(commands::evaluate::EvaluateArgs),
-    /// Embed every image under a folder with an ONNX model (tract, CPU) into TAO inference JSON.
+    /// Embed every image under a folder with an ONNX model into TAO inference JSON (ONNX Runtime CPU / CUDA /
+    /// TensorRT, or tract).
     Embed(commands::embed::EmbedArgs),
+    /// Build cached TensorRT engines, measure int8 calibration tables, show how a model would run.
+    #[command(subcommand)]
+    Engine(commands::engine::EngineCommand),
     /// Train a ReID network from a TAO spec (`-e spec.yaml`), with checkpoints, validation and curves.
     #[cfg(feature = "train")]
     Train(commands::tao::SpecArgs),
@@ -48,6 +52,7 @@ fn main() -> std::process::ExitCode {
     let result: Result<()> = match cli.command {
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Embed(args) => commands::embed::run(args),
+        Command::Engine(cmd) => commands::engine::run(cmd),
         Command::Dataset(cmd) => commands::dataset::run(cmd),
         #[cfg(feature = "train")]
         Command::Train(args) => commands::tao::run_train(args),

@@ -105,12 +105,17 @@ fn resumed_run_reproduces_the_uninterrupted_loss_curve() {
     assert!((ev.scores.plain.map - va.map).abs() < 1e-6, "evaluate repeats the final validation");
     let exported = tasks::export(&s, &NoProgress).unwrap();
     assert!(exported.max_rel_diff < tasks::EXPORT_TOLERANCE && exported.checked > 0);
-    // The runtime's engine (what `reid embed` and the edge use) on the exported file equals the burn network that
-    // was exported, at batch 1 and 33, with the runtime's own preprocessing from the model's metadata.
+    // The runtime's engines (what `reid embed` and the edge use: tract and ONNX Runtime CPU) on the exported file
+    // equal the burn network that was exported, at batch 1 and 33, with the runtime's own preprocessing from the
+    // model's metadata.
     {
-        use reid_runtime::engine::{EmbedOptions, TractEngine, embed_paths as engine_embed};
+        use reid_runtime::engine::ort::{OrtEngine, OrtOptions};
+        use reid_runtime::engine::{EmbedOptions, Engine, TractEngine, embed_paths as engine_embed};
         use reid_trainer::train::embed::{BurnEmbedder, embed_paths as burn_embed};
-        let engine = TractEngine::open(&exported.onnx, None).unwrap();
+        let tract = TractEngine::open(&exported.onnx, None).unwrap();
+        let ort = OrtEngine::open(&exported.onnx, None, &OrtOptions { threads: 2, ..Default::default() })
+            .unwrap_or_else(|e| panic!("{e} (run scripts/setup-ort.sh)"));
+        let engines: [(&str, &dyn Engine); 2] = [("tract", &tract), ("onnxruntime", &ort)];
         let paths: Vec<_> = ev.query.iter().chain(&ev.gallery).take(33).cloned().collect();
         assert_eq!(paths.len(), 33);
         let device = burn::tensor::Device::flex();
@@ -118,12 +123,14 @@ fn resumed_run_reproduces_the_uninterrupted_loss_curve() {
         let burn = BurnEmbedder { model: &net, device, hw: [64, 32] };
         let augment = reid_trainer::train::plan::eval_augment(&s);
         let want = burn_embed(&burn, &paths, &augment, 33, 2, false, &NoProgress).unwrap();
-        for batch in [1, 33] {
-            let opts = EmbedOptions { batch_size: batch, flip: false, l2_normalize: false };
-            let got = engine_embed(&engine, &paths, &opts, &NoProgress).unwrap();
-            let scale = want.as_slice().iter().fold(1e-12f32, |m, v| m.max(v.abs()));
-            let diff = got.as_slice().iter().zip(want.as_slice()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
-            assert!(diff / scale < 1e-4, "batch {batch}: engine vs burn relative difference {}", diff / scale);
+        for (name, engine) in engines {
+            for batch in [1, 33] {
+                let opts = EmbedOptions { batch_size: batch, flip: false, l2_normalize: false };
+                let got = engine_embed(engine, &paths, &opts, &NoProgress).unwrap();
+                let scale = want.as_slice().iter().fold(1e-12f32, |m, v| m.max(v.abs()));
+                let diff = got.as_slice().iter().zip(want.as_slice()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+                assert!(diff / scale < 1e-4, "{name}, batch {batch}: relative difference to burn {}", diff / scale);
+            }
         }
     }
     let onnx = exported.onnx.display().to_string();

@@ -4,6 +4,8 @@
 pub mod bench;
 pub mod dataset;
 pub mod embed;
+pub mod engine;
+pub mod engine_args;
 pub mod evaluate;
 #[cfg(feature = "train")]
 pub mod tao;

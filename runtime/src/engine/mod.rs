@@ -3,20 +3,22 @@
 //!
 //! - [`tract`]: the pure-Rust CPU engine (nothing to install).
 //! - [`preprocess`]: decode, bilinear resize, scale, mean/std, planar CHW — the trainer's eval transform.
-//! - [`ort`] (feature `ort`): ONNX Runtime with the CPU, CUDA and TensorRT providers, loaded at run time.
+//! - [`ort`]: ONNX Runtime (the engine needs feature `ort`) with the CPU, CUDA and TensorRT providers, loaded at run time.
+//! - [`select`]: one engine by name (`auto`, `tract`, `ort-cpu`, `cuda`, `tensorrt`).
 //! - [`model_info`]: input/output names and shapes and the `reid.*` metadata props of an ONNX file.
 //!
 //! [`embed_paths`] runs any engine over image files in batches, with optional flip averaging and L2
 //! normalisation.
 
 pub mod model_info;
-#[cfg(feature = "ort")]
 pub mod ort;
 pub mod preprocess;
+pub mod select;
 pub mod tract;
 
 pub use model_info::ModelInfo;
 pub use preprocess::{ColorOrder, PreprocessConfig};
+pub use select::{EngineKind, OpenedEngine, open_engine};
 pub use tract::TractEngine;
 
 use crate::Matrix;

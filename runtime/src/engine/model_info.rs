@@ -170,6 +170,15 @@ impl ModelInfo {
     }
 }
 
+/// The `metadata_props` of the model at `path` (no validation of its inputs or preprocessing).
+pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>, EngineError> {
+    let bytes = std::fs::read(path).map_err(|e| EngineError::Read { path: path.to_owned(), message: e.to_string() })?;
+    let proto = tract_onnx::onnx()
+        .proto_model_for_read(&mut &bytes[..])
+        .map_err(|e| EngineError::InvalidModel { path: path.to_owned(), message: format!("{e:#}") })?;
+    Ok(proto.metadata_props.iter().map(|p| (p.key.clone(), p.value.clone())).collect())
+}
+
 /// The declared shape of a graph input or output, if it declares one.
 fn declared_shape(value: &pb::ValueInfoProto) -> Option<Vec<Dim>> {
     use pb::tensor_shape_proto::dimension::Value;

@@ -53,7 +53,9 @@ impl OrtEngine {
             let available = library::available_providers(options.library.as_deref())?;
             if !available.iter().any(|p| p == options.provider.ort_name()) {
                 let why = format!(
-                    "{} is not in ONNX Runtime {} ({}; it has {})",
+                    "{} is not in ONNX Runtime {} ({}; it has {}). GPU providers need a GPU build of ONNX Runtime: \
+                     `scripts/setup-ort.sh --gpu` (x86_64, with CUDA, cuDNN and TensorRT installed) or JetPack's \
+                     onnxruntime-gpu on Jetson",
                     options.provider.ort_name(),
                     lib.version,
                     lib.path.display(),

@@ -26,6 +26,7 @@ pub fn gpu_name_from(driver_dir: &Path, device_tree_model: &Path, index: u32) ->
     (!model.is_empty()).then_some(model)
 }
 
+#[cfg(feature = "ort")]
 /// The TensorRT version the dynamic loader finds (`libnvinfer.so.10`, `.so.8`, ...), as `major.minor.patch`.
 pub fn tensorrt_version() -> Option<String> {
     for name in ["libnvinfer.so.10", "libnvinfer.so.8", "libnvinfer.so.9", "libnvinfer.so"] {
