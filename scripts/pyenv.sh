@@ -1,13 +1,30 @@
 #!/usr/bin/env bash
-# Idempotently creates .venv with the Python packages the reference scripts and benchmarks need.
-# Usage: scripts/pyenv.sh   (prints the interpreter path on its last line)
+# Idempotently creates .venv with the Python packages the test suite and the reference scripts need:
+# numpy and eclipse-zenoh (the Python gallery client test) always; `--bench` adds onnxruntime and faiss-cpu
+# (reid bench engine / gallery references). Installs python3-venv with apt-get when venv is missing.
+# Usage: scripts/pyenv.sh [--bench]   (prints the interpreter path on its last line)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+if ! "$PY" -c "import venv, ensurepip" >/dev/null 2>&1; then
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  echo "pyenv: installing python3 and python3-venv" >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >&2
+fi
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv >&2
 fi
-if ! .venv/bin/python -c "import numpy" 2>/dev/null; then
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check "numpy>=2,<3" >&2
+need() {  # need <import name> <pip requirement>
+  if ! .venv/bin/python -c "import $1" 2>/dev/null; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check "$2" >&2
+  fi
+}
+need numpy "numpy>=2,<3"
+need zenoh "eclipse-zenoh==1.10.2"
+if [ "${1:-}" = "--bench" ]; then
+  need onnxruntime "onnxruntime==1.32.0"
+  need faiss "faiss-cpu"
 fi
 echo "$PWD/.venv/bin/python"

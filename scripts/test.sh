@@ -11,6 +11,10 @@ step() { printf '\n== %s\n' "$*"; }
 step "ONNX Runtime library for the ort engine tests (scripts/setup-ort.sh, idempotent)"
 scripts/setup-ort.sh
 
+step "Python environment for the gallery's Python client test (scripts/pyenv.sh, idempotent)"
+REID_PYTHON=$(scripts/pyenv.sh | tail -n1)
+export REID_PYTHON
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -25,6 +25,10 @@ enum Command {
     /// Embed every image under a folder with an ONNX model into TAO inference JSON (ONNX Runtime CPU / CUDA /
     /// TensorRT, or tract).
     Embed(commands::embed::EmbedArgs),
+    /// The matching service over Zenoh: serve a durable gallery, enrol, look up, forget, calibrate a threshold.
+    #[cfg(feature = "gallery")]
+    #[command(subcommand)]
+    Gallery(commands::gallery::GalleryCommand),
     /// Build cached TensorRT engines, measure int8 calibration tables, show how a model would run.
     #[command(subcommand)]
     Engine(commands::engine::EngineCommand),
@@ -53,6 +57,8 @@ fn main() -> std::process::ExitCode {
         Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Embed(args) => commands::embed::run(args),
         Command::Engine(cmd) => commands::engine::run(cmd),
+        #[cfg(feature = "gallery")]
+        Command::Gallery(cmd) => commands::gallery::run(cmd),
         Command::Dataset(cmd) => commands::dataset::run(cmd),
         #[cfg(feature = "train")]
         Command::Train(args) => commands::tao::run_train(args),

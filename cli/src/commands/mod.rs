@@ -7,5 +7,7 @@ pub mod embed;
 pub mod engine;
 pub mod engine_args;
 pub mod evaluate;
+#[cfg(feature = "gallery")]
+pub mod gallery;
 #[cfg(feature = "train")]
 pub mod tao;

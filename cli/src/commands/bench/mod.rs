@@ -3,6 +3,8 @@
 #[cfg(feature = "models")]
 pub mod engine;
 pub mod eval;
+#[cfg(feature = "gallery")]
+pub mod gallery;
 #[cfg(feature = "models")]
 pub mod model;
 #[cfg(feature = "train")]
@@ -30,6 +32,14 @@ pub enum BenchCommand {
     /// (`tools/reference/train_torch_reference.py`) on the same dataset, epochs, batch and threads.
     #[cfg(feature = "train")]
     Train(train::TrainBenchArgs),
+    /// Exact top-k of the gallery index (f32, f16; batch 1 and 64) against FAISS IndexFlatIP on the same data and
+    /// threads (1M x 256 by default; needs faiss-cpu in --python for the reference).
+    #[cfg(feature = "gallery")]
+    Gallery(gallery::GalleryBenchArgs),
+    /// The gallery server under load over Zenoh on loopback: concurrent clients (8) on a 100k x 256 gallery;
+    /// queries/s, p50/p99 latency and the process memory at the start and end of the load.
+    #[cfg(feature = "gallery")]
+    GalleryLoad(gallery::GalleryLoadArgs),
     /// Internal: one timed task in a fresh process (so its peak memory is its own).
     #[command(hide = true)]
     Worker(eval::WorkerArgs),
@@ -61,6 +71,10 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Engine(args) => engine::run(&args),
         #[cfg(feature = "train")]
         BenchCommand::Train(args) => train::run(&args),
+        #[cfg(feature = "gallery")]
+        BenchCommand::Gallery(args) => gallery::run(&args),
+        #[cfg(feature = "gallery")]
+        BenchCommand::GalleryLoad(args) => gallery::run_load(&args),
         BenchCommand::Worker(args) => eval::worker(&args),
     }
 }

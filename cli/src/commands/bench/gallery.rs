@@ -1,0 +1,196 @@
+//! `reid bench gallery`: exact top-k of the gallery index (f32 and f16 storage, batch 1 and batched) against
+//! FAISS `IndexFlatIP` on the same random unit vectors and thread count, in one run.
+
+use anyhow::Result;
+use clap::Args;
+use reid_gallery::bench::{BenchConfig, FaissSetup, default_faiss_script, run as run_bench};
+use std::path::PathBuf;
+
+/// Arguments of `reid bench gallery`.
+#[derive(Args, Debug)]
+pub struct GalleryBenchArgs {
+    /// Gallery size.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub n: usize,
+    /// Dimension.
+    #[arg(long, default_value_t = 256)]
+    pub dim: usize,
+    /// Matches per query.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Threads for both sides (default: rayon's, i.e. the cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Queries per batched call.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Python interpreter with numpy and faiss-cpu (`scripts/pyenv.sh --faiss`).
+    #[arg(long, default_value = "python3")]
+    pub python: PathBuf,
+    /// Only time the gallery index.
+    #[arg(long)]
+    pub skip_reference: bool,
+    /// Write the report as JSON here too.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Runs `reid bench gallery`.
+pub fn run(args: &GalleryBenchArgs) -> Result<()> {
+    let cfg = BenchConfig {
+        n: args.n,
+        dim: args.dim,
+        k: args.k,
+        threads: args.threads.unwrap_or_else(rayon::current_num_threads),
+        batch: args.batch,
+        ..BenchConfig::default()
+    };
+    let faiss = (!args.skip_reference).then(|| FaissSetup {
+        python: args.python.clone(),
+        script: default_faiss_script(),
+        work_dir: None,
+    });
+    let report = run_bench(&cfg, faiss.as_ref())?;
+    print!("{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+    }
+    Ok(())
+}
+
+/// Arguments of `reid bench gallery-load`.
+#[derive(Args, Debug)]
+pub struct GalleryLoadArgs {
+    /// Gallery size (random unit vectors with identity labels).
+    #[arg(long, default_value_t = 100_000)]
+    pub n: usize,
+    /// Dimension.
+    #[arg(long, default_value_t = 256)]
+    pub dim: usize,
+    /// Concurrent clients, each with its own Zenoh session.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+    /// Seconds of load.
+    #[arg(long, default_value_t = 20.0)]
+    pub seconds: f64,
+    /// Matches per query.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+}
+
+/// Resident memory of this process in MiB (Linux `/proc/self/status`).
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Runs `reid bench gallery-load`: a server and `clients` clients in this process, over Zenoh on loopback.
+pub fn run_load(args: &GalleryLoadArgs) -> Result<()> {
+    use reid_gallery::bench::random_unit_rows;
+    use reid_gallery::net::{GalleryClient, KeySpace, NetConfig, Server, ServerOptions};
+    use reid_gallery::{Gallery, GalleryConfig, Metadata, NewEmbedding};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    anyhow::ensure!(
+        args.clients > 0 && args.n > 0 && args.seconds > 0.0,
+        "--n, --clients and --seconds must be positive"
+    );
+    let dir = tempfile::tempdir()?;
+    let gallery =
+        Gallery::open(dir.path().join("load.redb"), GalleryConfig { dim: Some(args.dim), ..Default::default() })?;
+    let data = random_unit_rows(args.n, args.dim, 11);
+    let started = Instant::now();
+    for (c, chunk) in data.chunks(args.dim * 10_000).enumerate() {
+        let items = chunk
+            .chunks_exact(args.dim)
+            .enumerate()
+            .map(|(i, v)| NewEmbedding {
+                vector: v.to_vec(),
+                meta: Metadata {
+                    identity: Some(format!("p{}", (c * 10_000 + i) / 4)),
+                    timestamp_ms: 0,
+                    ..Default::default()
+                },
+            })
+            .collect();
+        gallery.enroll(items)?;
+    }
+    println!("enrolled {} x {} in {:.1} s", args.n, args.dim, started.elapsed().as_secs_f64());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let endpoint = format!("tcp/127.0.0.1:{port}");
+    let keys = KeySpace::new("bench", "load")?;
+    let net = NetConfig { listen: vec![endpoint.clone()], ..NetConfig::default() };
+    let options = ServerOptions { query_workers: args.clients, ingest: false, ..ServerOptions::default() };
+    let server = Server::start(Arc::new(gallery), &keys, &net, options)?;
+    let queries = random_unit_rows(256, args.dim, 12);
+    let bodies: Vec<Vec<u8>> = queries
+        .chunks_exact(args.dim)
+        .map(|q| serde_json::to_vec(&serde_json::json!({ "embedding": q })).unwrap_or_default())
+        .collect();
+    let clients: Vec<GalleryClient> = (0..args.clients)
+        .map(|_| {
+            let net = NetConfig { connect: vec![endpoint.clone()], ..NetConfig::default() };
+            GalleryClient::connect(keys.clone(), &net, Duration::from_secs(10))
+        })
+        .collect::<Result<_, _>>()?;
+    for c in &clients {
+        let mut tries = 0;
+        while c.stats().is_err() {
+            tries += 1;
+            anyhow::ensure!(tries < 200, "the server did not answer");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+    let params = format!("k={}", args.k);
+    let rss_start = rss_mib();
+    let until = Instant::now() + Duration::from_secs_f64(args.seconds);
+    let t0 = Instant::now();
+    let mut latencies: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = clients
+            .iter()
+            .enumerate()
+            .map(|(ci, c)| {
+                let (bodies, params) = (&bodies, &params);
+                s.spawn(move || {
+                    let mut lat = Vec::new();
+                    let mut i = ci;
+                    while Instant::now() < until {
+                        let t = Instant::now();
+                        if c.query(&bodies[i % bodies.len()], params, args.k).is_ok() {
+                            lat.push(t.elapsed().as_secs_f64() * 1e3);
+                        }
+                        i += args.clients;
+                    }
+                    lat
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    let wall = t0.elapsed().as_secs_f64();
+    let rss_end = rss_mib();
+    anyhow::ensure!(!latencies.is_empty(), "no query succeeded");
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| latencies[((p * (latencies.len() - 1) as f64).round() as usize).min(latencies.len() - 1)];
+    println!(
+        "{} clients over Zenoh (peer, loopback), {} x {} gallery (f32), top-{}, {:.0} s: {} queries, {:.1} queries/s; \
+         latency p50 {:.2} ms, p99 {:.2} ms; process RSS {:.0} MiB at start of load, {:.0} MiB at end",
+        args.clients,
+        args.n,
+        args.dim,
+        args.k,
+        wall,
+        latencies.len(),
+        latencies.len() as f64 / wall,
+        pct(0.5),
+        pct(0.99),
+        rss_start,
+        rss_end
+    );
+    drop(clients);
+    server.stop();
+    Ok(())
+}

@@ -1,0 +1,454 @@
+//! `reid gallery serve | enroll | query | forget | stats | calibrate`: the matching service over Zenoh and its
+//! command-line client.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use reid_gallery::net::{GalleryClient, KeySpace, Mode, NetConfig, Server, ServerOptions};
+use reid_gallery::{Gallery, GalleryConfig, Precision};
+use reid_runtime::dataset::parse_market_name;
+use reid_runtime::embeddings::read_tao_json;
+use serde_json::json;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// `reid gallery` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum GalleryCommand {
+    /// Run a gallery server: a durable store (redb) and an in-memory index answering on Zenoh
+    /// (`<prefix>/gallery/<name>/{query,enroll,forget,stats}`), ingesting `<prefix>/embeddings/**`.
+    #[command(after_help = "Peer mode on loopback by default (tcp/127.0.0.1:7447, multicast scouting off). \
+Several servers with different --db files and the same --name are shards: `reid gallery query` merges their top-k. \
+A Zenoh JSON5 file (--zenoh-config) carries access control and TLS; see deploy/zenoh/.\n\nExample:\n  \
+reid gallery serve --db lobby.redb --dim 256 --threshold 0.55 --ttl 30d")]
+    Serve(ServeArgs),
+    /// Enrol embeddings: a TAO inference JSON (identity and camera from Market-1501 file names) or an enrol request.
+    Enroll(EnrollArgs),
+    /// Look up embeddings (TAO inference JSON or a query request); prints the best identity of each, and with
+    /// Market-1501 names the share identified correctly.
+    Query(QueryArgs),
+    /// Forget an identity, or a time range (optionally one camera's), on every shard.
+    Forget(ForgetArgs),
+    /// Every shard's statistics.
+    Stats(ClientArgs),
+    /// Pick the open-set threshold that gives a target false-match rate on a labelled embedding set.
+    Calibrate(CalibrateArgs),
+}
+
+/// Zenoh settings shared by server and client.
+#[derive(Args, Debug, Clone)]
+pub struct NetArgs {
+    /// Key prefix.
+    #[arg(long, default_value = "reid")]
+    pub prefix: String,
+    /// Gallery name (`<prefix>/gallery/<name>/...`).
+    #[arg(long, default_value = "main")]
+    pub name: String,
+    /// Zenoh mode: peer or client (through routers).
+    #[arg(long, default_value = "peer", value_parser = |s: &str| s.parse::<Mode>())]
+    pub mode: Mode,
+    /// Endpoints to listen on (server default tcp/127.0.0.1:7447; client default none).
+    #[arg(long, value_delimiter = ',')]
+    pub listen: Vec<String>,
+    /// Endpoints to connect to (client default tcp/127.0.0.1:7447).
+    #[arg(long, value_delimiter = ',')]
+    pub connect: Vec<String>,
+    /// A Zenoh JSON5 config file (access control, TLS, ...), applied before the flags above.
+    #[arg(long, value_name = "FILE")]
+    pub zenoh_config: Option<PathBuf>,
+}
+
+impl NetArgs {
+    fn keys(&self) -> Result<KeySpace> {
+        Ok(KeySpace::new(&self.prefix, &self.name)?)
+    }
+
+    fn net(&self, server: bool) -> NetConfig {
+        let mut net = if server { NetConfig::server_default() } else { NetConfig::client_default() };
+        net.mode = self.mode;
+        if !self.listen.is_empty() || (server && self.zenoh_config.is_some()) {
+            net.listen = self.listen.clone();
+        }
+        if !server && !self.listen.is_empty() && self.connect.is_empty() {
+            net.connect.clear();
+        }
+        if !self.connect.is_empty() || self.zenoh_config.is_some() {
+            net.connect = self.connect.clone();
+        }
+        net.config_file = self.zenoh_config.clone();
+        net
+    }
+}
+
+/// Arguments of `reid gallery serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The store (a redb file; created when missing).
+    #[arg(long)]
+    pub db: PathBuf,
+    /// Embedding dimension (required for a new store; checked against an existing one).
+    #[arg(long)]
+    pub dim: Option<usize>,
+    /// In-memory precision: f32, or f16 (half the memory, scores within ~1e-3).
+    #[arg(long, default_value = "f32")]
+    pub precision: String,
+    /// Search threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Open-set threshold on the cosine score (`reid gallery calibrate` picks one).
+    #[arg(long, default_value_t = 0.5)]
+    pub threshold: f32,
+    /// Retention: delete embeddings older than this (`90s`, `12h`, `30d`).
+    #[arg(long, value_parser = parse_duration)]
+    pub ttl: Option<Duration>,
+    /// Threads answering look-ups.
+    #[arg(long, default_value_t = 4)]
+    pub workers: usize,
+    /// Do not subscribe to streamed embeddings.
+    #[arg(long)]
+    pub no_ingest: bool,
+    /// Identify streamed embeddings without keeping them.
+    #[arg(long)]
+    pub no_store_sightings: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+/// Client settings.
+#[derive(Args, Debug)]
+pub struct ClientArgs {
+    /// Seconds to wait for the servers' answers.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    #[command(flatten)]
+    pub net: NetArgs,
+}
+
+impl ClientArgs {
+    fn connect(&self) -> Result<GalleryClient> {
+        if !(self.timeout > 0.0 && self.timeout.is_finite()) {
+            bail!("--timeout must be a positive number of seconds");
+        }
+        Ok(GalleryClient::connect(self.net.keys()?, &self.net.net(false), Duration::from_secs_f64(self.timeout))?)
+    }
+}
+
+/// Arguments of `reid gallery enroll`.
+#[derive(Args, Debug)]
+pub struct EnrollArgs {
+    /// TAO inference JSON (`[{"img_path", "embedding"}]`); Market-1501 names give identity `pid` and camera `cN`.
+    #[arg(long, conflicts_with = "request")]
+    pub tao: Option<PathBuf>,
+    /// An enrol request body (JSON) to send as is.
+    #[arg(long)]
+    pub request: Option<PathBuf>,
+    /// Only items whose Market-1501 camera is this (e.g. `1`).
+    #[arg(long)]
+    pub camera: Option<String>,
+    /// Items per request.
+    #[arg(long, default_value_t = 1000)]
+    pub chunk: usize,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Arguments of `reid gallery query`.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// TAO inference JSON of the query images.
+    #[arg(long, conflicts_with = "request")]
+    pub tao: Option<PathBuf>,
+    /// A query request body (JSON) to send as is (prints the reply).
+    #[arg(long)]
+    pub request: Option<PathBuf>,
+    /// Only query items whose Market-1501 camera is this.
+    #[arg(long)]
+    pub camera: Option<String>,
+    /// Matches per query.
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// k-reciprocal re-ranking of the candidates.
+    #[arg(long)]
+    pub rerank: bool,
+    /// Open-set threshold (default: the server's).
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Queries per request.
+    #[arg(long, default_value_t = 64)]
+    pub chunk: usize,
+    /// Write every reply (JSON lines) here.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Arguments of `reid gallery forget`.
+#[derive(Args, Debug)]
+pub struct ForgetArgs {
+    /// Forget every embedding of this identity.
+    #[arg(long, conflicts_with_all = ["from_ms", "to_ms"])]
+    pub identity: Option<String>,
+    /// Start of the time range (ms since the epoch, inclusive).
+    #[arg(long)]
+    pub from_ms: Option<i64>,
+    /// End of the time range (inclusive).
+    #[arg(long)]
+    pub to_ms: Option<i64>,
+    /// Only this camera's embeddings in the range.
+    #[arg(long)]
+    pub camera: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// Arguments of `reid gallery calibrate`.
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    /// Labelled embeddings: TAO inference JSON with Market-1501 names (identity = pid).
+    #[arg(long)]
+    pub tao: PathBuf,
+    /// Target false-match rate (share of different-identity pairs scoring at or above the threshold).
+    #[arg(long, default_value_t = 0.01)]
+    pub target_fmr: f64,
+}
+
+/// `90s`, `15m`, `12h`, `30d`, or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len()));
+    let v: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 90s, 15m, 12h or 30d"))?;
+    let secs = match unit {
+        "" | "s" => v,
+        "m" => v * 60.0,
+        "h" => v * 3600.0,
+        "d" => v * 86400.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (s, m, h, d)")),
+    };
+    if !(secs > 0.0 && secs.is_finite()) {
+        return Err(format!("`{s}` must be positive"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Runs `reid gallery ...`.
+pub fn run(cmd: GalleryCommand) -> Result<()> {
+    match cmd {
+        GalleryCommand::Serve(a) => serve(a),
+        GalleryCommand::Enroll(a) => enroll(a),
+        GalleryCommand::Query(a) => query(a),
+        GalleryCommand::Forget(a) => forget(a),
+        GalleryCommand::Stats(a) => stats(a),
+        GalleryCommand::Calibrate(a) => calibrate(a),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<()> {
+    let precision = match args.precision.as_str() {
+        "f32" => Precision::F32,
+        "f16" => Precision::F16,
+        other => bail!("--precision `{other}`: expected f32 or f16"),
+    };
+    if !(args.threshold.is_finite() && (-1.0..=1.0).contains(&args.threshold)) {
+        bail!("--threshold {} is outside [-1, 1]", args.threshold);
+    }
+    let config = GalleryConfig {
+        dim: args.dim,
+        precision,
+        threads: args.threads,
+        threshold: args.threshold,
+        ttl_ms: args.ttl.map(|d| d.as_millis() as i64),
+        ..GalleryConfig::default()
+    };
+    let started = Instant::now();
+    let gallery = Gallery::open(&args.db, config).with_context(|| format!("opening {}", args.db.display()))?;
+    let keys = args.net.keys()?;
+    let net = args.net.net(true);
+    let options = ServerOptions {
+        query_workers: args.workers.max(1),
+        ingest: !args.no_ingest,
+        store_sightings: !args.no_store_sightings,
+        ..ServerOptions::default()
+    };
+    let n = gallery.len();
+    let dim = gallery.dim();
+    let server = Server::start(std::sync::Arc::new(gallery), &keys, &net, options)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "gallery `{}`: {n} embeddings ({dim}-d, {precision}) from {} in {:.2} s; serving {} on {} (zenoh id {})",
+        keys.name,
+        args.db.display(),
+        started.elapsed().as_secs_f64(),
+        keys.query(),
+        if net.listen.is_empty() { "the configured endpoints".to_owned() } else { net.listen.join(", ") },
+        server.zid()
+    )?;
+    writeln!(out, "ready")?;
+    out.flush()?;
+    drop(out);
+    // Every acknowledged enrolment is already committed: stopping with a signal loses nothing.
+    loop {
+        std::thread::park();
+    }
+}
+
+/// (identity, camera) from a Market-1501 file name.
+fn market_labels(path: &str) -> Option<(String, String)> {
+    let name = Path::new(path).file_name()?.to_str()?;
+    let m = parse_market_name(name).ok()?;
+    Some((m.pid.to_string(), m.camera.to_string()))
+}
+
+fn enroll(args: EnrollArgs) -> Result<()> {
+    let client = args.client.connect()?;
+    let started = Instant::now();
+    if let Some(path) = &args.request {
+        let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let reply = client.enroll(&body)?;
+        println!("enrolled {} embeddings", reply.ids.len());
+        return Ok(());
+    }
+    let Some(tao) = &args.tao else { bail!("give --tao FILE or --request FILE") };
+    let set = read_tao_json(tao)?;
+    let mut items = Vec::new();
+    for (i, path) in set.paths.iter().enumerate() {
+        let labels = market_labels(path);
+        if let Some(cam) = &args.camera
+            && labels.as_ref().map(|l| &l.1) != Some(cam)
+        {
+            continue;
+        }
+        let mut item = json!({ "embedding": set.embeddings.row(i), "source": path });
+        if let Some((pid, cam)) = labels {
+            item["identity"] = json!(pid);
+            item["camera"] = json!(cam);
+        }
+        items.push(item);
+    }
+    if items.is_empty() {
+        bail!("{}: no items to enrol (camera filter {:?})", tao.display(), args.camera);
+    }
+    let mut ids = 0;
+    for chunk in items.chunks(args.chunk.max(1)) {
+        let body = serde_json::to_vec(&json!({ "items": chunk }))?;
+        ids += client.enroll(&body)?.ids.len();
+    }
+    println!("enrolled {ids} embeddings from {} in {:.2} s", tao.display(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn query(args: QueryArgs) -> Result<()> {
+    let client = args.client.connect()?;
+    let mut params = format!("k={};rerank={}", args.k, args.rerank);
+    if let Some(t) = args.threshold {
+        params.push_str(&format!(";threshold={t}"));
+    }
+    if let Some(path) = &args.request {
+        let body = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let (reply, shards) = client.query(&body, "", args.k)?;
+        println!("{}", serde_json::to_string_pretty(&json!({ "shards": shards, "results": reply.results }))?);
+        return Ok(());
+    }
+    let Some(tao) = &args.tao else { bail!("give --tao FILE or --request FILE") };
+    let set = read_tao_json(tao)?;
+    let rows: Vec<usize> = (0..set.paths.len())
+        .filter(|&i| args.camera.as_ref().is_none_or(|c| market_labels(&set.paths[i]).is_some_and(|l| &l.1 == c)))
+        .collect();
+    if rows.is_empty() {
+        bail!("{}: no query items (camera filter {:?})", tao.display(), args.camera);
+    }
+    let mut output = match &args.output {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let (mut labelled, mut correct, mut unknown, mut shards_seen) = (0usize, 0usize, 0usize, 0usize);
+    let started = Instant::now();
+    for chunk in rows.chunks(args.chunk.max(1)) {
+        let vectors: Vec<&[f32]> = chunk.iter().map(|&i| set.embeddings.row(i)).collect();
+        let body = serde_json::to_vec(&json!({ "embeddings": vectors }))?;
+        let (reply, shards) = client.query(&body, &params, args.k)?;
+        shards_seen = shards_seen.max(shards);
+        for (&i, result) in chunk.iter().zip(&reply.results) {
+            if result.unknown {
+                unknown += 1;
+            }
+            if let Some((pid, _)) = market_labels(&set.paths[i]) {
+                labelled += 1;
+                if !result.unknown && result.best_identity.as_deref() == Some(pid.as_str()) {
+                    correct += 1;
+                }
+            }
+            if let Some(w) = output.as_mut() {
+                serde_json::to_writer(&mut *w, &json!({ "img_path": set.paths[i], "result": result }))?;
+                writeln!(w)?;
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{} queries answered by {shards_seen} shard(s) in {secs:.2} s ({:.0} queries/s); unknown: {unknown}",
+        rows.len(),
+        rows.len() as f64 / secs.max(1e-9)
+    );
+    if labelled > 0 {
+        println!(
+            "identified correctly: {correct} / {labelled} = {:.1}% (identity from the Market-1501 names)",
+            100.0 * correct as f64 / labelled as f64
+        );
+    }
+    Ok(())
+}
+
+fn forget(args: ForgetArgs) -> Result<()> {
+    let client = args.client.connect()?;
+    let body = match (&args.identity, args.from_ms, args.to_ms) {
+        (Some(_), _, _) if args.camera.is_some() => bail!("--camera applies to a time range, not to --identity"),
+        (Some(who), None, None) => json!({ "identity": who }),
+        (None, None, None) => bail!("give --identity, or --from-ms and/or --to-ms"),
+        (None, from, to) => json!({ "from_ms": from, "to_ms": to, "camera": args.camera }),
+        _ => unreachable!("clap keeps --identity apart from the range"),
+    };
+    let removed = client.forget(&serde_json::to_vec(&body)?)?;
+    println!("removed {removed} embeddings");
+    Ok(())
+}
+
+fn stats(args: ClientArgs) -> Result<()> {
+    let client = args.connect()?;
+    for s in client.stats()? {
+        println!("{}", serde_json::to_string(&s)?);
+    }
+    Ok(())
+}
+
+fn calibrate(args: CalibrateArgs) -> Result<()> {
+    let set = read_tao_json(&args.tao)?;
+    let labels: Vec<Option<String>> = set.paths.iter().map(|p| market_labels(p).map(|l| l.0)).collect();
+    let rows: Vec<usize> = (0..labels.len()).filter(|&i| labels[i].is_some()).collect();
+    if rows.len() < 2 {
+        bail!("{}: fewer than two items with Market-1501 names (identity labels)", args.tao.display());
+    }
+    let norm = |i: usize| -> Vec<f32> {
+        let v = set.embeddings.row(i);
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        v.iter().map(|x| x / n).collect()
+    };
+    let vectors: Vec<Vec<f32>> = rows.iter().map(|&i| norm(i)).collect();
+    let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
+    for a in 0..rows.len() {
+        for b in a + 1..rows.len() {
+            let s: f32 = vectors[a].iter().zip(&vectors[b]).map(|(x, y)| x * y).sum();
+            if labels[rows[a]] == labels[rows[b]] { genuine.push(s) } else { impostor.push(s) }
+        }
+    }
+    let c = reid_gallery::openset::calibrate(&genuine, &impostor, args.target_fmr)?;
+    println!(
+        "threshold {:.4}: false-match rate {:.4} (target {}), false-non-match rate {:.4}, over {} genuine and {} impostor pairs",
+        c.threshold, c.false_match_rate, args.target_fmr, c.false_non_match_rate, c.genuine, c.impostor
+    );
+    println!("use: reid gallery serve ... --threshold {:.4}", c.threshold);
+    Ok(())
+}

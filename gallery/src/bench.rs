@@ -1,0 +1,407 @@
+//! Top-k throughput of the index against FAISS (`faiss-cpu` `IndexFlatIP`) on the same data and threads.
+//!
+//! [`run`] generates random unit vectors (gallery and queries, seeded), times our f32 and f16 top-k at batch 1 (the
+//! memory-bound scan) and at a larger batch (the GEMM path), and, given a Python interpreter with `faiss-cpu`,
+//! writes the same data as `.npy` files, runs `tools/reference/bench_faiss_topk.py` on them and reports the
+//! ratios. FAISS's top-k ids for the first queries are compared with ours (agreement should be 1.0).
+
+use crate::index::{Filter, Index, Precision};
+use crate::topk::Hit;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use rand_distr::StandardNormal;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use thiserror::Error;
+
+/// What to measure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchConfig {
+    /// Gallery size.
+    pub n: usize,
+    /// Dimension.
+    pub dim: usize,
+    /// Matches per query.
+    pub k: usize,
+    /// Threads (ours and FAISS's).
+    pub threads: usize,
+    /// Single queries timed (batch 1).
+    pub single_queries: usize,
+    /// Queries per batch for the batched measurement.
+    pub batch: usize,
+    /// Batches timed.
+    pub batches: usize,
+    /// Each measurement is repeated this often and the fastest repetition reported (robust to a busy machine).
+    pub repeats: usize,
+    /// Data seed.
+    pub seed: u64,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        BenchConfig {
+            n: 1_000_000,
+            dim: 256,
+            k: 10,
+            threads: 2,
+            single_queries: 20,
+            batch: 64,
+            batches: 2,
+            repeats: 3,
+            seed: 7,
+        }
+    }
+}
+
+/// One measured configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchRow {
+    /// Who ran it (`reid-gallery`, `faiss IndexFlatIP`).
+    pub engine: String,
+    /// Storage or setting (`f32`, `f16`, `default`, `blas_threshold=20`).
+    pub setting: String,
+    /// Queries per search call.
+    pub batch: usize,
+    /// Throughput.
+    pub queries_per_s: f64,
+    /// Milliseconds per search call.
+    pub ms_per_call: f64,
+    /// Throughput over the best FAISS row at the same batch size.
+    pub vs_faiss: Option<f64>,
+}
+
+/// The whole comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchReport {
+    /// What was measured.
+    pub config: BenchConfig,
+    /// Every row, ours first.
+    pub rows: Vec<BenchRow>,
+    /// Our f16 batch-1 throughput over our f32 batch-1 throughput.
+    pub f16_vs_f32_batch1: f64,
+    /// Recall@k of f16 storage against exact f32 results over the timed queries.
+    pub f16_recall: f64,
+    /// Share of FAISS's top-k ids (first queries) that our f32 search also returns.
+    pub faiss_agreement: Option<f64>,
+    /// FAISS version and its default BLAS threshold, as the script reported them.
+    pub faiss_info: Option<String>,
+}
+
+impl BenchReport {
+    /// A plain-text table of the rows and ratios.
+    pub fn table(&self) -> String {
+        let c = &self.config;
+        let mut s = format!(
+            "top-{} over {} x {} random unit vectors, {} threads, best of {} repetitions\n",
+            c.k, c.n, c.dim, c.threads, c.repeats
+        );
+        s += &format!(
+            "{:<22} {:<20} {:>6} {:>12} {:>12} {:>9}\n",
+            "engine", "setting", "batch", "queries/s", "ms/call", "vs FAISS"
+        );
+        for r in &self.rows {
+            let ratio = r.vs_faiss.map_or("-".to_string(), |v| format!("{v:.2}x"));
+            s += &format!(
+                "{:<22} {:<20} {:>6} {:>12.1} {:>12.2} {:>9}\n",
+                r.engine, r.setting, r.batch, r.queries_per_s, r.ms_per_call, ratio
+            );
+        }
+        s += &format!(
+            "f16 / f32 at batch 1: {:.2}x; f16 recall@{}: {:.4}\n",
+            self.f16_vs_f32_batch1, c.k, self.f16_recall
+        );
+        if let Some(a) = self.faiss_agreement {
+            s += &format!("agreement with FAISS top-{} ids: {a:.4}\n", c.k);
+        }
+        if let Some(info) = &self.faiss_info {
+            s += &format!("{info}\n");
+        }
+        s
+    }
+}
+
+/// Benchmark failures.
+#[derive(Debug, Error)]
+pub enum BenchError {
+    /// Writing the data files failed.
+    #[error("writing {path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The FAISS script could not run or failed.
+    #[error("FAISS reference ({python} {script}): {message}")]
+    Faiss {
+        /// Interpreter.
+        python: String,
+        /// Script.
+        script: String,
+        /// What happened (stderr tail).
+        message: String,
+    },
+    /// The thread pool could not start.
+    #[error("thread pool: {0}")]
+    ThreadPool(String),
+}
+
+/// How to run the FAISS reference.
+#[derive(Clone, Debug)]
+pub struct FaissSetup {
+    /// Python interpreter with numpy and faiss-cpu.
+    pub python: PathBuf,
+    /// `bench_faiss_topk.py`.
+    pub script: PathBuf,
+    /// Where the `.npy` files go (a temporary directory when None; removed afterwards either way).
+    pub work_dir: Option<PathBuf>,
+}
+
+/// `tools/reference/bench_faiss_topk.py` in this source tree.
+pub fn default_faiss_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/reference/bench_faiss_topk.py")
+}
+
+/// `n x dim` standard-normal rows scaled to unit length, reproducible from `seed` (rows generated in parallel
+/// blocks, each from its own seeded generator).
+pub fn random_unit_rows(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    const BLOCK: usize = 4096;
+    let mut data = vec![0.0f32; n * dim];
+    data.par_chunks_mut(BLOCK * dim.max(1)).enumerate().for_each(|(b, chunk)| {
+        let mut rng = StdRng::seed_from_u64(seed ^ (b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        for row in chunk.chunks_exact_mut(dim.max(1)) {
+            row.iter_mut().for_each(|x| *x = rng.sample(StandardNormal));
+            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                row.iter_mut().for_each(|x| *x /= norm);
+            }
+        }
+    });
+    data
+}
+
+/// Writes a C-order little-endian float32 `.npy` file (format 1.0).
+pub fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) -> std::io::Result<()> {
+    assert_eq!(data.len(), rows * cols, "write_npy: data is not rows x cols");
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let mut f = std::io::BufWriter::with_capacity(1 << 22, std::fs::File::create(path)?);
+    f.write_all(b"\x93NUMPY\x01\x00")?;
+    f.write_all(&(header.len() as u16).to_le_bytes())?;
+    f.write_all(header.as_bytes())?;
+    for chunk in data.chunks(1 << 16) {
+        let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
+        f.write_all(&bytes)?;
+    }
+    f.flush()
+}
+
+/// Times `index` at batch 1 and at `cfg.batch`; returns both rows and the batch-1 results (for recall checks).
+pub fn time_index(
+    index: &Index,
+    queries: &[f32],
+    cfg: &BenchConfig,
+    pool: &rayon::ThreadPool,
+) -> (Vec<BenchRow>, Vec<Vec<Hit>>) {
+    let dim = index.dim();
+    let filter = Filter::all();
+    let setting = index.precision().to_string();
+    pool.install(|| {
+        // Warm up (page in, caches, thread wake-up).
+        for q in queries.chunks_exact(dim).take(2) {
+            index.search(q, cfg.k, &filter);
+        }
+        let mut singles = Vec::with_capacity(cfg.single_queries);
+        let mut s1 = f64::INFINITY;
+        for rep in 0..cfg.repeats.max(1) {
+            let t = Instant::now();
+            for q in queries.chunks_exact(dim).take(cfg.single_queries) {
+                let r = index.search(q, cfg.k, &filter);
+                if rep == 0 {
+                    singles.extend(r);
+                }
+            }
+            s1 = s1.min(t.elapsed().as_secs_f64());
+        }
+        let batch = &queries[..cfg.batch * dim];
+        index.search(batch, cfg.k, &filter);
+        let mut sb = f64::INFINITY;
+        for _ in 0..cfg.repeats.max(1) {
+            let t = Instant::now();
+            for _ in 0..cfg.batches {
+                index.search(batch, cfg.k, &filter);
+            }
+            sb = sb.min(t.elapsed().as_secs_f64());
+        }
+        let row = |batch: usize, calls: usize, secs: f64| BenchRow {
+            engine: "reid-gallery".into(),
+            setting: setting.clone(),
+            batch,
+            queries_per_s: (calls * batch) as f64 / secs,
+            ms_per_call: secs * 1e3 / calls as f64,
+            vs_faiss: None,
+        };
+        (vec![row(1, cfg.single_queries, s1), row(cfg.batch, cfg.batches, sb)], singles)
+    })
+}
+
+fn recall(reference: &[Vec<u64>], got: &[Vec<u64>]) -> f64 {
+    let (mut hit, mut total) = (0usize, 0usize);
+    for (r, g) in reference.iter().zip(got) {
+        total += r.len();
+        hit += r.iter().filter(|id| g.contains(id)).count();
+    }
+    if total == 0 { 1.0 } else { hit as f64 / total as f64 }
+}
+
+fn ids(lists: &[Vec<Hit>]) -> Vec<Vec<u64>> {
+    lists.iter().map(|l| l.iter().map(|h| h.id).collect()).collect()
+}
+
+#[derive(Deserialize)]
+struct FaissOutput {
+    rows: Vec<BenchRow>,
+    ids: Vec<Vec<i64>>,
+    info: String,
+}
+
+/// Runs the whole comparison (FAISS only when `faiss` is given).
+pub fn run(cfg: &BenchConfig, faiss: Option<&FaissSetup>) -> Result<BenchReport, BenchError> {
+    let nq = cfg.single_queries.max(cfg.batch).max(2);
+    let started = Instant::now();
+    let data = random_unit_rows(cfg.n, cfg.dim, cfg.seed);
+    let queries = random_unit_rows(nq, cfg.dim, cfg.seed.wrapping_add(1));
+    tracing::info!(n = cfg.n, dim = cfg.dim, secs = started.elapsed().as_secs_f64(), "bench data generated");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| BenchError::ThreadPool(e.to_string()))?;
+
+    // Write the FAISS inputs first so our copy can be moved into the index.
+    let work = match faiss {
+        Some(f) => {
+            let dir = match &f.work_dir {
+                Some(d) => d.clone(),
+                None => std::env::temp_dir().join(format!("reid-gallery-bench-{}", std::process::id())),
+            };
+            std::fs::create_dir_all(&dir).map_err(|source| BenchError::Io { path: dir.clone(), source })?;
+            let (dp, qp) = (dir.join("gallery.npy"), dir.join("queries.npy"));
+            write_npy(&dp, &data, cfg.n, cfg.dim).map_err(|source| BenchError::Io { path: dp.clone(), source })?;
+            write_npy(&qp, &queries, nq, cfg.dim).map_err(|source| BenchError::Io { path: qp.clone(), source })?;
+            Some((f, dir, dp, qp))
+        }
+        None => None,
+    };
+
+    let f16 = Index::from_vectors(cfg.dim, Precision::F16, data.clone(), 0);
+    let (mut rows16, res16) = time_index(&f16, &queries, cfg, &pool);
+    drop(f16);
+    let f32i = Index::from_vectors(cfg.dim, Precision::F32, data, 0);
+    let (mut rows, res32) = time_index(&f32i, &queries, cfg, &pool);
+    drop(f32i);
+    rows.append(&mut rows16);
+    let f16_vs_f32_batch1 = rows[2].queries_per_s / rows[0].queries_per_s;
+    let f16_recall = recall(&ids(&res32), &ids(&res16));
+
+    let mut report = BenchReport {
+        config: cfg.clone(),
+        rows,
+        f16_vs_f32_batch1,
+        f16_recall,
+        faiss_agreement: None,
+        faiss_info: None,
+    };
+    if let Some((f, dir, dp, qp)) = work {
+        let out = run_faiss(f, &dp, &qp, cfg);
+        let _ = std::fs::remove_file(&dp);
+        let _ = std::fs::remove_file(&qp);
+        if f.work_dir.is_none() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+        let out = out?;
+        let faiss_ids: Vec<Vec<u64>> = out.ids.iter().map(|l| l.iter().map(|&i| i as u64).collect()).collect();
+        report.faiss_agreement = Some(recall(&faiss_ids, &ids(&res32[..faiss_ids.len().min(res32.len())])));
+        report.faiss_info = Some(out.info);
+        for r in report.rows.iter_mut() {
+            let best = out.rows.iter().filter(|f| f.batch == r.batch).map(|f| f.queries_per_s).fold(0.0, f64::max);
+            r.vs_faiss = (best > 0.0).then(|| r.queries_per_s / best);
+        }
+        report.rows.extend(out.rows);
+    }
+    Ok(report)
+}
+
+fn run_faiss(f: &FaissSetup, data: &Path, queries: &Path, cfg: &BenchConfig) -> Result<FaissOutput, BenchError> {
+    let fail = |message: String| BenchError::Faiss {
+        python: f.python.display().to_string(),
+        script: f.script.display().to_string(),
+        message,
+    };
+    let out = std::process::Command::new(&f.python)
+        .arg(&f.script)
+        .arg("--data")
+        .arg(data)
+        .arg("--queries")
+        .arg(queries)
+        .args(["--k", &cfg.k.to_string(), "--threads", &cfg.threads.to_string()])
+        .args(["--single", &cfg.single_queries.to_string(), "--batch", &cfg.batch.to_string()])
+        .args(["--batches", &cfg.batches.to_string(), "--repeats", &cfg.repeats.to_string(), "--check", "8"])
+        .output()
+        .map_err(|e| fail(format!("cannot start: {e}")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let tail: String =
+            err.lines().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n");
+        return Err(fail(format!("exited with {}: {tail}", out.status)));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("unreadable output ({e})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_header_is_padded_to_64_bytes_and_rows_are_unit() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.npy");
+        let data = random_unit_rows(3, 5, 1);
+        write_npy(&p, &data, 3, 5).unwrap();
+        let bytes = std::fs::read(&p).unwrap();
+        let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        assert_eq!((10 + hlen) % 64, 0);
+        assert!(std::str::from_utf8(&bytes[10..10 + hlen]).unwrap().contains("'shape': (3, 5)"));
+        assert_eq!(bytes.len(), 10 + hlen + 60);
+        assert_eq!(f32::from_le_bytes(bytes[10 + hlen..14 + hlen].try_into().unwrap()), data[0]);
+        for r in data.chunks(5) {
+            assert!((r.iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+        assert_eq!(random_unit_rows(3, 5, 1), data);
+    }
+
+    #[test]
+    fn small_run_without_faiss_reports_rows_and_exact_f16_recall() {
+        let cfg = BenchConfig {
+            n: 5000,
+            dim: 32,
+            k: 5,
+            threads: 2,
+            single_queries: 4,
+            batch: 8,
+            batches: 1,
+            repeats: 2,
+            seed: 3,
+        };
+        let r = run(&cfg, None).unwrap();
+        assert_eq!(r.rows.len(), 4);
+        assert_eq!((r.rows[0].setting.as_str(), r.rows[0].batch), ("f32", 1));
+        assert_eq!((r.rows[3].setting.as_str(), r.rows[3].batch), ("f16", 8));
+        assert!(r.f16_recall > 0.9);
+        assert!(r.table().contains("reid-gallery"));
+    }
+}

@@ -1,0 +1,461 @@
+//! The gallery: the durable store and the in-memory index kept consistent, and the operations a transport
+//! (Zenoh, CLI) exposes. `Gallery` is `Send + Sync`; share it with `Arc` and call its `&self` methods from any
+//! thread: queries take a read lock on the index, changes are serialised (store first, then index) by a writer
+//! lock so the index never holds what the store has dropped, nor misses what it acknowledged.
+
+use crate::index::{Index, IndexError, IndexStats, Precision};
+use crate::openset;
+use crate::payload::{
+    self, EnrollReply, ErrorReply, Forget, ForgetReply, Match, PayloadError, Query, QueryOptions, QueryReply,
+    QueryResult,
+};
+use crate::record::{NewEmbedding, now_ms};
+use crate::rerank::{self, RerankConfig};
+use crate::store::{Store, StoreError, StoreStats};
+use crate::topk::Hit;
+use reid_runtime::rerank::RerankError;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::{Mutex, RwLock};
+use thiserror::Error;
+
+/// How a gallery is opened and answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GalleryConfig {
+    /// Embedding dimension: required for a new store, checked against an existing one when given.
+    pub dim: Option<usize>,
+    /// In-memory storage precision.
+    pub precision: Precision,
+    /// Search threads (0: one per core).
+    pub threads: usize,
+    /// Default open-set threshold on the cosine score.
+    pub threshold: f32,
+    /// Retention: embeddings older than this many ms are deleted by [`Gallery::expire_now`] (and at open).
+    pub ttl_ms: Option<i64>,
+    /// Query-time re-ranking.
+    pub rerank: RerankConfig,
+}
+
+impl Default for GalleryConfig {
+    fn default() -> Self {
+        GalleryConfig {
+            dim: None,
+            precision: Precision::F32,
+            threads: 0,
+            threshold: 0.5,
+            ttl_ms: None,
+            rerank: RerankConfig::default(),
+        }
+    }
+}
+
+/// Gallery failures.
+#[derive(Debug, Error)]
+pub enum GalleryError {
+    /// The durable store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A request or argument is invalid.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// Re-ranking refused its input.
+    #[error("re-ranking: {0}")]
+    Rerank(#[from] RerankError),
+    /// Forgetting an identity nobody is enrolled under.
+    #[error("identity: no embeddings are enrolled under {0:?}")]
+    UnknownIdentity(String),
+    /// A stored record cannot enter the index.
+    #[error("gallery store {path}: record {id}: {source}")]
+    Index {
+        /// Store file.
+        path: String,
+        /// Record id.
+        id: u64,
+        /// Why.
+        #[source]
+        source: IndexError,
+    },
+    /// The search thread pool could not start.
+    #[error("search thread pool: {0}")]
+    ThreadPool(String),
+}
+
+impl GalleryError {
+    /// The request field to blame, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            GalleryError::Payload(p) => Some(&p.field),
+            GalleryError::UnknownIdentity(_) => Some("identity"),
+            _ => None,
+        }
+    }
+
+    /// The error as a wire reply.
+    pub fn to_reply(&self) -> ErrorReply {
+        ErrorReply { error: self.to_string(), field: self.field().map(str::to_string) }
+    }
+}
+
+/// Gallery figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GalleryStats {
+    /// The store.
+    pub store: StoreStats,
+    /// The index.
+    pub index: IndexStats,
+    /// Search threads.
+    pub threads: usize,
+    /// Default threshold.
+    pub threshold: f32,
+    /// Retention.
+    pub ttl_ms: Option<i64>,
+}
+
+/// A reply body and whether it is a success (`ok`) or an [`ErrorReply`] (for Zenoh's `reply` vs `reply_err`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireReply {
+    /// Success.
+    pub ok: bool,
+    /// JSON body.
+    pub body: Vec<u8>,
+}
+
+impl WireReply {
+    fn from_result<T: Serialize>(r: Result<T, GalleryError>) -> WireReply {
+        match r {
+            Ok(v) => WireReply { ok: true, body: payload::encode(&v) },
+            Err(e) => {
+                tracing::debug!(error = %e, "request refused");
+                WireReply { ok: false, body: payload::encode(&e.to_reply()) }
+            }
+        }
+    }
+}
+
+/// Store + index + search threads.
+pub struct Gallery {
+    store: Store,
+    index: RwLock<Index>,
+    writer: Mutex<()>,
+    pool: rayon::ThreadPool,
+    config: GalleryConfig,
+}
+
+impl std::fmt::Debug for Gallery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gallery").field("store", &self.store).field("config", &self.config).finish()
+    }
+}
+
+impl Gallery {
+    /// Opens (or creates) the store at `path`, applies the retention TTL, and rebuilds the index from it.
+    pub fn open(path: impl AsRef<Path>, config: GalleryConfig) -> Result<Gallery, GalleryError> {
+        let started = std::time::Instant::now();
+        let store = Store::open(path, config.dim)?;
+        if let Some(ttl) = config.ttl_ms {
+            let gone = store.expire(now_ms().saturating_sub(ttl))?;
+            if !gone.is_empty() {
+                tracing::info!(expired = gone.len(), "retention applied at open");
+            }
+        }
+        let mut index = Index::new(store.dim(), config.precision);
+        let records = store.iter_all()?;
+        index.reserve(records.total() as usize);
+        for r in records {
+            let r = r?;
+            index.insert(r.id, &r.meta, &r.vector).map_err(|source| GalleryError::Index {
+                path: store.path().display().to_string(),
+                id: r.id,
+                source,
+            })?;
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(config.threads)
+            .thread_name(|i| format!("gallery-search-{i}"))
+            .build()
+            .map_err(|e| GalleryError::ThreadPool(e.to_string()))?;
+        tracing::info!(
+            path = %store.path().display(),
+            embeddings = index.len(),
+            precision = %config.precision,
+            threads = pool.current_num_threads(),
+            ms = started.elapsed().as_millis() as u64,
+            "gallery open"
+        );
+        Ok(Gallery { store, index: RwLock::new(index), writer: Mutex::new(()), pool, config })
+    }
+
+    /// Embedding dimension.
+    pub fn dim(&self) -> usize {
+        self.store.dim()
+    }
+
+    /// The configuration it was opened with.
+    pub fn config(&self) -> &GalleryConfig {
+        &self.config
+    }
+
+    /// The (normalised) vector of `id` as the index holds it (widened from f16 when stored so).
+    pub fn vector(&self, id: u64) -> Option<Vec<f32>> {
+        self.read_index().vector(id)
+    }
+
+    /// Embeddings held.
+    pub fn len(&self) -> usize {
+        self.read_index().len()
+    }
+
+    /// Whether the gallery is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn read_index(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_index(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Enrols a batch: validates and L2-normalises the vectors, commits them durably, then adds them to the index.
+    /// Returns the assigned ids once durable (this is the acknowledgement).
+    pub fn enroll(&self, mut items: Vec<NewEmbedding>) -> Result<Vec<u64>, GalleryError> {
+        let dim = self.dim();
+        for (i, e) in items.iter_mut().enumerate() {
+            normalise_checked(&mut e.vector, dim, &format!("items[{i}].embedding"))?;
+        }
+        let _w = self.lock_writer();
+        let ids = self.store.enroll(&items)?;
+        let mut index = self.write_index();
+        index.reserve(items.len());
+        for (id, e) in ids.iter().zip(&items) {
+            index.insert(*id, &e.meta, &e.vector).map_err(|source| GalleryError::Index {
+                path: self.store.path().display().to_string(),
+                id: *id,
+                source,
+            })?;
+        }
+        Ok(ids)
+    }
+
+    /// Answers a validated query: top-k (optionally re-ranked) and the open-set verdict per query vector.
+    pub fn query(&self, query: &Query) -> Result<Vec<QueryResult>, GalleryError> {
+        self.search(&query.vectors, &query.options)
+    }
+
+    /// Answers `vectors` (`n * dim`, not necessarily normalised) with `options`.
+    pub fn search(&self, vectors: &[f32], options: &QueryOptions) -> Result<Vec<QueryResult>, GalleryError> {
+        let dim = self.dim();
+        if vectors.is_empty() || !vectors.len().is_multiple_of(dim) {
+            return Err(PayloadError {
+                field: "embedding".into(),
+                message: format!("{} values is not a whole number of {dim}-d embeddings", vectors.len()),
+            }
+            .into());
+        }
+        if options.k == 0 || options.k > payload::MAX_K {
+            let message = format!("{} is outside 1..={}", options.k, payload::MAX_K);
+            return Err(PayloadError { field: "k".into(), message }.into());
+        }
+        let mut q = vectors.to_vec();
+        for (i, v) in q.chunks_exact_mut(dim).enumerate() {
+            normalise_checked(v, dim, &format!("embeddings[{i}]"))?;
+        }
+        let threshold = options.threshold.unwrap_or(self.config.threshold);
+        let rr = &self.config.rerank;
+        let index = self.read_index();
+        let depth = if options.rerank { options.k.max(rr.candidates) } else { options.k };
+        let lists = self.pool.install(|| index.search(&q, depth, &options.filter));
+        let mut out = Vec::with_capacity(lists.len());
+        for (qv, hits) in q.chunks_exact(dim).zip(lists) {
+            let matches: Vec<Match> = if options.rerank && !hits.is_empty() {
+                let reranked =
+                    self.pool.install(|| rerank::rerank_candidates(&index, qv, &hits, &options.filter, rr))?;
+                reranked
+                    .iter()
+                    .take(options.k)
+                    .map(|r| describe(&index, Hit { id: r.id, score: r.score }, Some(r.distance)))
+                    .collect()
+            } else {
+                hits.iter().map(|&h| describe(&index, h, None)).collect()
+            };
+            out.push(result_of(matches, threshold));
+        }
+        Ok(out)
+    }
+
+    /// Forgets an identity (an error when nobody is enrolled under it) or a time range, in the store and the index;
+    /// returns how many embeddings were removed.
+    pub fn forget(&self, what: &Forget) -> Result<u64, GalleryError> {
+        let _w = self.lock_writer();
+        let ids = match what {
+            Forget::Identity(who) => {
+                let ids = self.store.forget_identity(who)?;
+                if ids.is_empty() {
+                    return Err(GalleryError::UnknownIdentity(who.clone()));
+                }
+                ids
+            }
+            Forget::TimeRange { range, .. } if range.is_all() => {
+                let message = "a time range needs from_ms and/or to_ms (refusing to forget everything)".to_string();
+                return Err(PayloadError { field: "from_ms".into(), message }.into());
+            }
+            Forget::TimeRange { range, camera } => self.store.forget_time_range(*range, camera.as_deref())?,
+        };
+        self.write_index().remove(&ids);
+        tracing::info!(removed = ids.len(), what = ?what, "forgotten");
+        Ok(ids.len() as u64)
+    }
+
+    /// Deletes every embedding with a timestamp before `cutoff_ms`; returns how many.
+    pub fn expire_before(&self, cutoff_ms: i64) -> Result<u64, GalleryError> {
+        let _w = self.lock_writer();
+        let ids = self.store.expire(cutoff_ms)?;
+        self.write_index().remove(&ids);
+        if !ids.is_empty() {
+            tracing::info!(expired = ids.len(), cutoff_ms, "retention");
+        }
+        Ok(ids.len() as u64)
+    }
+
+    /// Applies the configured TTL against the clock (0 when no TTL is set). Call it periodically.
+    pub fn expire_now(&self) -> Result<u64, GalleryError> {
+        match self.config.ttl_ms {
+            Some(ttl) => self.expire_before(now_ms().saturating_sub(ttl)),
+            None => Ok(0),
+        }
+    }
+
+    /// Store and index figures.
+    pub fn stats(&self) -> Result<GalleryStats, GalleryError> {
+        Ok(GalleryStats {
+            store: self.store.stats()?,
+            index: self.read_index().stats(),
+            threads: self.pool.current_num_threads(),
+            threshold: self.config.threshold,
+            ttl_ms: self.config.ttl_ms,
+        })
+    }
+
+    /// Enrol request (JSON) to reply ([`EnrollReply`] or [`ErrorReply`]).
+    pub fn handle_enroll(&self, body: &[u8]) -> WireReply {
+        WireReply::from_result(
+            payload::decode_enroll(body, self.dim(), now_ms())
+                .map_err(GalleryError::from)
+                .and_then(|items| self.enroll(items))
+                .map(|ids| EnrollReply { ids }),
+        )
+    }
+
+    /// Raw-f32 enrolment (body of little-endian f32, optional JSON metadata attachment) to reply.
+    pub fn handle_enroll_raw(&self, body: &[u8], attachment: Option<&[u8]>) -> WireReply {
+        WireReply::from_result(
+            payload::decode_enroll_raw(body, attachment, self.dim(), now_ms())
+                .map_err(GalleryError::from)
+                .and_then(|items| self.enroll(items))
+                .map(|ids| EnrollReply { ids }),
+        )
+    }
+
+    /// Query (JSON body plus selector parameters) to reply ([`QueryReply`] or [`ErrorReply`]).
+    pub fn handle_query(&self, body: &[u8], params: &str) -> WireReply {
+        WireReply::from_result(
+            payload::decode_query(body, params, self.dim())
+                .map_err(GalleryError::from)
+                .and_then(|q| self.query(&q))
+                .map(|results| QueryReply { results }),
+        )
+    }
+
+    /// Raw-f32 query (options from selector parameters) to reply.
+    pub fn handle_query_raw(&self, body: &[u8], params: &str) -> WireReply {
+        WireReply::from_result(
+            payload::decode_query_raw(body, params, self.dim())
+                .map_err(GalleryError::from)
+                .and_then(|q| self.query(&q))
+                .map(|results| QueryReply { results }),
+        )
+    }
+
+    /// Forget request (JSON) to reply ([`ForgetReply`] or [`ErrorReply`]).
+    pub fn handle_forget(&self, body: &[u8]) -> WireReply {
+        WireReply::from_result(
+            payload::decode_forget(body)
+                .map_err(GalleryError::from)
+                .and_then(|f| self.forget(&f))
+                .map(|removed| ForgetReply { removed }),
+        )
+    }
+
+    /// Stats request to reply ([`GalleryStats`] or [`ErrorReply`]).
+    pub fn handle_stats(&self) -> WireReply {
+        WireReply::from_result(self.stats())
+    }
+}
+
+/// Checks the dimension and values and scales `v` to unit length.
+fn normalise_checked(v: &mut [f32], dim: usize, field: &str) -> Result<(), PayloadError> {
+    let bad = |message: String| PayloadError { field: field.to_string(), message };
+    if v.len() != dim {
+        return Err(bad(format!("has {} values, the gallery holds {dim}-d embeddings", v.len())));
+    }
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(bad(format!("value {i} is {}, not a finite number", v[i])));
+    }
+    let norm = v.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
+    if norm == 0.0 || !norm.is_finite() {
+        return Err(bad("all zeros: a zero vector has no direction to compare".into()));
+    }
+    v.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
+    Ok(())
+}
+
+fn describe(index: &Index, hit: Hit, rerank_distance: Option<f32>) -> Match {
+    let info = index.info(hit.id);
+    Match {
+        id: hit.id,
+        identity: info.as_ref().and_then(|i| i.identity.map(str::to_string)),
+        score: hit.score,
+        camera: info.as_ref().and_then(|i| i.camera.map(str::to_string)),
+        timestamp_ms: info.as_ref().map_or(0, |i| i.timestamp_ms),
+        track_id: info.and_then(|i| i.track_id),
+        rerank_distance,
+    }
+}
+
+fn result_of(matches: Vec<Match>, threshold: f32) -> QueryResult {
+    let v = openset::decide(matches.iter().map(|m| (m.identity.as_deref(), m.score)), threshold);
+    QueryResult {
+        matches,
+        best_identity: v.identity,
+        best_score: v.score,
+        unknown: v.unknown,
+        votes: v.votes,
+        threshold,
+    }
+}
+
+/// Merges the answers of several gallery shards to one query into the answer one gallery holding everything would
+/// give: matches ordered by score (then id) — or by re-ranked distance when every match carries one — cut to `k`,
+/// and the open-set verdict recomputed with `threshold` (the first shard's when None). Exact for plain top-k when
+/// ids are unique across shards; re-ranked shard answers are merged by distance, an approximation since each
+/// shard re-ranked within its own neighbourhood.
+pub fn merge_topk(shards: &[QueryResult], k: usize, threshold: Option<f32>) -> QueryResult {
+    let threshold = threshold.or_else(|| shards.first().map(|s| s.threshold)).unwrap_or(0.5);
+    let mut all: Vec<Match> = shards.iter().flat_map(|s| s.matches.iter().cloned()).collect();
+    if !all.is_empty() && all.iter().all(|m| m.rerank_distance.is_some()) {
+        all.sort_by(|a, b| {
+            let (x, y) = (a.rerank_distance.unwrap_or(0.0), b.rerank_distance.unwrap_or(0.0));
+            x.total_cmp(&y).then(a.id.cmp(&b.id))
+        });
+    } else {
+        all.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    }
+    all.truncate(k);
+    result_of(all, threshold)
+}

@@ -1,0 +1,62 @@
+//! The gallery on the network, over Zenoh (DESIGN.md key space, prefix configurable, default `reid`):
+//!
+//! | key | kind | body |
+//! |---|---|---|
+//! | `<prefix>/gallery/<name>/query` | queryable | [`crate::payload::QueryRequest`] JSON (or f32 bytes with `?format=f32`) |
+//! | `<prefix>/gallery/<name>/enroll` | queryable | [`crate::payload::EnrollRequest`] JSON (or f32 bytes + JSON attachment) |
+//! | `<prefix>/gallery/<name>/forget` | queryable | [`crate::payload::ForgetRequest`] JSON |
+//! | `<prefix>/gallery/<name>/stats` | queryable | empty |
+//! | `<prefix>/embeddings/<camera>` | subscribed | [`ingest::FrameEmbeddings`] JSON (what `reidpublish` sends) |
+//! | `<prefix>/gallery/<name>/identified/<camera>` | published | [`ingest::IdentifiedFrame`] JSON |
+//!
+//! - [`config`]: peer/client mode, endpoints, an optional Zenoh config file (access control, TLS).
+//! - [`keys`]: the key expressions.
+//! - [`server`]: queryables and the ingest subscriber around a shared [`crate::Gallery`].
+//! - [`client`]: a Rust client that merges the top-k of every shard answering the same key.
+//! - [`ingest`]: streamed frame embeddings: decoding, identification, the published answer.
+
+pub mod client;
+pub mod config;
+pub mod ingest;
+pub mod keys;
+pub mod server;
+
+pub use client::GalleryClient;
+pub use config::{Mode, NetConfig};
+pub use keys::KeySpace;
+pub use server::{Server, ServerOptions};
+
+/// Network failures; each names the key, endpoint or setting involved.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// A Zenoh setting is invalid.
+    #[error("zenoh config `{key}`: {message}")]
+    Config {
+        /// The setting.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Zenoh failed (opening the session, declaring a key, sending).
+    #[error("zenoh: {0}")]
+    Zenoh(String),
+    /// No server answered on the key.
+    #[error("no gallery answered on `{key}` within {timeout_ms} ms")]
+    NoReply {
+        /// The key expression queried.
+        key: String,
+        /// The timeout.
+        timeout_ms: u64,
+    },
+    /// A server answered with an error.
+    #[error("the gallery refused the request: {0}")]
+    Refused(String),
+    /// A reply could not be decoded.
+    #[error("undecodable reply on `{key}`: {message}")]
+    BadReply {
+        /// The key expression.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}

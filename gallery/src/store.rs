@@ -1,0 +1,548 @@
+//! The durable half of the gallery: every embedding and its metadata in an embedded database.
+//!
+//! **Why redb and not SQLite.** `redb` is pure Rust: cross-compiling the gallery to an aarch64 Jetson needs no C
+//! toolchain, sysroot or bundled SQLite build, and the on-disk format is one file with copy-on-write B-trees and
+//! checksummed commit slots, so a crash (power loss, SIGKILL) leaves either the previous or the new commit, never a
+//! torn one. A commit with [`redb::Durability::Immediate`] has been `fsync`ed when `commit()` returns, which is the
+//! point at which [`Store::enroll`] acknowledges. SQLite with WAL would give the same guarantees with
+//! `synchronous=FULL`, plus ad-hoc SQL, but the gallery needs only key-range scans, so SQL buys nothing here. redb
+//! allows one writer at a time and readers alongside it (MVCC snapshots), which matches a service that appends
+//! often and reads everything once at start.
+//!
+//! Layout (format version 1):
+//! - `info`: `format`, `dim` (embedding dimension) and `next_id` (ids are assigned monotonically, never reused);
+//! - `meta`: id -> encoded [`Metadata`]; `vectors`: id -> the f32 little-endian bytes of the (normalised) vector;
+//! - `by_time`: (timestamp, id) -> () for retention and time-range forgetting;
+//! - `by_identity`: identity -> ids (multimap) for forgetting a person.
+
+use crate::record::{Metadata, NewEmbedding, Record, TimeRange};
+use redb::{
+    Database, Durability, MultimapTableDefinition, ReadOnlyTable, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata, TableDefinition, WriteTransaction,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+const INFO: TableDefinition<&str, u64> = TableDefinition::new("info");
+const META: TableDefinition<u64, &[u8]> = TableDefinition::new("meta");
+const VECTORS: TableDefinition<u64, &[u8]> = TableDefinition::new("vectors");
+const BY_TIME: TableDefinition<(i64, u64), ()> = TableDefinition::new("by_time");
+const BY_IDENTITY: MultimapTableDefinition<&str, u64> = MultimapTableDefinition::new("by_identity");
+
+/// The store format this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+/// Records read per batch by [`RecordIter`].
+const ITER_BATCH: usize = 4096;
+
+/// Errors of the durable store; every one names the database file.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The database layer failed (I/O, corruption, a file that is not a redb database, locked by another process).
+    #[error("gallery store {path}: {source}")]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: redb::Error,
+    },
+    /// A redb database that is not a gallery store, or one written by a newer format.
+    #[error("gallery store {path}: {reason}")]
+    Foreign {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A record that cannot be decoded.
+    #[error("gallery store {path}: record {id} is corrupt: {reason}")]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// The record id.
+        id: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A new store needs a dimension, or the requested one differs from the stored one.
+    #[error("gallery store {path}: {reason}")]
+    Dimension {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An embedding of an enrolment batch does not fit the store.
+    #[error("gallery store {path}: item {item}: {reason}")]
+    Invalid {
+        /// The database file.
+        path: PathBuf,
+        /// Position in the batch.
+        item: usize,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Figures about the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStats {
+    /// Embeddings held.
+    pub embeddings: u64,
+    /// Embedding dimension.
+    pub dim: usize,
+    /// The id the next enrolment gets.
+    pub next_id: u64,
+    /// Oldest timestamp held.
+    pub oldest_ms: Option<i64>,
+    /// Newest timestamp held.
+    pub newest_ms: Option<i64>,
+    /// Size of the database file in bytes.
+    pub file_bytes: u64,
+}
+
+/// The durable embedding store (one redb file). `Send + Sync`: share it behind an `Arc`.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+    dim: usize,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).field("dim", &self.dim).finish()
+    }
+}
+
+trait Ctx<T> {
+    fn ctx(self, path: &Path) -> Result<T, StoreError>;
+}
+
+impl<T, E: Into<redb::Error>> Ctx<T> for Result<T, E> {
+    fn ctx(self, path: &Path) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Database { path: path.to_path_buf(), source: e.into() })
+    }
+}
+
+impl Store {
+    /// Opens the store at `path`, creating it when the file is missing or empty. A new store needs `dim`; an
+    /// existing one checks `dim` against the stored dimension when given.
+    pub fn open(path: impl AsRef<Path>, dim: Option<usize>) -> Result<Store, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        let db = Database::create(&path).ctx(&path)?;
+        let stored = {
+            let read = db.begin_read().ctx(&path)?;
+            match read.open_table(INFO) {
+                Ok(info) => {
+                    let format = info.get("format").ctx(&path)?.map(|v| v.value());
+                    let stored_dim = info.get("dim").ctx(&path)?.map(|v| v.value());
+                    match (format, stored_dim) {
+                        (Some(FORMAT_VERSION), Some(d)) => Some(d as usize),
+                        (Some(f), _) if f != FORMAT_VERSION => {
+                            return Err(StoreError::Foreign {
+                                path,
+                                reason: format!(
+                                    "store format {f} is not supported (this build reads {FORMAT_VERSION})"
+                                ),
+                            });
+                        }
+                        _ => {
+                            return Err(StoreError::Foreign {
+                                path,
+                                reason: "not a reid gallery store (its info table lacks format/dim)".into(),
+                            });
+                        }
+                    }
+                }
+                Err(redb::TableError::TableDoesNotExist(_)) => {
+                    let tables =
+                        read.list_tables().ctx(&path)?.count() + read.list_multimap_tables().ctx(&path)?.count();
+                    if tables > 0 {
+                        return Err(StoreError::Foreign {
+                            path,
+                            reason: format!("a redb database with {tables} tables but not a reid gallery store"),
+                        });
+                    }
+                    None
+                }
+                Err(e) => return Err(e).ctx(&path),
+            }
+        };
+        let dim = match (stored, dim) {
+            (Some(s), Some(d)) if s != d => {
+                return Err(StoreError::Dimension {
+                    path,
+                    reason: format!("holds {s}-d embeddings but {d}-d were requested"),
+                });
+            }
+            (Some(s), _) => s,
+            (None, Some(0)) | (None, None) => {
+                return Err(StoreError::Dimension {
+                    path,
+                    reason: "a new store needs the embedding dimension (> 0)".into(),
+                });
+            }
+            (None, Some(d)) => {
+                let txn = begin_durable(&db, &path)?;
+                {
+                    let mut info = txn.open_table(INFO).ctx(&path)?;
+                    info.insert("format", FORMAT_VERSION).ctx(&path)?;
+                    info.insert("dim", d as u64).ctx(&path)?;
+                    info.insert("next_id", 1).ctx(&path)?;
+                    txn.open_table(META).ctx(&path)?;
+                    txn.open_table(VECTORS).ctx(&path)?;
+                    txn.open_table(BY_TIME).ctx(&path)?;
+                    txn.open_multimap_table(BY_IDENTITY).ctx(&path)?;
+                }
+                txn.commit().ctx(&path)?;
+                tracing::info!(path = %path.display(), dim = d, "created gallery store");
+                d
+            }
+        };
+        Ok(Store { db, path, dim })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Embedding dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Stores a batch in one transaction and returns the ids assigned, in batch order, once the commit is durable
+    /// (fsynced). Vectors are stored as given; the whole batch is refused if one has the wrong dimension or a
+    /// non-finite value.
+    pub fn enroll(&self, batch: &[NewEmbedding]) -> Result<Vec<u64>, StoreError> {
+        let p = &self.path;
+        for (item, e) in batch.iter().enumerate() {
+            if e.vector.len() != self.dim {
+                let reason =
+                    format!("embedding has {} values, the store holds {}-d embeddings", e.vector.len(), self.dim);
+                return Err(StoreError::Invalid { path: p.clone(), item, reason });
+            }
+            if let Some(i) = e.vector.iter().position(|v| !v.is_finite()) {
+                let reason = format!("embedding value {i} is {}", e.vector[i]);
+                return Err(StoreError::Invalid { path: p.clone(), item, reason });
+            }
+        }
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = begin_durable(&self.db, p)?;
+        let ids = {
+            let mut info = txn.open_table(INFO).ctx(p)?;
+            let first = info.get("next_id").ctx(p)?.map(|v| v.value()).unwrap_or(1);
+            let mut meta = txn.open_table(META).ctx(p)?;
+            let mut vectors = txn.open_table(VECTORS).ctx(p)?;
+            let mut by_time = txn.open_table(BY_TIME).ctx(p)?;
+            let mut by_identity = txn.open_multimap_table(BY_IDENTITY).ctx(p)?;
+            let mut bytes = Vec::with_capacity(self.dim * 4);
+            let mut ids = Vec::with_capacity(batch.len());
+            for (i, e) in batch.iter().enumerate() {
+                let id = first + i as u64;
+                meta.insert(id, encode_meta(&e.meta).as_slice()).ctx(p)?;
+                bytes.clear();
+                e.vector.iter().for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+                vectors.insert(id, bytes.as_slice()).ctx(p)?;
+                by_time.insert((e.meta.timestamp_ms, id), ()).ctx(p)?;
+                if let Some(label) = &e.meta.identity {
+                    by_identity.insert(label.as_str(), id).ctx(p)?;
+                }
+                ids.push(id);
+            }
+            info.insert("next_id", first + batch.len() as u64).ctx(p)?;
+            ids
+        };
+        txn.commit().ctx(p)?;
+        Ok(ids)
+    }
+
+    /// Deletes every embedding labelled `identity`; returns the ids deleted (empty when the identity is unknown).
+    pub fn forget_identity(&self, identity: &str) -> Result<Vec<u64>, StoreError> {
+        let p = &self.path;
+        let txn = begin_durable(&self.db, p)?;
+        let ids = {
+            let mut by_identity = txn.open_multimap_table(BY_IDENTITY).ctx(p)?;
+            let mut ids = Vec::new();
+            for v in by_identity.remove_all(identity).ctx(p)? {
+                ids.push(v.ctx(p)?.value());
+            }
+            drop(by_identity);
+            self.delete_in(&txn, &ids, false)?;
+            ids
+        };
+        txn.commit().ctx(p)?;
+        Ok(ids)
+    }
+
+    /// Deletes every embedding whose timestamp lies in `range` (inclusive), optionally only those of `camera`;
+    /// returns the ids deleted.
+    pub fn forget_time_range(&self, range: TimeRange, camera: Option<&str>) -> Result<Vec<u64>, StoreError> {
+        let p = &self.path;
+        let (from, to) = range.bounds();
+        if from > to {
+            return Ok(Vec::new());
+        }
+        let txn = begin_durable(&self.db, p)?;
+        let ids = {
+            let by_time = txn.open_table(BY_TIME).ctx(p)?;
+            let meta = txn.open_table(META).ctx(p)?;
+            let mut ids = Vec::new();
+            for entry in by_time.range((from, 0u64)..=(to, u64::MAX)).ctx(p)? {
+                let (key, _) = entry.ctx(p)?;
+                let id = key.value().1;
+                if let Some(cam) = camera {
+                    let m = self.read_meta(&meta, id)?;
+                    if m.camera.as_deref() != Some(cam) {
+                        continue;
+                    }
+                }
+                ids.push(id);
+            }
+            drop((by_time, meta));
+            self.delete_in(&txn, &ids, true)?;
+            ids
+        };
+        txn.commit().ctx(p)?;
+        Ok(ids)
+    }
+
+    /// Retention: deletes every embedding with a timestamp strictly before `cutoff_ms`; returns the ids deleted.
+    pub fn expire(&self, cutoff_ms: i64) -> Result<Vec<u64>, StoreError> {
+        if cutoff_ms == i64::MIN {
+            return Ok(Vec::new());
+        }
+        self.forget_time_range(TimeRange { from_ms: None, to_ms: Some(cutoff_ms - 1) }, None)
+    }
+
+    /// Removes `ids` from every table inside `txn`; `identity_index` says whether `by_identity` still lists them.
+    fn delete_in(&self, txn: &WriteTransaction, ids: &[u64], identity_index: bool) -> Result<(), StoreError> {
+        let p = &self.path;
+        let mut meta = txn.open_table(META).ctx(p)?;
+        let mut vectors = txn.open_table(VECTORS).ctx(p)?;
+        let mut by_time = txn.open_table(BY_TIME).ctx(p)?;
+        let mut by_identity = txn.open_multimap_table(BY_IDENTITY).ctx(p)?;
+        for &id in ids {
+            let m = match meta.remove(id).ctx(p)? {
+                Some(bytes) => decode_meta(bytes.value()).map_err(|reason| self.corrupt(id, reason))?,
+                None => continue,
+            };
+            vectors.remove(id).ctx(p)?;
+            by_time.remove((m.timestamp_ms, id)).ctx(p)?;
+            if let (true, Some(label)) = (identity_index, &m.identity) {
+                by_identity.remove(label.as_str(), id).ctx(p)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_meta(&self, meta: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> Result<Metadata, StoreError> {
+        match meta.get(id).ctx(&self.path)? {
+            Some(bytes) => decode_meta(bytes.value()).map_err(|reason| self.corrupt(id, reason)),
+            None => Err(self.corrupt(id, "listed in by_time but missing from meta".into())),
+        }
+    }
+
+    fn corrupt(&self, id: u64, reason: String) -> StoreError {
+        StoreError::Corrupt { path: self.path.clone(), id, reason }
+    }
+
+    /// One record by id.
+    pub fn get(&self, id: u64) -> Result<Option<Record>, StoreError> {
+        let p = &self.path;
+        let read = self.db.begin_read().ctx(p)?;
+        let meta = read.open_table(META).ctx(p)?;
+        let vectors = read.open_table(VECTORS).ctx(p)?;
+        let Some(m) = meta.get(id).ctx(p)? else { return Ok(None) };
+        let m = decode_meta(m.value()).map_err(|r| self.corrupt(id, r))?;
+        let v = vectors.get(id).ctx(p)?.ok_or_else(|| self.corrupt(id, "vector missing".into()))?;
+        let vector = decode_vector(v.value(), self.dim).map_err(|r| self.corrupt(id, r))?;
+        Ok(Some(Record { id, meta: m, vector }))
+    }
+
+    /// Every record in id order, read from one snapshot in batches (for rebuilding the index at start).
+    pub fn iter_all(&self) -> Result<RecordIter<'_>, StoreError> {
+        let p = &self.path;
+        let read = self.db.begin_read().ctx(p)?;
+        let meta = read.open_table(META).ctx(p)?;
+        let vectors = read.open_table(VECTORS).ctx(p)?;
+        let total = meta.len().ctx(p)?;
+        Ok(RecordIter { store: self, meta, vectors, next: 0, done: false, buf: VecDeque::new(), total })
+    }
+
+    /// Counts, dimension, id counter, time span and file size.
+    pub fn stats(&self) -> Result<StoreStats, StoreError> {
+        let p = &self.path;
+        let read = self.db.begin_read().ctx(p)?;
+        let meta = read.open_table(META).ctx(p)?;
+        let by_time = read.open_table(BY_TIME).ctx(p)?;
+        let info = read.open_table(INFO).ctx(p)?;
+        let oldest = by_time.first().ctx(p)?.map(|(k, _)| k.value().0);
+        let newest = by_time.last().ctx(p)?.map(|(k, _)| k.value().0);
+        Ok(StoreStats {
+            embeddings: meta.len().ctx(p)?,
+            dim: self.dim,
+            next_id: info.get("next_id").ctx(p)?.map(|v| v.value()).unwrap_or(1),
+            oldest_ms: oldest,
+            newest_ms: newest,
+            file_bytes: std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+        })
+    }
+}
+
+fn begin_durable(db: &Database, path: &Path) -> Result<WriteTransaction, StoreError> {
+    let mut txn = db.begin_write().ctx(path)?;
+    txn.set_durability(Durability::Immediate).ctx(path)?;
+    Ok(txn)
+}
+
+/// Iterator over every stored record (see [`Store::iter_all`]).
+pub struct RecordIter<'a> {
+    store: &'a Store,
+    meta: ReadOnlyTable<u64, &'static [u8]>,
+    vectors: ReadOnlyTable<u64, &'static [u8]>,
+    next: u64,
+    done: bool,
+    buf: VecDeque<Record>,
+    total: u64,
+}
+
+impl RecordIter<'_> {
+    /// Records in the snapshot (the iterator's total length).
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    fn fill(&mut self) -> Result<(), StoreError> {
+        let (p, dim) = (&self.store.path, self.store.dim);
+        let mut vecs = self.vectors.range(self.next..).ctx(p)?;
+        for entry in self.meta.range(self.next..).ctx(p)?.take(ITER_BATCH) {
+            let (k, m) = entry.ctx(p)?;
+            let id = k.value();
+            let meta = decode_meta(m.value()).map_err(|r| self.store.corrupt(id, r))?;
+            let vector = match vecs.next() {
+                Some(Ok((vk, v))) if vk.value() == id => {
+                    decode_vector(v.value(), dim).map_err(|r| self.store.corrupt(id, r))?
+                }
+                Some(Err(e)) => return Err(e).ctx(p),
+                _ => return Err(self.store.corrupt(id, "vector missing".into())),
+            };
+            self.next = id + 1;
+            self.buf.push_back(Record { id, meta, vector });
+        }
+        if self.buf.is_empty() {
+            self.done = true;
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for RecordIter<'_> {
+    type Item = Result<Record, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.buf.is_empty()
+            && !self.done
+            && let Err(e) = self.fill()
+        {
+            self.done = true;
+            return Some(Err(e));
+        }
+        self.buf.pop_front().map(Ok)
+    }
+}
+
+const HAS_IDENTITY: u8 = 1;
+const HAS_CAMERA: u8 = 2;
+const HAS_TRACK: u8 = 4;
+const HAS_SOURCE: u8 = 8;
+const META_VERSION: u8 = 1;
+
+/// `version u8 | flags u8 | timestamp i64 | [track u64] | [len u32, utf8] for identity, camera, source`, all LE.
+fn encode_meta(m: &Metadata) -> Vec<u8> {
+    let mut flags = 0u8;
+    let mut out = vec![META_VERSION, 0];
+    out.extend_from_slice(&m.timestamp_ms.to_le_bytes());
+    if let Some(t) = m.track_id {
+        flags |= HAS_TRACK;
+        out.extend_from_slice(&t.to_le_bytes());
+    }
+    for (flag, s) in [(HAS_IDENTITY, &m.identity), (HAS_CAMERA, &m.camera), (HAS_SOURCE, &m.source)] {
+        if let Some(s) = s {
+            flags |= flag;
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+    out[1] = flags;
+    out
+}
+
+fn decode_meta(b: &[u8]) -> Result<Metadata, String> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+        if b.len() < n {
+            return Err(format!("metadata truncated ({} bytes left, {n} needed)", b.len()));
+        }
+        let (head, tail) = b.split_at(n);
+        *b = tail;
+        Ok(head)
+    }
+    let mut b = b;
+    let head = take(&mut b, 10)?;
+    if head[0] != META_VERSION {
+        return Err(format!("metadata version {} is not {META_VERSION}", head[0]));
+    }
+    let flags = head[1];
+    let timestamp_ms = i64::from_le_bytes(head[2..10].try_into().expect("8 bytes"));
+    let track_id = if flags & HAS_TRACK != 0 {
+        Some(u64::from_le_bytes(take(&mut b, 8)?.try_into().expect("8 bytes")))
+    } else {
+        None
+    };
+    let mut strings = [None, None, None];
+    for (slot, flag) in strings.iter_mut().zip([HAS_IDENTITY, HAS_CAMERA, HAS_SOURCE]) {
+        if flags & flag != 0 {
+            let len = u32::from_le_bytes(take(&mut b, 4)?.try_into().expect("4 bytes")) as usize;
+            let s = std::str::from_utf8(take(&mut b, len)?).map_err(|e| format!("metadata string: {e}"))?;
+            *slot = Some(s.to_string());
+        }
+    }
+    if !b.is_empty() {
+        return Err(format!("{} trailing metadata bytes", b.len()));
+    }
+    let [identity, camera, source] = strings;
+    Ok(Metadata { identity, camera, timestamp_ms, track_id, source })
+}
+
+fn decode_vector(b: &[u8], dim: usize) -> Result<Vec<f32>, String> {
+    if b.len() != dim * 4 {
+        return Err(format!("vector has {} bytes, {dim}-d needs {}", b.len(), dim * 4));
+    }
+    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_round_trips_every_combination() {
+        for flags in 0..16u8 {
+            let m = Metadata {
+                identity: (flags & 1 != 0).then(|| "alice".to_string()),
+                camera: (flags & 2 != 0).then(|| "c3".to_string()),
+                timestamp_ms: -42 + flags as i64,
+                track_id: (flags & 4 != 0).then_some(u64::MAX - 1),
+                source: (flags & 8 != 0).then(|| "rtsp://ünïcode".to_string()),
+            };
+            assert_eq!(decode_meta(&encode_meta(&m)).unwrap(), m);
+        }
+        assert!(decode_meta(&[1, 1, 0]).unwrap_err().contains("truncated"));
+        assert!(decode_meta(&[9; 10]).unwrap_err().contains("version 9"));
+    }
+}
