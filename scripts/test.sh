@@ -26,9 +26,9 @@ step "cargo clippy: CUDA training build (feature cuda; type-checked, not linked)
 # which is enough to type-check every line of the CUDA path. Linking a real CUDA build needs that download once.
 DOCS_RS=1 cargo clippy -p reid-cli --all-targets --features cuda --locked -- -D warnings
 
-step "edge builds: reid without training (tract only, and with the ONNX Runtime engine)"
+step "edge builds: reid without training (tract only; and with ONNX Runtime and the Zenoh gallery, as on a Jetson)"
 cargo clippy -p reid-cli --no-default-features --locked -- -D warnings
-cargo clippy -p reid-cli --no-default-features --features ort --locked -- -D warnings
+cargo clippy -p reid-cli --no-default-features --features ort,gallery --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked

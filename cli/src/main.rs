@@ -79,8 +79,9 @@ fn main() -> std::process::ExitCode {
 }
 
 fn init_logging(verbose: u8) {
+    // Zenoh warns on every short-lived peer session that its scouting delay elapsed; that is expected here.
     let default = match verbose {
-        0 => "warn",
+        0 => "warn,zenoh::net::runtime::orchestrator=error",
         1 => "info",
         2 => "debug",
         _ => "trace",
