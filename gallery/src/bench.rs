@@ -160,6 +160,9 @@ pub struct FaissSetup {
     pub work_dir: Option<PathBuf>,
 }
 
+/// The text of `tools/reference/bench_faiss_topk.py`, built in so the benchmark runs away from the source tree.
+pub const FAISS_SCRIPT: &str = include_str!("../../tools/reference/bench_faiss_topk.py");
+
 /// `tools/reference/bench_faiss_topk.py` in this source tree.
 pub fn default_faiss_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/reference/bench_faiss_topk.py")

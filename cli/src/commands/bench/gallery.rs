@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use clap::Args;
-use reid_gallery::bench::{BenchConfig, FaissSetup, default_faiss_script, run as run_bench};
+use reid_gallery::bench::{BenchConfig, FAISS_SCRIPT, FaissSetup, run as run_bench};
 use std::path::PathBuf;
 
 /// Arguments of `reid bench gallery`.
@@ -45,11 +45,10 @@ pub fn run(args: &GalleryBenchArgs) -> Result<()> {
         batch: args.batch,
         ..BenchConfig::default()
     };
-    let faiss = (!args.skip_reference).then(|| FaissSetup {
-        python: args.python.clone(),
-        script: default_faiss_script(),
-        work_dir: None,
-    });
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("bench_faiss_topk.py");
+    std::fs::write(&script, FAISS_SCRIPT)?;
+    let faiss = (!args.skip_reference).then(|| FaissSetup { python: args.python.clone(), script, work_dir: None });
     let report = run_bench(&cfg, faiss.as_ref())?;
     print!("{}", report.table());
     if let Some(path) = &args.json {
