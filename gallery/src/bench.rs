@@ -177,10 +177,7 @@ pub fn random_unit_rows(n: usize, dim: usize, seed: u64) -> Vec<f32> {
         let mut rng = StdRng::seed_from_u64(seed ^ (b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         for row in chunk.chunks_exact_mut(dim.max(1)) {
             row.iter_mut().for_each(|x| *x = rng.sample(StandardNormal));
-            let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                row.iter_mut().for_each(|x| *x /= norm);
-            }
+            reid_runtime::distance::l2_normalize(row);
         }
     });
     data

@@ -541,14 +541,7 @@ impl Index {
             .fold(fresh, |(mut tops, mut wide, mut pad, mut out), t| {
                 let r0 = t * BLOCK_TILE;
                 let rows = (n - r0).min(BLOCK_TILE);
-                let tile: &[f32] = match &self.vectors {
-                    Vectors::F32(v) => &v[r0 * dim..(r0 + rows) * dim],
-                    Vectors::F16(v) => {
-                        wide.resize(rows * dim, 0.0);
-                        kernels::widen_f16(simd, &v[r0 * dim..(r0 + rows) * dim], &mut wide);
-                        &wide
-                    }
-                };
+                let tile = self.tile_f32(simd, r0, rows, &mut wide);
                 // Rows of the next tile (most likely this worker's next one), prefetched a slice per row block so
                 // the memory traffic overlaps the arithmetic instead of stalling the first query block.
                 let next = (r0 + rows).min(n)..(r0 + rows + BLOCK_TILE).min(n);
@@ -608,6 +601,19 @@ impl Index {
         tops.into_iter().map(TopK::into_sorted).collect()
     }
 
+    /// Rows `r0..r0 + rows` as f32: borrowed from f32 storage, widened into `wide` from f16 storage.
+    fn tile_f32<'a>(&'a self, simd: Simd, r0: usize, rows: usize, wide: &'a mut Vec<f32>) -> &'a [f32] {
+        let dim = self.dim;
+        match &self.vectors {
+            Vectors::F32(v) => &v[r0 * dim..(r0 + rows) * dim],
+            Vectors::F16(v) => {
+                wide.resize(rows * dim, 0.0);
+                kernels::widen_f16(simd, &v[r0 * dim..(r0 + rows) * dim], wide);
+                wide
+            }
+        }
+    }
+
     fn search_gemm(&self, simd: Simd, queries: &[f32], nq: usize, k: usize, f: &RowFilter) -> Vec<Vec<Hit>> {
         let n = self.len();
         let dim = self.dim;
@@ -618,14 +624,7 @@ impl Index {
             .fold(fresh, |(mut tops, mut scores, mut wide), t| {
                 let r0 = t * GEMM_TILE;
                 let rows = (n - r0).min(GEMM_TILE);
-                let tile: &[f32] = match &self.vectors {
-                    Vectors::F32(v) => &v[r0 * dim..(r0 + rows) * dim],
-                    Vectors::F16(v) => {
-                        wide.resize(rows * dim, 0.0);
-                        kernels::widen_f16(simd, &v[r0 * dim..(r0 + rows) * dim], &mut wide);
-                        &wide
-                    }
-                };
+                let tile = self.tile_f32(simd, r0, rows, &mut wide);
                 reid_runtime::distance::gemm_nt(queries, nq, tile, rows, dim, &mut scores, GEMM_TILE);
                 for (qi, top) in tops.iter_mut().enumerate() {
                     self.offer(f, r0, &scores[qi * GEMM_TILE..qi * GEMM_TILE + rows], top);

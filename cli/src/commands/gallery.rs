@@ -6,6 +6,7 @@ use clap::{Args, Subcommand};
 use reid_gallery::net::{GalleryClient, KeySpace, Mode, NetConfig, Server, ServerOptions};
 use reid_gallery::{Gallery, GalleryConfig, Precision};
 use reid_runtime::dataset::parse_market_name;
+use reid_runtime::distance::{dot, l2_normalize};
 use reid_runtime::embeddings::read_tao_json;
 use serde_json::json;
 use std::io::Write;
@@ -431,16 +432,18 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
     if rows.len() < 2 {
         bail!("{}: fewer than two items with Market-1501 names (identity labels)", args.tao.display());
     }
-    let norm = |i: usize| -> Vec<f32> {
-        let v = set.embeddings.row(i);
-        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
-        v.iter().map(|x| x / n).collect()
-    };
-    let vectors: Vec<Vec<f32>> = rows.iter().map(|&i| norm(i)).collect();
+    let vectors: Vec<Vec<f32>> = rows
+        .iter()
+        .map(|&i| {
+            let mut v = set.embeddings.row(i).to_vec();
+            l2_normalize(&mut v);
+            v
+        })
+        .collect();
     let (mut genuine, mut impostor) = (Vec::new(), Vec::new());
     for a in 0..rows.len() {
         for b in a + 1..rows.len() {
-            let s: f32 = vectors[a].iter().zip(&vectors[b]).map(|(x, y)| x * y).sum();
+            let s = dot(&vectors[a], &vectors[b]);
             if labels[rows[a]] == labels[rows[b]] { genuine.push(s) } else { impostor.push(s) }
         }
     }

@@ -164,6 +164,37 @@ pub trait Engine: Send + Sync {
     fn embed_batch(&self, input: &[f32], n: usize) -> Result<Vec<f32>, EngineError>;
 }
 
+/// The `[n, 3, h, w]` shape of a batch for `info`'s model; [`EngineError::BatchShape`] when `input` does not hold
+/// exactly `n >= 1` images.
+pub(crate) fn batch_shape(info: &ModelInfo, input: &[f32], n: usize) -> Result<[usize; 4], EngineError> {
+    let (h, w) = (info.preprocess.height as usize, info.preprocess.width as usize);
+    let expected = n * 3 * h * w;
+    if input.len() != expected || n == 0 {
+        return Err(EngineError::BatchShape { path: info.path.clone(), n, expected, got: input.len() });
+    }
+    Ok([n, 3, h, w])
+}
+
+/// Checks that `len` output values are `n x D` rows (with the declared `D`, when the model declares one);
+/// `shape` is the engine's own description of the output for the error.
+pub(crate) fn check_output(
+    info: &ModelInfo,
+    len: usize,
+    n: usize,
+    shape: &dyn std::fmt::Debug,
+) -> Result<(), EngineError> {
+    let err = |message: String| EngineError::Run { path: info.path.clone(), message };
+    if len == 0 || !len.is_multiple_of(n) {
+        return Err(err(format!("output shape {shape:?} is not {n} x D")));
+    }
+    if let Some(d) = info.output_dim
+        && len != n * d
+    {
+        return Err(err(format!("output shape {shape:?}, expected {n} x {d}")));
+    }
+    Ok(())
+}
+
 /// How [`embed_paths`] runs an engine.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EmbedOptions {
@@ -204,19 +235,6 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, EngineError> {
     Ok(out)
 }
 
-/// L2-normalises each `dim`-wide row of `data` in place (rows of zeros stay zero).
-pub fn l2_normalize_rows(data: &mut [f32], dim: usize) {
-    if dim == 0 {
-        return;
-    }
-    for row in data.chunks_exact_mut(dim) {
-        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-        for v in row {
-            *v /= norm;
-        }
-    }
-}
-
 /// Embeddings of `paths` (one row per path, in order): decoded and preprocessed in parallel per batch, run
 /// `options.batch_size` at a time, flip-averaged and L2-normalised as `options` says. `progress` gets one
 /// `embedding` stage advanced per image.
@@ -250,7 +268,7 @@ pub fn embed_paths(
         }
         dim = out.len() / n;
         if options.l2_normalize && (options.flip || !info.l2_normalized) {
-            l2_normalize_rows(&mut out, dim);
+            out.chunks_exact_mut(dim.max(1)).for_each(crate::distance::l2_normalize);
         }
         rows.append(&mut out);
         progress.advance(n as u64);

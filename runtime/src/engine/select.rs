@@ -83,7 +83,8 @@ pub fn open_engine(
         EngineKind::Tract => return open_tract(path, explicit),
         EngineKind::Auto => {
             #[cfg(feature = "ort")]
-            match super::ort::library::find(ort.library.as_deref()) {
+            // Loading the environment once both probes the library and keeps it for the engine.
+            match super::ort::library::environment(ort.library.as_deref()) {
                 Ok(_) => Provider::Cpu,
                 Err(e) => {
                     tracing::info!("using tract: {e}");

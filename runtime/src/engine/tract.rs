@@ -54,26 +54,14 @@ impl Engine for TractEngine {
     }
 
     fn embed_batch(&self, input: &[f32], n: usize) -> Result<Vec<f32>, EngineError> {
-        let path = &self.info.path;
-        let (h, w) = (self.info.preprocess.height as usize, self.info.preprocess.width as usize);
-        let expected = n * 3 * h * w;
-        if input.len() != expected || n == 0 {
-            return Err(EngineError::BatchShape { path: path.clone(), n, expected, got: input.len() });
-        }
-        let err = |message: String| EngineError::Run { path: path.clone(), message };
-        let tensor = Tensor::from_shape(&[n, 3, h, w], input).map_err(|e| err(format!("{e:#}")))?;
+        let shape = super::batch_shape(&self.info, input, n)?;
+        let err = |message: String| EngineError::Run { path: self.info.path.clone(), message };
+        let tensor = Tensor::from_shape(&shape, input).map_err(|e| err(format!("{e:#}")))?;
         let out = self.plan.run(tvec!(tensor.into())).map_err(|e| err(format!("{e:#}")))?;
         let first = out.first().ok_or_else(|| err("the model produced no output".to_owned()))?;
         let view = first.to_plain_array_view::<f32>().map_err(|e| err(format!("{e:#}")))?;
         let values: Vec<f32> = view.iter().copied().collect();
-        if !values.len().is_multiple_of(n) || values.is_empty() {
-            return Err(err(format!("output shape {:?} is not {n} x D", first.shape())));
-        }
-        if let Some(d) = self.info.output_dim
-            && values.len() != n * d
-        {
-            return Err(err(format!("output shape {:?}, expected {n} x {d}", first.shape())));
-        }
+        super::check_output(&self.info, values.len(), n, &first.shape())?;
         Ok(values)
     }
 }

@@ -5,6 +5,8 @@
 use image::RgbImage;
 use image::imageops::FilterType;
 use prost::Message;
+use reid_runtime::engine::{EmbedOptions, Engine, embed_paths, list_images};
+use reid_runtime::progress::NoProgress;
 use std::path::{Path, PathBuf};
 use tract_onnx::pb;
 
@@ -200,4 +202,22 @@ pub fn raw_embedding(input: &[f32]) -> Vec<f32> {
         (0..3).map(|c| input[c * plane..(c + 1) * plane].iter().sum::<f32>() / plane as f32).collect();
     let w = weights();
     (0..D).map(|d| (0..3).map(|c| pooled[c] * w[c * D + d]).sum()).collect()
+}
+
+/// Embeds 37 images of assorted sizes with the engine `open` gives for the test model, `batch_size` at a time
+/// (flip-averaged when `flip`), and checks every row against [`hand_embedding`].
+pub fn check_embeddings(open: impl Fn(&Path) -> Box<dyn Engine>, batch_size: usize, flip: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "m.onnx", &pool_matmul_model(&full_metadata()));
+    let images = write_images(&dir.path().join("images"), 37);
+    let engine = open(&path);
+    let paths = list_images(&dir.path().join("images")).unwrap();
+    assert_eq!(paths.len(), images.len());
+    let options = EmbedOptions { batch_size, flip, l2_normalize: true };
+    let m = embed_paths(engine.as_ref(), &paths, &options, &NoProgress).unwrap();
+    assert_eq!((m.rows(), m.cols()), (paths.len(), D));
+    for (row, p) in paths.iter().enumerate() {
+        let img = &images.iter().find(|(q, _)| q == p).unwrap().1;
+        assert_close(m.row(row), &hand_embedding(img, false, flip), &format!("{} (batch {batch_size})", p.display()));
+    }
 }

@@ -55,7 +55,7 @@ struct OrtResult {
     images_per_second: f64,
 }
 
-/// One run of tools/reference/bench_ort_forward.py (onnxruntime's Python API).
+/// One run of tools/reference/bench_ort_forward.py (onnxruntime's Python API), written to `script` beforehand.
 fn python_ort(
     args: &EngineBenchArgs,
     script: &std::path::Path,
@@ -64,7 +64,6 @@ fn python_ort(
     iters: usize,
     threads: usize,
 ) -> Result<OrtResult> {
-    std::fs::write(script, SCRIPT)?;
     let out = Command::new(&args.python)
         .arg(script)
         .arg("--model")
@@ -130,6 +129,8 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
         "  {:<7}{:>13}{:>17}{:>24}{:>17}{:>16}",
         "batch", "tract img/s", "ort (Rust) img/s", "onnxruntime (Py) img/s", "ort Rust / Py", "tract / Py"
     );
+    let script = dir.path().join("bench_ort_forward.py");
+    std::fs::write(&script, SCRIPT)?;
     for &batch in &args.batches {
         let iters = args.images.div_ceil(batch).max(1);
         let x: Vec<f32> = (0..batch * 3 * args.height * args.width).map(|i| ((i % 97) as f32 / 48.0) - 1.0).collect();
@@ -156,8 +157,7 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
                 ort_ips = Some(ort_ips.map_or(ips, |b| b.max(ips)));
             }
             if !args.skip_reference {
-                let r =
-                    python_ort(args, &dir.path().join("bench_ort_forward.py"), &model_path, batch, ort_iters, threads)?;
+                let r = python_ort(args, &script, &model_path, batch, ort_iters, threads)?;
                 if ort.as_ref().is_none_or(|o| r.images_per_second > o.images_per_second) {
                     ort = Some(r);
                 }

@@ -177,30 +177,11 @@ fn commit(mut builder: SessionBuilder, path: &Path) -> Result<Session, String> {
     builder.commit_from_file(path).map_err(|e| e.to_string())
 }
 
-fn tempfile_dir() -> Result<TempDir, EngineError> {
-    TempDir::new().map_err(|e| EngineError::Read { path: std::env::temp_dir(), message: e.to_string() })
-}
-
-/// A private temporary folder removed on drop (profiles are written there, then parsed).
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> std::io::Result<Self> {
-        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!("reid-ort-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir)?;
-        Ok(TempDir(dir))
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn tempfile_dir() -> Result<tempfile::TempDir, EngineError> {
+    tempfile::Builder::new()
+        .prefix("reid-ort-")
+        .tempdir()
+        .map_err(|e| EngineError::Read { path: std::env::temp_dir(), message: e.to_string() })
 }
 
 /// The engine cache folder for this model, GPU, TensorRT version, precision and profile (created), with the
@@ -243,24 +224,15 @@ fn first_run(session: &mut Session, info: &ModelInfo, options: &OrtOptions) -> R
 }
 
 fn run(session: &mut Session, info: &ModelInfo, input: &[f32], n: usize) -> Result<Vec<f32>, EngineError> {
-    let path = &info.path;
-    let (h, w) = (info.preprocess.height as usize, info.preprocess.width as usize);
-    let expected = n * 3 * h * w;
-    if input.len() != expected || n == 0 {
-        return Err(EngineError::BatchShape { path: path.clone(), n, expected, got: input.len() });
-    }
-    let err = |message: String| EngineError::Run { path: path.clone(), message };
-    let tensor = TensorRef::from_array_view(([n, 3, h, w], input)).map_err(|e| err(e.to_string()))?;
+    let shape = super::super::batch_shape(info, input, n)?;
+    let err = |message: String| EngineError::Run { path: info.path.clone(), message };
+    let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| err(e.to_string()))?;
     let outputs = session.run(ort::inputs![tensor]).map_err(|e| err(e.to_string()))?;
     let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| err(e.to_string()))?;
-    if values.is_empty() || !values.len().is_multiple_of(n) || shape.first().copied() != Some(n as i64) {
+    if shape.first().copied() != Some(n as i64) {
         return Err(err(format!("output shape {shape:?} is not {n} x D")));
     }
-    if let Some(d) = info.output_dim
-        && values.len() != n * d
-    {
-        return Err(err(format!("output shape {shape:?}, expected {n} x {d}")));
-    }
+    super::super::check_output(info, values.len(), n, shape)?;
     Ok(values.to_vec())
 }
 
