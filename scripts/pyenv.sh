@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Idempotently creates .venv with the Python packages the test suite and the reference scripts need:
 # numpy and eclipse-zenoh (the Python gallery client test) always; `--bench` adds onnxruntime and faiss-cpu
-# (reid bench engine / gallery references). Installs python3-venv with apt-get when venv is missing.
-# Usage: scripts/pyenv.sh [--bench]   (prints the interpreter path on its last line)
+# (reid bench engine / gallery references); `--nvrtc` adds NVIDIA's NVRTC wheel (libnvrtc, so the gallery's CUDA
+# kernels are compiled in the tests on machines without a CUDA toolkit). Installs python3-venv with apt-get when
+# venv is missing.
+# Usage: scripts/pyenv.sh [--bench] [--nvrtc]   (prints the interpreter path on its last line)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -23,8 +25,14 @@ need() {  # need <import name> <pip requirement>
 }
 need numpy "numpy>=2,<3"
 need zenoh "eclipse-zenoh==1.10.2"
-if [ "${1:-}" = "--bench" ]; then
-  need onnxruntime "onnxruntime==1.32.0"
-  need faiss "faiss-cpu"
-fi
+for opt in "$@"; do
+  case "$opt" in
+    --bench)
+      need onnxruntime "onnxruntime==1.32.0"
+      need faiss "faiss-cpu"
+      ;;
+    --nvrtc) need nvidia.cuda_nvrtc "nvidia-cuda-nvrtc-cu12==12.9.86" ;;
+    *) echo "pyenv: unknown option $opt (expected --bench or --nvrtc)" >&2; exit 2 ;;
+  esac
+done
 echo "$PWD/.venv/bin/python"

@@ -13,10 +13,10 @@ use crate::record::{NewEmbedding, now_ms};
 use crate::rerank::{self, RerankConfig};
 use crate::store::{Store, StoreError, StoreStats};
 use crate::topk::Hit;
-use reid_runtime::rerank::RerankError;
+use reid_runtime::rerank::{AllPairs, CpuAllPairs, RerankError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use thiserror::Error;
 
 /// How a gallery is opened and answers.
@@ -139,11 +139,16 @@ pub struct Gallery {
     writer: Mutex<()>,
     pool: rayon::ThreadPool,
     config: GalleryConfig,
+    rerank_backend: Arc<dyn AllPairs + Send + Sync>,
 }
 
 impl std::fmt::Debug for Gallery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gallery").field("store", &self.store).field("config", &self.config).finish()
+        f.debug_struct("Gallery")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .field("rerank_backend", &self.rerank_backend.name())
+            .finish()
     }
 }
 
@@ -182,7 +187,20 @@ impl Gallery {
             ms = started.elapsed().as_millis() as u64,
             "gallery open"
         );
-        Ok(Gallery { store, index: RwLock::new(index), writer: Mutex::new(()), pool, config })
+        Ok(Gallery {
+            store,
+            index: RwLock::new(index),
+            writer: Mutex::new(()),
+            pool,
+            config,
+            rerank_backend: Arc::new(CpuAllPairs),
+        })
+    }
+
+    /// Runs re-ranking's all-pairs pass on `backend` from now on (a GPU with feature `cuda`; the CPU by default).
+    pub fn set_rerank_backend(&mut self, backend: Arc<dyn AllPairs + Send + Sync>) {
+        tracing::info!(backend = backend.name(), "re-ranking backend");
+        self.rerank_backend = backend;
     }
 
     /// Embedding dimension.
@@ -274,8 +292,9 @@ impl Gallery {
         let mut out = Vec::with_capacity(lists.len());
         for (qv, hits) in q.chunks_exact(dim).zip(lists) {
             let matches: Vec<Match> = if options.rerank && !hits.is_empty() {
-                let reranked =
-                    self.pool.install(|| rerank::rerank_candidates(&index, qv, &hits, &options.filter, rr))?;
+                let reranked = self.pool.install(|| {
+                    rerank::rerank_candidates(&*self.rerank_backend, &index, qv, &hits, &options.filter, rr)
+                })?;
                 reranked
                     .iter()
                     .take(options.k)

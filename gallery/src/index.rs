@@ -460,6 +460,24 @@ impl Index {
         }
     }
 
+    /// Every row's id and vector (widened to f32), in storage order, for copying the index to another device.
+    pub fn rows_f32(&self) -> (Vec<u64>, Vec<f32>) {
+        let data = match &self.vectors {
+            Vectors::F32(v) => v.clone(),
+            Vectors::F16(v) => v.iter().map(|h| h.to_f32()).collect(),
+        };
+        (self.ids.clone(), data)
+    }
+
+    /// One byte per row in storage order, 1 where `filter` admits the row; `None` when it admits every row.
+    pub fn row_mask(&self, filter: &Filter) -> Option<Vec<u8>> {
+        let f = self.compile(filter);
+        if f.trivial {
+            return None;
+        }
+        Some((0..self.len()).map(|r| u8::from(self.accept(&f, r))).collect())
+    }
+
     /// Exact search with the plain scalar loop, for tests and for checking the fast paths.
     pub fn search_brute_force(&self, queries: &[f32], k: usize, filter: &Filter) -> Vec<Vec<Hit>> {
         let f = self.compile(filter);

@@ -10,6 +10,7 @@
 //! - [`rerank`]: k-reciprocal re-ranking over a query's candidate neighbourhood.
 //! - [`net`] (feature `net`, default): the Zenoh server, client and stream ingest.
 //! - [`bench`]: top-k throughput against FAISS on the same data.
+//! - [`gpu`] (feature `cuda`): top-k and re-ranking's all-pairs pass on an NVIDIA GPU, same answers as the CPU.
 //!
 //! A transport wraps a shared `Arc<Gallery>`: `handle_enroll`, `handle_query`, `handle_forget` and
 //! `handle_stats` turn request bytes into a [`gallery::WireReply`] (JSON body, success or error).
@@ -17,6 +18,8 @@
 
 pub mod bench;
 pub mod gallery;
+#[cfg(feature = "cuda")]
+pub mod gpu;
 pub mod index;
 pub mod kernels;
 #[cfg(feature = "net")]

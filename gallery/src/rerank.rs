@@ -11,7 +11,8 @@
 use crate::index::{Filter, Index};
 use crate::topk::Hit;
 use reid_runtime::Matrix;
-use reid_runtime::rerank::{RerankError, RerankParams};
+use reid_runtime::progress::NoProgress;
+use reid_runtime::rerank::{AllPairs, RerankError, RerankParams};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -58,8 +59,10 @@ pub fn neighbourhood(index: &Index, candidates: &[Hit], filter: &Filter, config:
     ids.into_iter().collect()
 }
 
-/// Re-orders `candidates` of `query` (normalised) by k-reciprocal distance over their neighbourhood.
+/// Re-orders `candidates` of `query` (normalised) by k-reciprocal distance over their neighbourhood, the
+/// all-pairs pass run by `backend` ([`reid_runtime::rerank::CpuAllPairs`] or a GPU).
 pub fn rerank_candidates(
+    backend: &dyn AllPairs,
     index: &Index,
     query: &[f32],
     candidates: &[Hit],
@@ -73,7 +76,7 @@ pub fn rerank_candidates(
         data.extend(index.vector(id).unwrap_or_else(|| vec![0.0; dim]));
     }
     let gallery = Matrix::from_vec(ids.len(), dim, data).expect("neighbourhood is ids x dim");
-    let distances = rerank_subset(query, &gallery, &config.params)?;
+    let distances = rerank_subset(backend, query, &gallery, &config.params)?;
     let mut out: Vec<Reranked> = candidates
         .iter()
         .map(|h| {
@@ -86,7 +89,12 @@ pub fn rerank_candidates(
 }
 
 /// Re-ranked distances of one query to every row of `subset` (the runtime's full algorithm on that subset).
-pub fn rerank_subset(query: &[f32], subset: &Matrix, params: &RerankParams) -> Result<Vec<f32>, RerankError> {
+pub fn rerank_subset(
+    backend: &dyn AllPairs,
+    query: &[f32],
+    subset: &Matrix,
+    params: &RerankParams,
+) -> Result<Vec<f32>, RerankError> {
     let q = Matrix::from_vec(1, query.len(), query.to_vec()).expect("1 x dim");
-    Ok(reid_runtime::rerank::rerank(&q, subset, params)?.into_vec())
+    Ok(reid_runtime::rerank::rerank_on(backend, &q, subset, params, &NoProgress)?.into_vec())
 }

@@ -417,8 +417,11 @@ fn crash_child_enroller() {
 fn acknowledged_enrolments_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.redb");
+    // Test names are module paths below the test crate (`gallery::crash_child_enroller` in the suite binary).
+    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
+    let child_test = format!("{module}::crash_child_enroller");
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "crash_child_enroller", "--nocapture", "--test-threads", "1"])
+        .args(["--ignored", "--exact", &child_test, "--nocapture", "--test-threads", "1"])
         .env(CHILD_ENV, &path)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

@@ -1,10 +1,8 @@
 //! Bad input gets a clear error naming the file, key or spec value; saved networks load back exactly and use
 //! PyTorch names.
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::Device;
-use common::*;
 use reid_models::config::BackboneConfig;
 use reid_models::weights::Checkpoint;
 use reid_models::{ModelError, ReidModel};

@@ -1,10 +1,8 @@
 //! Export parity: the exported ONNX, run by tract, equals the burn forward to 1e-4 (relative to the largest
 //! value), for both families at 256x128 and 384x128, batch 1 and 17; metadata properties are present.
 
-mod common;
-
+use crate::common::*;
 use burn::tensor::Device;
-use common::*;
 use reid_models::export::{ExportOptions, export_onnx, meta};
 use reid_models::{ReidConfig, ReidModel};
 use tract_onnx::prelude::*;

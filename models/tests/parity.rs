@@ -2,11 +2,9 @@
 //! `tools/reference/reid_torch_reference.py`): eval-mode features and train-mode logits to 1e-4 (relative to
 //! the largest reference value), for fixtures written by `tools/reference/gen_model_fixtures.py`.
 
-mod common;
-
+use crate::common::*;
 use burn::module::Module;
 use burn::tensor::Device;
-use common::*;
 use serde_json::Value;
 
 const TOL: f32 = 1e-4;

@@ -8,8 +8,7 @@ use reid_runtime::progress::NoProgress;
 use std::path::PathBuf;
 use tract_onnx::pb;
 
-mod common;
-use common::*;
+use crate::common::*;
 
 #[test]
 fn metadata_is_read() {

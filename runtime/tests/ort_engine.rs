@@ -9,8 +9,7 @@ use reid_runtime::engine::{Engine, EngineError, TractEngine};
 use reid_runtime::progress::NoProgress;
 use std::path::PathBuf;
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn cpu() -> OrtOptions {
     OrtOptions { threads: 2, ..OrtOptions::default() }

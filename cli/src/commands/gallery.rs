@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// Identify streamed embeddings without keeping them.
     #[arg(long)]
     pub no_store_sightings: bool,
+    /// Where re-ranking's all-pairs pass runs: `cpu`, or `cuda:N` (a build with feature `cuda` and an NVIDIA GPU).
+    #[arg(long, default_value = "cpu")]
+    pub rerank_device: String,
     #[command(flatten)]
     pub net: NetArgs,
 }
@@ -262,7 +265,10 @@ fn serve(args: ServeArgs) -> Result<()> {
         ..GalleryConfig::default()
     };
     let started = Instant::now();
-    let gallery = Gallery::open(&args.db, config).with_context(|| format!("opening {}", args.db.display()))?;
+    let mut gallery = Gallery::open(&args.db, config).with_context(|| format!("opening {}", args.db.display()))?;
+    if let Some(backend) = rerank_backend(&args.rerank_device)? {
+        gallery.set_rerank_backend(backend);
+    }
     let keys = args.net.keys()?;
     let net = args.net.net(true);
     let options = ServerOptions {
@@ -291,6 +297,26 @@ fn serve(args: ServeArgs) -> Result<()> {
     // Every acknowledged enrolment is already committed: stopping with a signal loses nothing.
     loop {
         std::thread::park();
+    }
+}
+
+/// The re-ranking backend `--rerank-device` names (`None`: the CPU default).
+fn rerank_backend(device: &str) -> Result<Option<std::sync::Arc<dyn reid_runtime::rerank::AllPairs + Send + Sync>>> {
+    if device == "cpu" {
+        return Ok(None);
+    }
+    let Some(ordinal) = device.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) else {
+        bail!("--rerank-device `{device}`: expected cpu or cuda:N");
+    };
+    #[cfg(feature = "gallery-cuda")]
+    {
+        let gpu = reid_gallery::gpu::Gpu::open(ordinal).with_context(|| format!("--rerank-device {device}"))?;
+        tracing::info!(gpu = gpu.name(), "re-ranking on the GPU");
+        Ok(Some(std::sync::Arc::new(reid_gallery::gpu::GpuAllPairs::new(std::sync::Arc::new(gpu)))))
+    }
+    #[cfg(not(feature = "gallery-cuda"))]
+    {
+        bail!("--rerank-device cuda:{ordinal}: this reid was built without the `gallery-cuda` (or `cuda`) feature")
     }
 }
 

@@ -18,6 +18,8 @@ mod reciprocal;
 mod sparse;
 mod topk;
 
+pub use neighbours::Neighbours;
+
 use crate::Matrix;
 use crate::progress::{NoProgress, Progress};
 use serde::{Deserialize, Serialize};
@@ -96,6 +98,54 @@ pub enum RerankError {
     /// More items than 32-bit indices address.
     #[error("{0} items is more than re-ranking supports (2^32 - 1)")]
     TooMany(usize),
+    /// The all-pairs backend (a GPU, say) failed.
+    #[error("re-ranking backend {backend}: {message}")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The all-pairs pass that dominates re-ranking: squared euclidean distances between all items (queries first,
+/// then gallery), each item's `k` nearest and its largest distance, and the unscaled query x gallery block.
+/// [`CpuAllPairs`] is the tiled CPU pass; a GPU backend implements the same contract.
+pub trait AllPairs: Sync {
+    /// Short name for logs and errors.
+    fn name(&self) -> &'static str;
+
+    /// Runs the pass over `feats` (`num_query` queries, then gallery items), writing the clamped unscaled
+    /// query x gallery distances into `qg` (`num_query x (n - num_query)`, row-major).
+    fn all_pairs(
+        &self,
+        feats: &Matrix,
+        num_query: usize,
+        k: usize,
+        qg: &mut [f32],
+        progress: &dyn Progress,
+    ) -> Result<Neighbours, RerankError>;
+}
+
+/// The CPU all-pairs pass (tiled symmetric GEMM on the rayon pool).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CpuAllPairs;
+
+impl AllPairs for CpuAllPairs {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
+    fn all_pairs(
+        &self,
+        feats: &Matrix,
+        num_query: usize,
+        k: usize,
+        qg: &mut [f32],
+        progress: &dyn Progress,
+    ) -> Result<Neighbours, RerankError> {
+        Ok(neighbours::all_pairs(feats, num_query, k, qg, progress))
+    }
 }
 
 /// Re-ranked `query x gallery` distances for (L2-normalised) embeddings.
@@ -105,6 +155,17 @@ pub fn rerank(query: &Matrix, gallery: &Matrix, params: &RerankParams) -> Result
 
 /// [`rerank`] reporting its stages to `progress`.
 pub fn rerank_with_progress(
+    query: &Matrix,
+    gallery: &Matrix,
+    params: &RerankParams,
+    progress: &dyn Progress,
+) -> Result<Matrix, RerankError> {
+    rerank_on(&CpuAllPairs, query, gallery, params, progress)
+}
+
+/// [`rerank_with_progress`] with the all-pairs pass run by `backend` (the rest runs on the CPU).
+pub fn rerank_on(
+    backend: &dyn AllPairs,
     query: &Matrix,
     gallery: &Matrix,
     params: &RerankParams,
@@ -131,7 +192,18 @@ pub fn rerank_with_progress(
     let feats =
         query.vstack(gallery).map_err(|_| RerankError::Dimension { query: query.cols(), gallery: gallery.cols() })?;
     let k = (params.k1 + 1).max(params.k2);
-    let nb = neighbours::all_pairs(&feats, nq, k, out.as_mut_slice(), progress);
+    let nb = backend.all_pairs(&feats, nq, k, out.as_mut_slice(), progress)?;
+    if nb.items() != n || nb.len_per_item() != k.min(n) {
+        return Err(RerankError::Backend {
+            backend: backend.name(),
+            message: format!(
+                "returned {} items x {} neighbours, expected {n} x {}",
+                nb.items(),
+                nb.len_per_item(),
+                k.min(n)
+            ),
+        });
+    }
     let v = reciprocal::weights(&nb, &feats, params.k1, progress);
     let v = reciprocal::query_expansion(&nb, &v, params.k2, progress);
     drop(feats);
@@ -182,6 +254,74 @@ mod tests {
         assert!(d.as_slice().iter().all(|v| v.is_finite()));
         let first = d.get(0, 0);
         assert!(d.as_slice().iter().all(|&v| (v - first).abs() < 1e-6), "{:?}", d.as_slice());
+    }
+
+    /// A backend that builds the lists from the full distance matrix (as a GPU or any other backend would hand
+    /// them over): re-ranking through it equals the CPU pass.
+    struct BruteForce;
+
+    impl AllPairs for BruteForce {
+        fn name(&self) -> &'static str {
+            "brute-force"
+        }
+
+        fn all_pairs(
+            &self,
+            feats: &Matrix,
+            nq: usize,
+            k: usize,
+            qg: &mut [f32],
+            _: &dyn Progress,
+        ) -> Result<Neighbours, RerankError> {
+            let n = feats.rows();
+            let norms = crate::distance::squared_norms(feats);
+            let (mut idx, mut dist, mut row_max) = (Vec::new(), Vec::new(), Vec::new());
+            for i in 0..n {
+                let d: Vec<f32> = (0..n)
+                    .map(|j| (norms[i] + norms[j] - 2.0 * crate::distance::dot(feats.row(i), feats.row(j))).max(0.0))
+                    .collect();
+                row_max.push(d.iter().copied().fold(0.0, f32::max));
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_by(|&a, &b| d[a].total_cmp(&d[b]).then(a.cmp(&b)));
+                for &j in &order[..k.min(n)] {
+                    idx.push(j as u32);
+                    dist.push(d[j]);
+                }
+                if i < nq {
+                    qg[i * (n - nq)..(i + 1) * (n - nq)].copy_from_slice(&d[nq..]);
+                }
+            }
+            Neighbours::from_nearest(k.min(n), idx, dist, row_max, norms)
+                .map_err(|message| RerankError::Backend { backend: "brute-force", message })
+        }
+    }
+
+    #[test]
+    fn another_all_pairs_backend_gives_the_cpu_answer() {
+        let mut s = 7u64;
+        let mut rows = |n: usize| {
+            let data: Vec<f32> = (0..n * 8)
+                .map(|_| {
+                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+                })
+                .collect();
+            let mut m = Matrix::from_vec(n, 8, data).unwrap();
+            crate::distance::l2_normalize_rows(&mut m);
+            m
+        };
+        let (q, g) = (rows(7), rows(60));
+        let params = RerankParams { k1: 6, k2: 3, lambda: 0.3 };
+        let cpu = rerank(&q, &g, &params).unwrap();
+        let other = rerank_on(&BruteForce, &q, &g, &params, &NoProgress).unwrap();
+        for (a, b) in cpu.as_slice().iter().zip(other.as_slice()) {
+            assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+        }
+        // A backend whose lists have the wrong shape is an error naming it, not a panic.
+        let bad = Neighbours::from_nearest(3, vec![0; 5], vec![0.0; 5], vec![0.0; 2], vec![0.0; 2]);
+        assert!(bad.unwrap_err().contains("5 indices"));
+        let bad = Neighbours::from_nearest(1, vec![9, 0], vec![0.0; 2], vec![0.0; 2], vec![0.0; 2]);
+        assert!(bad.unwrap_err().contains("item 9 of 2"));
     }
 
     #[test]

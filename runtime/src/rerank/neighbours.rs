@@ -13,21 +13,73 @@ use crate::progress::Progress;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Each item's nearest items by row-max-scaled squared euclidean distance.
-pub(crate) struct Neighbours {
+/// Each item's nearest items by row-max-scaled squared euclidean distance: what the all-pairs pass hands to the
+/// rest of re-ranking (built here on the CPU, or by another backend through [`Neighbours::from_nearest`]).
+#[derive(Clone, Debug)]
+pub struct Neighbours {
     /// List length per item: `min(k, n)`.
-    pub len: usize,
+    pub(crate) len: usize,
     /// Item indices, `len` per item, nearest first (ties by index).
-    pub idx: Vec<u32>,
+    pub(crate) idx: Vec<u32>,
     /// Scaled distances parallel to `idx`.
-    pub dist: Vec<f32>,
+    pub(crate) dist: Vec<f32>,
     /// Largest unscaled distance of each item to any item (the row scale).
-    pub row_max: Vec<f32>,
+    pub(crate) row_max: Vec<f32>,
     /// Squared norms of the features.
-    pub norms: Vec<f32>,
+    pub(crate) norms: Vec<f32>,
 }
 
 impl Neighbours {
+    /// Builds the lists from another backend's all-pairs pass over `n` items: for each item, its `len` nearest
+    /// items (`idx`) with their unscaled, clamped (`max(d, 0)`) squared euclidean distances (`dist`), nearest first
+    /// with ties by index; each item's largest distance to any item (`row_max`); and the squared norms of the
+    /// features (`norms`, as [`crate::distance::squared_norms`] computes them). Scales and re-sorts as the CPU
+    /// pass does. Errors when the lengths disagree or an index is out of range.
+    pub fn from_nearest(
+        len: usize,
+        idx: Vec<u32>,
+        dist: Vec<f32>,
+        row_max: Vec<f32>,
+        norms: Vec<f32>,
+    ) -> Result<Neighbours, String> {
+        let n = row_max.len();
+        if norms.len() != n || idx.len() != n * len || dist.len() != n * len || len > n {
+            return Err(format!(
+                "all-pairs result has {} indices, {} distances, {} row maxima and {} norms for {n} items x {len}",
+                idx.len(),
+                dist.len(),
+                row_max.len(),
+                norms.len()
+            ));
+        }
+        if let Some(&bad) = idx.iter().find(|&&j| j as usize >= n) {
+            return Err(format!("all-pairs result names item {bad} of {n}"));
+        }
+        let mut top = TopK::new(n, len.max(1));
+        for i in 0..n {
+            for (&j, &d) in idx[i * len..(i + 1) * len].iter().zip(&dist[i * len..(i + 1) * len]) {
+                top.offer(i, if d > 0.0 { d } else { 0.0 }, j);
+            }
+            top.max[i] = row_max[i];
+        }
+        Ok(finish(top, n, len, norms))
+    }
+
+    /// List length per item.
+    pub fn len_per_item(&self) -> usize {
+        self.len
+    }
+
+    /// Number of items.
+    pub fn items(&self) -> usize {
+        self.row_max.len()
+    }
+
+    /// Largest unscaled distance of item `i` to any item.
+    pub fn row_max(&self, i: usize) -> f32 {
+        self.row_max[i]
+    }
+
     /// The first `m` neighbours of item `i` (fewer if the lists are shorter).
     pub fn of(&self, i: usize, m: usize) -> &[u32] {
         &self.idx[i * self.len..i * self.len + m.min(self.len)]
@@ -40,7 +92,7 @@ impl Neighbours {
 
     /// Divides an unscaled distance of row `i` by the row's maximum (0 when the row is all zeros).
     #[inline]
-    pub fn scale(&self, i: usize, d: f32) -> f32 {
+    pub(crate) fn scale(&self, i: usize, d: f32) -> f32 {
         let m = self.row_max[i];
         if m > 0.0 { d / m } else { 0.0 }
     }

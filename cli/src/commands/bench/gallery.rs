@@ -33,6 +33,18 @@ pub struct GalleryBenchArgs {
     /// Write the report as JSON here too.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Also time GPU top-k and re-ranking on CUDA device N against the CPU, answers compared (feature `cuda`).
+    #[arg(long)]
+    pub gpu: Option<usize>,
+    /// Re-ranking size for `--gpu`: queries x gallery items.
+    #[arg(long, default_value = "500x5000", value_parser = parse_size)]
+    pub rerank_size: (usize, usize),
+}
+
+fn parse_size(s: &str) -> Result<(usize, usize), String> {
+    let (a, b) = s.split_once('x').ok_or_else(|| format!("`{s}`: expected QUERIESxGALLERY, e.g. 500x5000"))?;
+    let n = |v: &str| v.trim().parse::<usize>().map_err(|_| format!("`{v}` in `{s}` is not a count"));
+    Ok((n(a)?, n(b)?))
 }
 
 /// Runs `reid bench gallery`.
@@ -49,10 +61,22 @@ pub fn run(args: &GalleryBenchArgs) -> Result<()> {
     let script = dir.path().join("bench_faiss_topk.py");
     std::fs::write(&script, FAISS_SCRIPT)?;
     let faiss = (!args.skip_reference).then(|| FaissSetup { python: args.python.clone(), script, work_dir: None });
+    #[cfg(not(feature = "gallery-cuda"))]
+    if let Some(n) = args.gpu {
+        anyhow::bail!("--gpu {n}: this reid was built without the `gallery-cuda` (or `cuda`) feature");
+    }
     let report = run_bench(&cfg, faiss.as_ref())?;
     print!("{}", report.table());
     if let Some(path) = &args.json {
         std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+    }
+    #[cfg(feature = "gallery-cuda")]
+    if let Some(n) = args.gpu {
+        use anyhow::Context;
+        let gpu = std::sync::Arc::new(reid_gallery::gpu::Gpu::open(n).with_context(|| format!("--gpu {n}"))?);
+        let (rq, rg) = args.rerank_size;
+        let gpu_report = reid_gallery::gpu::bench::compare(gpu, &cfg, rq, rg)?;
+        print!("{}", gpu_report.table());
     }
     Ok(())
 }

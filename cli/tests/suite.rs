@@ -1,0 +1,6 @@
+//! Integration tests of `cli`, linked into one test binary (one link instead of one per file).
+
+mod embed;
+mod engine;
+mod evaluate;
+mod gallery;

@@ -1,0 +1,6 @@
+//! Integration tests of `gallery`, linked into one test binary (one link instead of one per file).
+
+mod gallery;
+mod gpu;
+mod net;
+mod payload;

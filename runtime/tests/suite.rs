@@ -1,0 +1,9 @@
+//! Integration tests of `runtime`, linked into one test binary (one link instead of one per file).
+
+mod common;
+mod dataset;
+mod engine;
+mod ort_engine;
+mod parity;
+mod persons;
+mod plot;
