@@ -14,6 +14,9 @@ step() { printf '\n== %s  (%ss so far)\n' "$*" "$SECONDS"; }
 step "ONNX Runtime library for the ort engine tests (scripts/setup-ort.sh, idempotent)"
 scripts/setup-ort.sh
 
+step "GStreamer development files for the plugin (scripts/setup-gst.sh, idempotent)"
+scripts/setup-gst.sh
+
 step "Python environment for the gallery's Python client test (scripts/pyenv.sh, idempotent)"
 REID_PYTHON=$(scripts/pyenv.sh | tail -n1)
 export REID_PYTHON

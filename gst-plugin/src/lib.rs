@@ -1,0 +1,56 @@
+//! GStreamer plugin `reid`: person re-identification on live video.
+//!
+//! - `reidembed` ([`embed`]): crops each person region-of-interest of a frame, batches the crops through a ReID
+//!   engine (tract, or ONNX Runtime CPU/CUDA/TensorRT with feature `ort`) and attaches the embedding to the ROI
+//!   meta.
+//! - `reidsynthsrc` ([`synthsrc`]): a live source of synthetic people walking through a scene, with a
+//!   ground-truth person ROI (track id and identity) per visible person: pipelines run without a detector.
+//! - `reidpublish` ([`publish`], feature `publish`): publishes each frame's embeddings as JSON over Zenoh to
+//!   `<prefix>/embeddings/<camera>`, where the gallery ingests them.
+//!
+//! [`params`] documents the ROI parameter structures (`reid-embedding`, `tracking`) that these elements and
+//! downstream code share. Requires GStreamer 1.14 or newer (`GstVideoRegionOfInterestMeta` parameters).
+
+pub mod embed;
+pub mod frame;
+pub mod params;
+#[cfg(feature = "publish")]
+pub mod publish;
+pub mod synthsrc;
+
+use gst::glib;
+
+/// Registers every element of the plugin.
+pub fn register_elements(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    embed::register(plugin)?;
+    synthsrc::register(plugin)?;
+    #[cfg(feature = "publish")]
+    publish::register(plugin)?;
+    Ok(())
+}
+
+/// Registers the plugin statically (without loading the shared library), as tests and applications that link
+/// the crate do: `gst::init()` first, then this.
+pub fn register_static() -> Result<(), glib::BoolError> {
+    plugin::plugin_register_static()
+}
+
+fn plugin_init(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
+    register_elements(plugin)
+}
+
+/// The plugin descriptor (`gst_plugin_reid_get_desc`, exported from the shared library).
+mod plugin {
+    use super::plugin_init;
+
+    gst::plugin_define!(
+        reid,
+        env!("CARGO_PKG_DESCRIPTION"),
+        plugin_init,
+        env!("CARGO_PKG_VERSION"),
+        "Apache-2.0",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_REPOSITORY")
+    );
+}

@@ -1,0 +1,10 @@
+//! One integration-test binary (less linking and disk than one per file).
+
+mod common;
+mod embed;
+#[cfg(feature = "publish")]
+mod launch;
+mod leak;
+#[cfg(feature = "publish")]
+mod publish;
+mod synthsrc;
