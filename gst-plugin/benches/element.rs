@@ -7,7 +7,7 @@
 //! cargo bench -p gst-reid --features ort     # + ort-cpu when ~/.local/share/reid/onnxruntime/lib/libonnxruntime.so exists
 //! ```
 //!
-//! The model: `REID_BENCH_MODEL` if set, else the quick-start model `results/quickstart/export/model.onnx`
+//! The model: `REID_BENCH_MODEL` if set (`stand-in` for the stand-in below), else the quick-start model `results/quickstart/export/model.onnx`
 //! (`scripts/quickstart.sh`), else a hand-built stand-in (three strided 3x3 convolutions, global pooling, a
 //! 256-wide projection at 256x128 input; about 80 M multiply-adds per crop) written to a temporary folder.
 //! `REID_BENCH_FRAMES` sets the measured frames (default 30, after 3 warm-up frames).
@@ -141,17 +141,19 @@ fn stand_in_model() -> Vec<u8> {
 
 /// The model to measure and how to describe it.
 fn model(dir: &Path) -> (PathBuf, String) {
-    if let Some(path) = std::env::var_os("REID_BENCH_MODEL") {
+    let chosen = std::env::var_os("REID_BENCH_MODEL");
+    if let Some(path) = chosen.filter(|p| p != "stand-in") {
         let path = PathBuf::from(path);
         return (path.clone(), format!("{} (REID_BENCH_MODEL)", path.display()));
     }
     let quickstart = Path::new(env!("CARGO_MANIFEST_DIR")).join("../results/quickstart/export/model.onnx");
-    if quickstart.is_file() {
+    if quickstart.is_file() && std::env::var_os("REID_BENCH_MODEL").is_none() {
         return (quickstart, "the quick-start model (results/quickstart/export/model.onnx)".to_owned());
     }
     let path = dir.join("stand-in.onnx");
     std::fs::write(&path, stand_in_model()).expect("writing the stand-in model");
-    (path, "a stand-in conv net, 256x128 input (no quick-start model found)".to_owned())
+    let why = if quickstart.is_file() { "REID_BENCH_MODEL=stand-in" } else { "no quick-start model found" };
+    (path, format!("a stand-in conv net, 256x128 input ({why})"))
 }
 
 /// A deterministic 1920x1080 NV12 frame, laid out as GStreamer lays it out.
@@ -225,8 +227,7 @@ fn measure(model: &Path, engine: &str, extra: &str, frames: u32) -> Option<()> {
             return None;
         }
     }
-    let names =
-        ["stats-frames", "stats-crops", "stats-total-ns", "stats-engine-ns", "stats-convert-ns", "stats-resize-ns"];
+    let names = gstreid::embed::STATS_PROPERTIES;
     let before: Vec<u64> = names.iter().map(|n| stat(&element, n)).collect();
     let started = Instant::now();
     for _ in 0..frames {
@@ -234,22 +235,68 @@ fn measure(model: &Path, engine: &str, extra: &str, frames: u32) -> Option<()> {
     }
     let wall = started.elapsed().as_secs_f64();
     let d: Vec<u64> = names.iter().zip(&before).map(|(n, b)| stat(&element, n) - b).collect();
-    let (n, crops, total, engine_ns, convert, resize) = (d[0], d[1], d[2], d[3], d[4], d[5]);
+    let (n, crops, total, engine_ns, prepare, convert, resize) = (d[0], d[1], d[2], d[3], d[4], d[5], d[6]);
     let per_frame = |ns: u64| ns as f64 / n.max(1) as f64 / 1e6;
     let own = total.saturating_sub(engine_ns);
     println!(
         "{:<28} {:>7.2} frames/s {:>7.1} crops/s | per frame: engine {:>8.2} ms, element {:>6.2} ms \
-         (convert+crop {:.2} ms, resize+normalise {:.2} ms CPU) | element / engine = {:.2}%",
+         (preparing batches {:.2} ms wall; CPU summed over threads: convert+crop {:.2} ms, resize+normalise {:.2} ms) \
+         | element / engine = {:.2}%",
         element.property::<Option<String>>("engine-description").unwrap_or_default(),
         frames as f64 / wall,
         crops as f64 / wall,
         per_frame(engine_ns),
         per_frame(own),
+        per_frame(prepare),
         per_frame(convert),
         per_frame(resize),
         100.0 * own as f64 / engine_ns.max(1) as f64
     );
     Some(())
+}
+
+/// The element's stages alone, on one thread: crop + NV12 conversion per pixel, preprocessing per crop.
+fn stages(model: &Path) {
+    let info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, WIDTH, HEIGHT).build().unwrap();
+    let buffer = nv12_frame();
+    let map = buffer.map_readable().unwrap();
+    let data = map.as_slice();
+    let (o1, s0, s1) = (info.offset()[1], info.stride()[0] as usize, info.stride()[1] as usize);
+    let view = gstreid::frame::FrameView {
+        layout: gstreid::frame::PixelLayout::Nv12,
+        width: WIDTH,
+        height: HEIGHT,
+        planes: [&data[..o1], &data[o1..], &[]],
+        strides: [s0, s1, 0],
+    };
+    view.validate().unwrap();
+    let Ok(opened) = reid_runtime::engine::TractEngine::open(model, None) else { return };
+    let cfg = reid_runtime::engine::Engine::info(&opened).preprocess.clone();
+    let areas: Vec<_> =
+        boxes().into_iter().map(|(x, y, width, height)| gstreid::frame::PixelBox { x, y, width, height }).collect();
+    let pixels: u64 = areas.iter().map(|a| u64::from(a.width) * u64::from(a.height)).sum();
+    let rounds = 20;
+    let (mut convert, mut prep) = (0u128, 0u128);
+    let mut checksum = 0.0f32;
+    for _ in 0..rounds {
+        for a in &areas {
+            let t = Instant::now();
+            let crop = view.crop_rgb(*a);
+            convert += t.elapsed().as_nanos();
+            let t = Instant::now();
+            checksum += gstreid::prep::preprocess(&crop, &cfg)[0];
+            prep += t.elapsed().as_nanos();
+        }
+    }
+    println!(
+        "stages on one thread: crop + NV12->RGB {:.2} ns/pixel ({:.2} ms per frame of {pixels} box pixels), \
+         resize + normalise to {}x{} {:.1} us per crop (checksum {checksum:.1})",
+        convert as f64 / (rounds as f64 * pixels as f64),
+        convert as f64 / rounds as f64 / 1e6,
+        cfg.width,
+        cfg.height,
+        prep as f64 / (rounds as f64 * areas.len() as f64) / 1e3
+    );
 }
 
 fn main() {
@@ -263,6 +310,7 @@ fn main() {
          {} CPU threads",
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
+    stages(&model);
     measure(&model, "tract", "", frames);
     let ort = std::env::var_os("HOME")
         .map(|h| PathBuf::from(h).join(".local/share/reid/onnxruntime/lib/libonnxruntime.so"))

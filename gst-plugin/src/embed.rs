@@ -2,8 +2,9 @@
 //!
 //! For every `GstVideoRegionOfInterestMeta` whose type is `roi-type`, the box is clipped to the frame, boxes
 //! smaller than `min-size` either way are skipped, the crop is converted to RGB (see [`crate::frame`]),
-//! preprocessed exactly as `reid-runtime` does for the model ([`preprocess_image`]: bilinear resize, scale,
-//! mean/std from the model's metadata), run through the engine `batch-size` crops at a time, L2-normalised when
+//! preprocessed exactly as `reid-runtime` does for the model (its `preprocess_image`: bilinear resize, scale,
+//! mean/std from the model's metadata; computed here by [`crate::prep::preprocess`], equal value for value),
+//! run through the engine `batch-size` crops at a time, L2-normalised when
 //! `normalize` is set and the model does not already, and attached to the ROI as a `reid-embedding` parameter
 //! structure (see [`crate::params`]). The video data passes through untouched.
 //!
@@ -25,7 +26,6 @@ use gst_video::VideoRegionOfInterestMeta;
 use gst_video::prelude::*;
 use rayon::prelude::*;
 use reid_runtime::engine::ort::{BatchProfile, OrtOptions, TensorRtOptions};
-use reid_runtime::engine::preprocess::preprocess_image;
 use reid_runtime::engine::{ColorOrder, Engine, EngineError, EngineKind, PreprocessConfig, open_engine};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -93,13 +93,21 @@ pub fn frame_view<'a>(
 /// | `stats-crops` | crops embedded (a reused embedding is not a crop) |
 /// | `stats-total-ns` | wall time inside the element's per-frame function, everything included |
 /// | `stats-engine-ns` | wall time inside the engine's batch calls |
+/// | `stats-prepare-ns` | wall time preparing the engine's batches (crops prepared in parallel, then joined) |
 /// | `stats-convert-ns` | time cropping and converting to RGB, summed over the worker threads |
 /// | `stats-resize-ns` | time resizing, scaling and normalising the crops, summed over the worker threads |
 ///
 /// The element's own cost is `stats-total-ns - stats-engine-ns` (wall time: crops are prepared in parallel, so
 /// the two summed CPU times may add up to more).
-pub const STATS_PROPERTIES: [&str; 6] =
-    ["stats-frames", "stats-crops", "stats-total-ns", "stats-engine-ns", "stats-convert-ns", "stats-resize-ns"];
+pub const STATS_PROPERTIES: [&str; 7] = [
+    "stats-frames",
+    "stats-crops",
+    "stats-total-ns",
+    "stats-engine-ns",
+    "stats-prepare-ns",
+    "stats-convert-ns",
+    "stats-resize-ns",
+];
 
 /// The per-stage counters behind the `stats-*` properties.
 #[derive(Debug, Default)]
@@ -112,6 +120,8 @@ pub struct Stats {
     pub total_ns: AtomicU64,
     /// Wall nanoseconds in engine calls.
     pub engine_ns: AtomicU64,
+    /// Wall nanoseconds preparing batches.
+    pub prepare_ns: AtomicU64,
     /// Nanoseconds cropping and converting, summed over threads.
     pub convert_ns: AtomicU64,
     /// Nanoseconds resizing and normalising, summed over threads.
@@ -127,8 +137,16 @@ impl Stats {
     }
 
     /// The counters in the order of [`STATS_PROPERTIES`].
-    fn counters(&self) -> [&AtomicU64; 6] {
-        [&self.frames, &self.crops, &self.total_ns, &self.engine_ns, &self.convert_ns, &self.resize_ns]
+    fn counters(&self) -> [&AtomicU64; 7] {
+        [
+            &self.frames,
+            &self.crops,
+            &self.total_ns,
+            &self.engine_ns,
+            &self.prepare_ns,
+            &self.convert_ns,
+            &self.resize_ns,
+        ]
     }
 
     /// The value of the `stats-*` property `name`, `None` for another name.
@@ -387,6 +405,7 @@ mod imp {
                         "stats-crops" => "Crops embedded since the element started",
                         "stats-total-ns" => "Wall nanoseconds in the element's per-frame work, engine included",
                         "stats-engine-ns" => "Wall nanoseconds in the engine's batch calls",
+                        "stats-prepare-ns" => "Wall nanoseconds preparing the engine's batches (crops in parallel)",
                         "stats-convert-ns" => "Nanoseconds cropping and converting to RGB (summed over threads)",
                         _ => "Nanoseconds resizing and normalising crops (summed over threads)",
                     };
@@ -726,13 +745,14 @@ mod imp {
                 let cfg = &engine.info().preprocess;
                 let stats = self.stats.as_ref();
                 for chunk in fresh.chunks(settings.batch_size.max(1) as usize) {
+                    let t_prepare = Instant::now();
                     let inputs: Vec<Vec<f32>> = chunk
                         .par_iter()
                         .map(|area| {
                             let t0 = Instant::now();
                             let crop = view.crop_rgb(*area);
                             let t1 = Instant::now();
-                            let input = preprocess_image(&crop, cfg);
+                            let input = crate::prep::preprocess(&crop, cfg);
                             let convert = u64::try_from((t1 - t0).as_nanos()).unwrap_or(u64::MAX);
                             stats.convert_ns.fetch_add(convert, Ordering::Relaxed);
                             stats.resize_ns.fetch_add(nanos_since(t1), Ordering::Relaxed);
@@ -740,6 +760,7 @@ mod imp {
                         })
                         .collect();
                     let batch = inputs.concat();
+                    stats.prepare_ns.fetch_add(nanos_since(t_prepare), Ordering::Relaxed);
                     let t_engine = Instant::now();
                     let out = engine.embed_batch(&batch, chunk.len());
                     stats.engine_ns.fetch_add(nanos_since(t_engine), Ordering::Relaxed);

@@ -458,6 +458,8 @@ fn stats_properties_count_frames_crops_and_stage_times() {
     let (total, engine) = (stat("stats-total-ns"), stat("stats-engine-ns"));
     assert!(engine > 0 && total > engine, "total {total} ns, engine {engine} ns");
     assert!(stat("stats-convert-ns") > 0 && stat("stats-resize-ns") > 0);
+    let prepare = stat("stats-prepare-ns");
+    assert!(prepare > 0 && prepare + engine <= total, "prepare {prepare} ns");
     // A frame without boxes counts as a frame, not as a crop or engine time.
     h.push_and_pull(rgb_buffer(&rgb_picture(64, 48, 9))).unwrap();
     assert_eq!((stat("stats-frames"), stat("stats-crops"), stat("stats-engine-ns")), (4, 5, engine));
