@@ -17,6 +17,9 @@ scripts/setup-ort.sh
 step "GStreamer development files for the plugin (scripts/setup-gst.sh, idempotent)"
 scripts/setup-gst.sh
 
+step "systemd-analyze for the deploy tests' unit verification (scripts/setup-systemd-analyze.sh, idempotent)"
+scripts/setup-systemd-analyze.sh
+
 step "Python environment for the gallery's Python client test (scripts/pyenv.sh, idempotent)"
 REID_PYTHON=$(scripts/pyenv.sh | tail -n1)
 export REID_PYTHON

@@ -48,6 +48,9 @@ enum Command {
     #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Check this host for edge deployment: GStreamer and the `reid` plugin, ONNX Runtime and its providers, CUDA
+    /// driver, GPU, TensorRT, disk for engine caches, Zenoh; one line each with how to fix what is missing.
+    Doctor(commands::doctor::DoctorArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -68,6 +71,7 @@ fn main() -> std::process::ExitCode {
         Command::Export(args) => commands::tao::run_export(args),
         #[cfg(feature = "bench")]
         Command::Bench(cmd) => commands::bench::run(cmd),
+        Command::Doctor(args) => commands::doctor::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,5 +1,7 @@
 //! Integration tests of `cli`, linked into one test binary (one link instead of one per file).
 
+mod deploy;
+mod doctor;
 mod embed;
 mod engine;
 mod evaluate;
