@@ -57,14 +57,15 @@ impl GpuReport {
     }
 }
 
-fn best_ms(repeats: usize, mut f: impl FnMut()) -> f64 {
-    (0..repeats.max(1))
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .fold(f64::INFINITY, f64::min)
+/// The best of `repeats` timings of `f` in milliseconds; the first error stops the timing.
+fn best_ms<E>(repeats: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
+    let mut best = f64::INFINITY;
+    for _ in 0..repeats.max(1) {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(best)
 }
 
 /// Times top-k (batch 1 and `cfg.batch`) and re-ranking (`rerank_queries` x `rerank_gallery` items) on the CPU
@@ -91,16 +92,9 @@ pub fn compare(
         let got = on_gpu.search(&index, q, cfg.k, &filter)?;
         let cpu_ms = best_ms(cfg.repeats, || {
             pool.install(|| index.search(q, cfg.k, &filter));
-        });
-        let mut failed = None;
-        let gpu_ms = best_ms(cfg.repeats, || {
-            if let Err(e) = on_gpu.search(&index, q, cfg.k, &filter) {
-                failed = Some(e);
-            }
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
+            Ok::<(), GpuError>(())
+        })?;
+        let gpu_ms = best_ms(cfg.repeats, || on_gpu.search(&index, q, cfg.k, &filter).map(drop))?;
         let (mut same, mut total, mut diff) = (0usize, 0usize, 0f64);
         for (c, g) in cpu.iter().zip(&got) {
             total += c.len();
@@ -128,12 +122,10 @@ pub fn compare(
     let run = |b: &dyn reid_runtime::rerank::AllPairs| pool.install(|| rerank_on(b, &q, &g, &params, &NoProgress));
     let cpu = run(&CpuAllPairs).map_err(|e| GpuError::Shape(e.to_string()))?;
     let got = run(&backend).map_err(|e| GpuError::Driver(e.to_string()))?;
-    let cpu_ms = best_ms(cfg.repeats.min(2), || {
-        let _ = run(&CpuAllPairs);
-    });
-    let gpu_ms = best_ms(cfg.repeats.min(2), || {
-        let _ = run(&backend);
-    });
+    let cpu_ms =
+        best_ms(cfg.repeats.min(2), || run(&CpuAllPairs).map(drop)).map_err(|e| GpuError::Shape(e.to_string()))?;
+    let gpu_ms =
+        best_ms(cfg.repeats.min(2), || run(&backend).map(drop)).map_err(|e| GpuError::Driver(e.to_string()))?;
     let diff = cpu.as_slice().iter().zip(got.as_slice()).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
     let top = |m: &Matrix, r: usize| {
         let row = m.row(r);
