@@ -35,19 +35,21 @@ step "cargo clippy: CUDA build (feature cuda: burn-cuda training and the gallery
 # which is enough to type-check every line of the CUDA path. Linking a real CUDA build needs that download once.
 DOCS_RS=1 cargo clippy -p reid-cli -p reid-gallery --all-targets --features reid-cli/cuda,reid-gallery/cuda --locked -- -D warnings
 
-step "edge builds: reid without training (tract only; and with ONNX Runtime and the Zenoh gallery, as on a Jetson)"
+step "edge build checks on x86-64: reid without training (tract only; with ONNX Runtime and the Zenoh gallery)"
 cargo clippy -p reid-cli --no-default-features --locked -- -D warnings
 cargo clippy -p reid-cli --no-default-features --features ort,gallery --locked -- -D warnings
 
-step "cargo test"
-cargo test --workspace --locked
+step "aarch64 edge build (Jetson; cargo-zigbuild, glibc 2.31): sizes, highest GLIBC version, unit tests under qemu"
+# Installs the Rust aarch64 target, Zig + cargo-zigbuild (PyPI), qemu-user and the arm64 GStreamer dev files.
+scripts/edge-aarch64.sh
 
-step "the gallery's GPU path without a GPU (feature cuda: kernels compiled by NVRTC, device errors named, GPU comparisons skip)"
-# NVIDIA's NVRTC wheel (PyPI) provides libnvrtc, so the CUDA C kernels are really compiled here; no GPU is needed.
+step "cargo test (the gallery with its GPU path: CUDA kernels compiled by NVRTC, GPU comparisons skip without a GPU)"
+# NVIDIA's NVRTC wheel (PyPI) provides libnvrtc, so the gallery's CUDA C kernels are really compiled here; no GPU is
+# needed. Building the gallery with `cuda` inside the workspace run costs one extra crate (cudarc), not a rebuild.
 scripts/pyenv.sh --nvrtc >/dev/null
 NVRTC_LIB=$(dirname "$(find "$PWD/.venv" -name 'libnvrtc.so.12' | head -n1)")
 LD_LIBRARY_PATH="$NVRTC_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-  cargo test -p reid-gallery --features cuda,net --locked -- gpu --nocapture
+  cargo test --workspace --locked --features reid-gallery/cuda
 
 echo
 echo "all checks passed in ${SECONDS}s (target dir: $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1))"

@@ -15,106 +15,39 @@
 use gst::prelude::*;
 use gst_check::Harness;
 use gst_video::VideoRegionOfInterestMeta;
-use prost::Message;
+use reid_runtime::onnx_graph::{self, Attr, Graph};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tract_onnx::pb;
 
 const WIDTH: u32 = 1920;
 const HEIGHT: u32 = 1080;
 const BOXES: u32 = 10;
 
-fn value_info(name: &str, dims: &[Option<i64>]) -> pb::ValueInfoProto {
-    use pb::tensor_shape_proto::{Dimension, dimension::Value};
-    let dim = |d: &Option<i64>| Dimension {
-        value: Some(match d {
-            Some(v) => Value::DimValue(*v),
-            None => Value::DimParam("N".to_owned()),
-        }),
-        ..Default::default()
-    };
-    pb::ValueInfoProto {
-        name: name.to_owned(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::tensor_proto::DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto { dim: dims.iter().map(dim).collect() }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, values: &[i64]) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.to_owned(),
-        r#type: pb::attribute_proto::AttributeType::Ints as i32,
-        ints: values.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<pb::AttributeProto>) -> pb::NodeProto {
-    pb::NodeProto {
-        op_type: op.to_owned(),
-        name: output.to_owned(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.to_owned()],
-        attribute,
-        ..Default::default()
-    }
-}
-
-fn tensor(name: &str, dims: &[i64]) -> pb::TensorProto {
-    let n: i64 = dims.iter().product();
-    let values: Vec<f32> = (0..n).map(|i| ((i * 7919 + 13) % 2003) as f32 / 1001.5 - 1.0).map(|v| v * 0.1).collect();
-    pb::TensorProto {
-        name: name.to_owned(),
-        dims: dims.to_vec(),
-        data_type: pb::tensor_proto::DataType::Float as i32,
-        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ..Default::default()
-    }
+/// Deterministic weights in `-0.1..0.1`.
+fn weights(n: usize) -> Vec<f32> {
+    (0..n).map(|i| (((i * 7919 + 13) % 2003) as f32 / 1001.5 - 1.0) * 0.1).collect()
 }
 
 /// The stand-in model (see the module documentation), with `reid.*` preprocessing metadata.
 fn stand_in_model() -> Vec<u8> {
-    let conv = |input: &str, w: &str, b: &str, out: &str| {
-        node(
-            "Conv",
-            &[input, w, b],
-            out,
-            vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2]), ints("pads", &[1, 1, 1, 1])],
-        )
-    };
-    let graph = pb::GraphProto {
-        name: "stand-in-reid".to_owned(),
-        node: vec![
-            conv("input", "w1", "b1", "c1"),
-            node("Relu", &["c1"], "r1", vec![]),
-            conv("r1", "w2", "b2", "c2"),
-            node("Relu", &["c2"], "r2", vec![]),
-            conv("r2", "w3", "b3", "c3"),
-            node("Relu", &["c3"], "r3", vec![]),
-            node("GlobalAveragePool", &["r3"], "pool", vec![]),
-            node("Flatten", &["pool"], "flat", vec![]),
-            node("MatMul", &["flat", "proj"], "embedding", vec![]),
-        ],
-        initializer: vec![
-            tensor("w1", &[32, 3, 3, 3]),
-            tensor("b1", &[32]),
-            tensor("w2", &[64, 32, 3, 3]),
-            tensor("b2", &[64]),
-            tensor("w3", &[128, 64, 3, 3]),
-            tensor("b3", &[128]),
-            tensor("proj", &[128, 256]),
-        ],
-        input: vec![value_info("input", &[None, Some(3), Some(256), Some(128)])],
-        output: vec![value_info("embedding", &[None, Some(256)])],
-        ..Default::default()
-    };
-    let metadata = [
+    let mut g = Graph::default();
+    let mut x = "input".to_owned();
+    for (i, (cin, cout)) in [(3, 32), (32, 64), (64, 128)].into_iter().enumerate() {
+        let w = g.weight(&format!("w{i}"), &[cout, cin, 3, 3], &weights(cout * cin * 9));
+        let b = g.weight(&format!("b{i}"), &[cout], &weights(cout));
+        let attrs = vec![
+            ("kernel_shape", Attr::Ints(vec![3, 3])),
+            ("strides", Attr::Ints(vec![2, 2])),
+            ("pads", Attr::Ints(vec![1, 1, 1, 1])),
+        ];
+        let c = g.op("Conv", &[&x, &w, &b], attrs);
+        x = g.op("Relu", &[&c], vec![]);
+    }
+    let pool = g.op("GlobalAveragePool", &[&x], vec![]);
+    let flat = g.op("Flatten", &[&pool], vec![]);
+    let proj = g.weight("proj", &[128, 256], &weights(128 * 256));
+    g.op_into("MatMul", &[&flat, &proj], "embedding", vec![]);
+    let metadata = onnx_graph::metadata(&[
         ("reid.format", "1"),
         ("reid.input_height", "256"),
         ("reid.input_width", "128"),
@@ -124,19 +57,8 @@ fn stand_in_model() -> Vec<u8> {
         ("reid.feat_dim", "256"),
         ("reid.l2_normalized", "false"),
         ("reid.resize", "bilinear"),
-    ];
-    pb::ModelProto {
-        ir_version: 8,
-        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
-        producer_name: "gst-reid-bench".to_owned(),
-        graph: Some(graph),
-        metadata_props: metadata
-            .iter()
-            .map(|(k, v)| pb::StringStringEntryProto { key: k.to_string(), value: v.to_string() })
-            .collect(),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    ]);
+    onnx_graph::encode(&g.finish(("input", [3, 256, 128]), ("embedding", 256), metadata))
 }
 
 /// The model to measure and how to describe it.

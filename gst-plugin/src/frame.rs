@@ -5,8 +5,8 @@
 //! - [`clamp_box`]: a region of interest clipped to the frame (coordinates written as negative `int`s by C code
 //!   are read back as negative).
 //! - [`FrameView::crop_rgb`]: the pixels of a box as an [`image::RgbImage`]; YUV formats are converted with
-//!   BT.601 limited-range coefficients (the usual SD/HD camera and decoder output), chroma taken from the
-//!   sample covering each pixel (no chroma interpolation).
+//!   BT.601 limited-range coefficients (the usual SD/HD camera and decoder output) in 16.16 fixed point
+//!   ([`yuv_to_rgb`]), chroma taken from the sample covering each pixel (no chroma interpolation).
 
 use image::RgbImage;
 use thiserror::Error;
@@ -131,64 +131,99 @@ pub fn clamp_box(rect: (u32, u32, u32, u32), width: u32, height: u32) -> Option<
     Some(PixelBox { x: x0 as u32, y: y0 as u32, width: (x1 - x0) as u32, height: (y1 - y0) as u32 })
 }
 
-/// BT.601 limited range (`Y` in 16..235, `U`/`V` in 16..240) to 8-bit RGB, rounded and clamped.
-pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
-    let c = 1.164_383_6 * (f32::from(y) - 16.0);
-    let d = f32::from(u) - 128.0;
-    let e = f32::from(v) - 128.0;
-    let to_u8 = |x: f32| x.round().clamp(0.0, 255.0) as u8;
-    [to_u8(c + 1.596_026_8 * e), to_u8(c - 0.391_762_3 * d - 0.812_967_6 * e), to_u8(c + 2.017_232_2 * d)]
-}
+/// BT.601 coefficients in 16.16 fixed point: `Y` gain 255/219, `V` to R, `U` and `V` to G, `U` to B (the
+/// real-valued matrix rounded to 1/65536, as libyuv and FFmpeg's swscale do; each output is within one level of
+/// the real-valued formula, see the tests).
+const Y_GAIN: i32 = 76_309;
+const R_FROM_V: i32 = 104_597;
+const G_FROM_U: i32 = 25_675;
+const G_FROM_V: i32 = 53_279;
+const B_FROM_U: i32 = 132_201;
+/// One half in 16.16, added before the shift so it rounds to nearest.
+const HALF: i32 = 1 << 15;
 
-/// `x.round().clamp(0.0, 255.0) as u8` without a call to `roundf` (x86-64 without SSE4.1 has no rounding
-/// instruction) and without branches: clamping first changes nothing inside 0..255, and adding the largest `f32`
-/// below one half then truncating rounds half away from zero exactly (the expansion LLVM itself uses for `round`).
+/// A 16.16 value to 8 bits, clamped.
 #[inline(always)]
-fn round_u8(x: f32) -> u8 {
-    (x.clamp(0.0, 255.0) + 0.499_999_97) as i32 as u8
+fn to_u8(x: i32) -> u8 {
+    (x >> 16).clamp(0, 255) as u8
 }
 
-/// Reusable per-crop buffers of [`yuv_row`].
-struct RowScratch {
-    u: Vec<u8>,
-    v: Vec<u8>,
-    rgb: Vec<u8>,
+/// The chroma terms of one `(U, V)` sample, rounding offset included: added to a pixel's scaled luma they give
+/// its R, G and B in 16.16.
+#[inline(always)]
+fn chroma_terms(u: u8, v: u8) -> [i32; 3] {
+    let (d, e) = (i32::from(u) - 128, i32::from(v) - 128);
+    [R_FROM_V * e + HALF, HALF - G_FROM_U * d - G_FROM_V * e, B_FROM_U * d + HALF]
 }
 
-impl RowScratch {
-    fn new(width: usize) -> Self {
-        RowScratch { u: vec![0; width], v: vec![0; width], rgb: vec![0; 3 * width] }
-    }
+/// One pixel into `px` (3 bytes) from its luma and its chroma sample's [`chroma_terms`].
+#[inline(always)]
+fn put_pixel(px: &mut [u8], y: u8, c: [i32; 3]) {
+    let l = (i32::from(y) - 16) * Y_GAIN;
+    px[0] = to_u8(l + c[0]);
+    px[1] = to_u8(l + c[1]);
+    px[2] = to_u8(l + c[2]);
+}
+
+/// BT.601 limited range (`Y` in 16..235, `U`/`V` in 16..240) to 8-bit RGB, rounded and clamped, in 16.16 fixed
+/// point (integer arithmetic, so every path and every CPU gives the same bytes).
+pub fn yuv_to_rgb(y: u8, u: u8, v: u8) -> [u8; 3] {
+    let mut px = [0u8; 3];
+    put_pixel(&mut px, y, chroma_terms(u, v));
+    px
 }
 
 /// One row of a YUV crop into packed RGB `dst`, value for value [`yuv_to_rgb`]: pixel `i` takes luma `luma[i]`
-/// and chroma sample `(i + odd) / 2`, whose U is `u[step * k]` and V `v[step * k]` (NV12: `step` 2 over the
-/// interleaved plane and the plane shifted by one; I420: `step` 1). Written as plain loops over arrays so the
-/// compiler vectorises the arithmetic.
-fn yuv_row(luma: &[u8], u: &[u8], v: &[u8], step: usize, odd: usize, dst: &mut [u8], scratch: &mut RowScratch) {
-    let w = luma.len().min(scratch.u.len()).min(dst.len() / 3);
-    let (us, vs) = (&mut scratch.u[..w], &mut scratch.v[..w]);
-    for (i, (su, sv)) in us.iter_mut().zip(vs.iter_mut()).enumerate() {
-        let k = step * ((i + odd) / 2);
-        *su = u.get(k).copied().unwrap_or(128);
-        *sv = v.get(k).copied().unwrap_or(128);
+/// and chroma sample `k = (i + odd) / 2`, whose U is `u[step * k]` and V `v[step * k]` (NV12: `step` 2 over the
+/// interleaved plane and the plane shifted by one; I420: `step` 1). A chroma sample past the end of `u`/`v`
+/// reads as neutral (128). On x86-64 CPUs with AVX2 the same code runs compiled for AVX2.
+fn yuv_row(luma: &[u8], u: &[u8], v: &[u8], step: usize, odd: usize, dst: &mut [u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2, checked just above.
+        unsafe { yuv_row_avx2(luma, u, v, step, odd, dst) };
+        return;
     }
-    let (r, rest) = scratch.rgb[..3 * w].split_at_mut(w);
-    let (g, b) = rest.split_at_mut(w);
-    for (((((&y, &u), &v), r), g), b) in
-        luma[..w].iter().zip(us.iter()).zip(vs.iter()).zip(r.iter_mut()).zip(g.iter_mut()).zip(b.iter_mut())
+    yuv_row_body(luma, u, v, step, odd, dst);
+}
+
+/// [`yuv_row_body`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn yuv_row_avx2(luma: &[u8], u: &[u8], v: &[u8], step: usize, odd: usize, dst: &mut [u8]) {
+    yuv_row_body(luma, u, v, step, odd, dst);
+}
+
+/// The portable body of [`yuv_row`]: an odd start pixel alone, then pixel pairs sharing one chroma sample
+/// (written so the compiler vectorises them), then the samples past the chroma planes' end.
+#[inline(always)]
+fn yuv_row_body(luma: &[u8], u: &[u8], v: &[u8], step: usize, odd: usize, dst: &mut [u8]) {
+    let w = luma.len().min(dst.len() / 3);
+    let sample =
+        |k: usize| chroma_terms(u.get(step * k).copied().unwrap_or(128), v.get(step * k).copied().unwrap_or(128));
+    let mut i = 0;
+    if odd == 1 && w > 0 {
+        put_pixel(&mut dst[..3], luma[0], sample(0));
+        i = 1;
+    }
+    // Pixels `i..` pair up on chroma samples `first..`.
+    let first = (i + odd) / 2;
+    let pairs = ((w - i) / 2)
+        .min(u.len().saturating_sub(step * first).div_ceil(step))
+        .min(v.len().saturating_sub(step * first).div_ceil(step));
+    let (us, vs) = (&u[(step * first).min(u.len())..], &v[(step * first).min(v.len())..]);
+    for (((ys, px), &cu), &cv) in luma[i..i + 2 * pairs]
+        .chunks_exact(2)
+        .zip(dst[3 * i..3 * (i + 2 * pairs)].chunks_exact_mut(6))
+        .zip(us.iter().step_by(step))
+        .zip(vs.iter().step_by(step))
     {
-        let c = 1.164_383_6 * (f32::from(y) - 16.0);
-        let d = f32::from(u) - 128.0;
-        let e = f32::from(v) - 128.0;
-        *r = round_u8(c + 1.596_026_8 * e);
-        *g = round_u8(c - 0.391_762_3 * d - 0.812_967_6 * e);
-        *b = round_u8(c + 2.017_232_2 * d);
+        let c = chroma_terms(cu, cv);
+        put_pixel(&mut px[..3], ys[0], c);
+        put_pixel(&mut px[3..], ys[1], c);
     }
-    for (px, ((&r, &g), &b)) in dst[..3 * w].chunks_exact_mut(3).zip(r.iter().zip(g.iter()).zip(b.iter())) {
-        px[0] = r;
-        px[1] = g;
-        px[2] = b;
+    for j in i + 2 * pairs..w {
+        put_pixel(&mut dst[3 * j..3 * j + 3], luma[j], sample((j + odd) / 2));
     }
 }
 
@@ -234,7 +269,6 @@ impl<'a> FrameView<'a> {
         let w = area.width as usize;
         let [p0, p1, p2] = self.planes;
         let [s0, s1, s2] = self.strides;
-        let mut scratch = RowScratch::new(w);
         for (row, dst) in out.chunks_exact_mut(3 * w).enumerate() {
             let y = y0 + row;
             match self.layout {
@@ -259,7 +293,7 @@ impl<'a> FrameView<'a> {
                     // Chroma pairs (U, V) covering columns x0 & !1 .. x0 + w.
                     let c0 = (y / 2) * s1 + 2 * (x0 / 2);
                     let chroma = &p1[c0..c0 + 2 * ((x0 + w).div_ceil(2) - x0 / 2)];
-                    yuv_row(luma, chroma, &chroma[1..], 2, x0 % 2, dst, &mut scratch);
+                    yuv_row(luma, chroma, &chroma[1..], 2, x0 % 2, dst);
                 }
                 PixelLayout::I420 => {
                     let luma = &p0[y * s0 + x0..y * s0 + x0 + w];
@@ -267,7 +301,7 @@ impl<'a> FrameView<'a> {
                     let u = &p1[c0..c0 + cn];
                     let c0 = (y / 2) * s2 + x0 / 2;
                     let v = &p2[c0..c0 + cn];
-                    yuv_row(luma, u, v, 1, x0 % 2, dst, &mut scratch);
+                    yuv_row(luma, u, v, 1, x0 % 2, dst);
                 }
             }
         }
@@ -304,24 +338,61 @@ mod tests {
 
     #[test]
     fn row_conversion_equals_the_formula_for_every_yuv_triple() {
-        // One row per (y, u): 256 pixels, one per v (I420 layout: one chroma sample per pixel pair, so the row is
-        // built with duplicated samples and step 1 over a per-pair plane).
-        let mut scratch = RowScratch::new(512);
+        // One row per (y, u): 512 pixels, pixel pair i/2 taking v = i/2 (I420 layout, step 1), at both parities.
         let mut dst = vec![0u8; 3 * 512];
         let vs: Vec<u8> = (0..=255u8).collect();
         for y in 0..=255u8 {
             let luma = vec![y; 512];
             for u in 0..=255u8 {
                 let us = vec![u; 256];
-                yuv_row(&luma, &us, &vs, 1, 0, &mut dst, &mut scratch);
+                yuv_row(&luma, &us, &vs, 1, 0, &mut dst);
                 for (i, px) in dst.chunks_exact(3).enumerate() {
-                    let v = (i / 2) as u8;
-                    assert_eq!(px, yuv_to_rgb(y, u, v), "y {y} u {u} v {v}");
+                    assert_eq!(px, yuv_to_rgb(y, u, (i / 2) as u8), "y {y} u {u} v {}", i / 2);
+                }
+                yuv_row(&luma[..511], &us, &vs, 1, 1, &mut dst);
+                for (i, px) in dst[..3 * 511].chunks_exact(3).enumerate() {
+                    assert_eq!(px, yuv_to_rgb(y, u, (i.div_ceil(2)) as u8), "odd: y {y} u {u} v {}", i.div_ceil(2));
                 }
             }
         }
-        for x in [-3.0f32, -0.0, 0.0, 0.49999997, 0.5, 1.4999999, 1.5, 2.5, 126.5, 254.49998, 254.5, 255.0, 300.0] {
-            assert_eq!(round_u8(x), x.round().clamp(0.0, 255.0) as u8, "{x}");
+    }
+
+    #[test]
+    fn fixed_point_is_within_one_level_of_the_real_formula() {
+        // The real-valued BT.601 limited-range matrix in f64, rounded half away from zero and clamped.
+        let mut off = 0usize;
+        for y in 0..=255u8 {
+            for u in 0..=255u8 {
+                for v in 0..=255u8 {
+                    let c = 255.0 / 219.0 * (f64::from(y) - 16.0);
+                    let (d, e) = (f64::from(u) - 128.0, f64::from(v) - 128.0);
+                    let (kr, kb) = (0.299, 0.114);
+                    let kg = 1.0 - kr - kb;
+                    let r = c + 255.0 / 112.0 * (1.0 - kr) * e;
+                    let b = c + 255.0 / 112.0 * (1.0 - kb) * d;
+                    let g = c - 255.0 / 112.0 * ((1.0 - kb) * kb / kg * d + (1.0 - kr) * kr / kg * e);
+                    let want = [r, g, b].map(|x| x.round().clamp(0.0, 255.0) as i32);
+                    let got = yuv_to_rgb(y, u, v);
+                    for ch in 0..3 {
+                        let diff = (i32::from(got[ch]) - want[ch]).abs();
+                        assert!(diff <= 1, "y {y} u {u} v {v} channel {ch}: {} vs {}", got[ch], want[ch]);
+                        off += diff as usize;
+                    }
+                }
+            }
+        }
+        // Off by one only where the real value lies within about 0.002 of a rounding boundary.
+        let share = off as f64 / (3.0 * 16_777_216.0);
+        assert!(share < 0.005, "{:.4}% of channel values off by one", 100.0 * share);
+    }
+
+    #[test]
+    fn chroma_past_the_plane_end_reads_as_neutral() {
+        let mut dst = vec![0u8; 3 * 5];
+        yuv_row(&[100; 5], &[60], &[200], 1, 0, &mut dst);
+        for (i, px) in dst.chunks_exact(3).enumerate() {
+            let want = if i < 2 { yuv_to_rgb(100, 60, 200) } else { yuv_to_rgb(100, 128, 128) };
+            assert_eq!(px, want, "pixel {i}");
         }
     }
 

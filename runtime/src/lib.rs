@@ -7,6 +7,7 @@
 //! - [`engine`]: inference engines behind one [`engine::Engine`] trait (pure-Rust `tract`), the exact eval
 //!   preprocessing and the model artifact's metadata.
 //! - [`embeddings`]: the TAO inference JSON (`[{"img_path", "embedding"}]`).
+//! - [`onnx_graph`]: ONNX models built in code (the export's writer; small test and benchmark models).
 //! - [`synth`]: clustered synthetic embedding sets for demos, tests and benchmarks.
 //! - [`progress`]: a callback interface so binaries can draw progress bars.
 //!
@@ -19,6 +20,7 @@ pub mod engine;
 mod lanes;
 pub mod matrix;
 pub mod metrics;
+pub mod onnx_graph;
 pub mod persons;
 #[cfg(feature = "plot")]
 pub mod plot;

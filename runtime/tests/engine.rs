@@ -4,9 +4,9 @@
 use reid_runtime::engine::{
     ColorOrder, EmbedOptions, Engine, EngineError, ModelInfo, PreprocessConfig, TractEngine, embed_paths, list_images,
 };
+use reid_runtime::onnx_graph::{Graph, value_info};
 use reid_runtime::progress::NoProgress;
 use std::path::PathBuf;
-use tract_onnx::pb;
 
 use crate::common::*;
 
@@ -114,14 +114,10 @@ fn truncated_model_is_an_error_naming_the_file() {
 fn two_input_model_is_an_error_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let dims = [None, Some(3), Some(H as usize), Some(W as usize)];
-    let graph = pb::GraphProto {
-        name: "two".to_owned(),
-        node: vec![node("Add", &["a", "b"], "sum", vec![])],
-        input: vec![value_info("a", &dims), value_info("b", &dims)],
-        output: vec![value_info("sum", &dims)],
-        ..Default::default()
-    };
-    let path = write(dir.path(), "two_inputs.onnx", &model(graph, &full_metadata()));
+    let mut graph = Graph::default();
+    graph.op_into("Add", &["a", "b"], "sum", vec![]);
+    let (inputs, outputs) = (vec![value_info("a", &dims), value_info("b", &dims)], vec![value_info("sum", &dims)]);
+    let path = write(dir.path(), "two_inputs.onnx", &model(graph, inputs, outputs, &full_metadata()));
     let err = TractEngine::open(&path, None).unwrap_err();
     assert!(matches!(err, EngineError::InputCount { count: 2, .. }), "{err}");
     assert!(err.to_string().contains("two_inputs.onnx"), "{err}");
@@ -134,14 +130,10 @@ fn wrong_input_rank_or_channels_is_an_error_naming_the_file() {
         ("rank3.onnx", vec![None, Some(3), Some(H as usize)]),
         ("gray.onnx", vec![None, Some(1), Some(H as usize), Some(W as usize)]),
     ] {
-        let graph = pb::GraphProto {
-            name: "bad".to_owned(),
-            node: vec![node("Identity", &["input"], "embedding", vec![])],
-            input: vec![value_info("input", &dims)],
-            output: vec![value_info("embedding", &dims)],
-            ..Default::default()
-        };
-        let path = write(dir.path(), name, &model(graph, &full_metadata()));
+        let mut graph = Graph::default();
+        graph.op_into("Identity", &["input"], "embedding", vec![]);
+        let (inputs, outputs) = (vec![value_info("input", &dims)], vec![value_info("embedding", &dims)]);
+        let path = write(dir.path(), name, &model(graph, inputs, outputs, &full_metadata()));
         let err = TractEngine::open(&path, None).unwrap_err();
         assert!(matches!(err, EngineError::InputShape { .. }), "{err}");
         assert!(err.to_string().contains(name), "{err}");

@@ -4,12 +4,11 @@
 
 use gst_video::VideoRegionOfInterestMeta;
 use image::RgbImage;
-use prost::Message;
 use reid_runtime::engine::preprocess::preprocess_image;
 use reid_runtime::engine::{Engine, TractEngine};
+use reid_runtime::onnx_graph::{self, Attr, Graph};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
-use tract_onnx::pb;
 
 /// Model input height.
 pub const H: u32 = 16;
@@ -27,39 +26,6 @@ pub fn init() {
     });
 }
 
-fn value_info(name: &str, dims: &[Option<usize>]) -> pb::ValueInfoProto {
-    use pb::tensor_shape_proto::{Dimension, dimension::Value};
-    let dim = |d: &Option<usize>| Dimension {
-        value: Some(match d {
-            Some(v) => Value::DimValue(*v as i64),
-            None => Value::DimParam("N".to_owned()),
-        }),
-        ..Default::default()
-    };
-    pb::ValueInfoProto {
-        name: name.to_owned(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::tensor_proto::DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto { dim: dims.iter().map(dim).collect() }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<pb::AttributeProto>) -> pb::NodeProto {
-    pb::NodeProto {
-        op_type: op.to_owned(),
-        name: output.to_owned(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.to_owned()],
-        attribute,
-        ..Default::default()
-    }
-}
-
 /// Deterministic weights in `-1..1`.
 fn weights(n: usize) -> Vec<f32> {
     (0..n).map(|i| (((i * 7919 + 13) % 2003) as f32 / 1001.5) - 1.0).collect()
@@ -73,55 +39,26 @@ pub fn model_bytes() -> Vec<u8> {
 
 /// [`model_bytes`], with or without the `reid.*` metadata (third-party models carry none).
 pub fn model_bytes_with(metadata: bool) -> Vec<u8> {
-    let axis = pb::AttributeProto {
-        name: "axis".to_owned(),
-        r#type: pb::attribute_proto::AttributeType::Int as i32,
-        i: 1,
-        ..Default::default()
-    };
     let k = (3 * H * W) as usize;
-    let graph = pb::GraphProto {
-        name: "tiny-reid".to_owned(),
-        node: vec![
-            node("Flatten", &["input"], "flat", vec![axis]),
-            node("MatMul", &["flat", "w"], "embedding", vec![]),
-        ],
-        initializer: vec![pb::TensorProto {
-            name: "w".to_owned(),
-            dims: vec![k as i64, D as i64],
-            data_type: pb::tensor_proto::DataType::Float as i32,
-            raw_data: weights(k * D).iter().flat_map(|v| v.to_le_bytes()).collect(),
-            ..Default::default()
-        }],
-        input: vec![value_info("input", &[None, Some(3), Some(H as usize), Some(W as usize)])],
-        output: vec![value_info("embedding", &[None, Some(D)])],
-        ..Default::default()
-    };
-    let with_metadata = metadata;
-    let metadata = [
-        ("reid.format", "1".to_owned()),
-        ("reid.input_height", H.to_string()),
-        ("reid.input_width", W.to_string()),
-        ("reid.color", "RGB".to_owned()),
-        ("reid.pixel_mean", "0.485,0.456,0.406".to_owned()),
-        ("reid.pixel_std", "0.229,0.224,0.225".to_owned()),
-        ("reid.feat_dim", D.to_string()),
-        ("reid.l2_normalized", "false".to_owned()),
-        ("reid.resize", "bilinear".to_owned()),
+    let mut g = Graph::default();
+    g.op_into("Flatten", &["input"], "flat", vec![("axis", Attr::Int(1))]);
+    let w = g.weight("w", &[k, D], &weights(k * D));
+    g.op_into("MatMul", &["flat", &w], "embedding", vec![]);
+    let (h, w) = (H.to_string(), W.to_string());
+    let d = D.to_string();
+    let pairs = [
+        ("reid.format", "1"),
+        ("reid.input_height", h.as_str()),
+        ("reid.input_width", w.as_str()),
+        ("reid.color", "RGB"),
+        ("reid.pixel_mean", "0.485,0.456,0.406"),
+        ("reid.pixel_std", "0.229,0.224,0.225"),
+        ("reid.feat_dim", d.as_str()),
+        ("reid.l2_normalized", "false"),
+        ("reid.resize", "bilinear"),
     ];
-    pb::ModelProto {
-        ir_version: 8,
-        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
-        producer_name: "gst-reid-test".to_owned(),
-        graph: Some(graph),
-        metadata_props: metadata
-            .iter()
-            .filter(|_| with_metadata)
-            .map(|(k, v)| pb::StringStringEntryProto { key: k.to_string(), value: v.clone() })
-            .collect(),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    let metadata = if metadata { onnx_graph::metadata(&pairs) } else { Vec::new() };
+    onnx_graph::encode(&g.finish(("input", [3, H as usize, W as usize]), ("embedding", D), metadata))
 }
 
 /// Writes the test model into `dir`.
@@ -225,17 +162,17 @@ impl Nv12 {
         gst::Buffer::from_mut_slice(data)
     }
 
-    /// The RGB crop of `(x, y, w, h)`, converted by hand (BT.601 limited range, nearest chroma sample).
+    /// The RGB crop of `(x, y, w, h)`, converted by hand: BT.601 limited range in 16.16 fixed point (the
+    /// element's documented formula), nearest chroma sample.
     pub fn crop_rgb(&self, x0: u32, y0: u32, w: u32, h: u32) -> RgbImage {
         let cw = 2 * self.w.div_ceil(2);
         RgbImage::from_fn(w, h, |dx, dy| {
             let (x, y) = (x0 + dx, y0 + dy);
-            let luma = f32::from(self.y[(y * self.w + x) as usize]);
+            let l = (i64::from(self.y[(y * self.w + x) as usize]) - 16) * 76_309;
             let c = ((y / 2) * cw + 2 * (x / 2)) as usize;
-            let (u, v) = (f32::from(self.uv[c]) - 128.0, f32::from(self.uv[c + 1]) - 128.0);
-            let l = 1.164_383_6 * (luma - 16.0);
-            let q = |v: f32| v.round().clamp(0.0, 255.0) as u8;
-            image::Rgb([q(l + 1.596_026_8 * v), q(l - 0.391_762_3 * u - 0.812_967_6 * v), q(l + 2.017_232_2 * u)])
+            let (u, v) = (i64::from(self.uv[c]) - 128, i64::from(self.uv[c + 1]) - 128);
+            let q = |x: i64| ((x + 32_768) >> 16).clamp(0, 255) as u8;
+            image::Rgb([q(l + 104_597 * v), q(l - 25_675 * u - 53_279 * v), q(l + 132_201 * u)])
         })
     }
 }

@@ -2,7 +2,6 @@
 //! input `input` (`N x C x H x W`, float32, symbolic `N`), output `embedding` (`N x D`), and metadata
 //! properties carrying everything a consumer needs to preprocess the same way.
 
-mod graph;
 mod params;
 mod resnet;
 mod swin;
@@ -11,8 +10,8 @@ use crate::backbone::Backbone;
 use crate::config::{NeckFeat, ReidConfig};
 use crate::error::ModelError;
 use crate::reid::ReidModel;
-use graph::{Attr, Graph};
 use prost::Message;
+use reid_runtime::onnx_graph::{Attr, Graph};
 use std::path::Path;
 
 /// Metadata keys written into every exported model (`metadata_props`).

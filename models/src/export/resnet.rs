@@ -1,10 +1,10 @@
 //! ONNX for the ResNet trunk: Conv / BatchNormalization / Relu / MaxPool / Add, then GlobalAveragePool.
 
-use super::graph::{Attr, Graph};
 use super::params;
 use crate::backbone::resnet::{Block, ResNet};
 use burn::nn::BatchNorm;
 use burn::nn::conv::Conv2d;
+use reid_runtime::onnx_graph::{Attr, Graph};
 
 fn conv(g: &mut Graph, x: &str, c: &Conv2d, name: &str) -> String {
     let (dims, w) = params::param(&c.weight);

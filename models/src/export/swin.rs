@@ -2,13 +2,13 @@
 //! symbolic, so every Reshape keeps `-1` in its leading position. Cyclic shifts are Slice + Concat; the
 //! relative position bias and the shifted-window masks become constants.
 
-use super::graph::{Attr, Graph};
 use super::params;
 use crate::backbone::swin::attention::{WindowAttention, relative_position_index};
 use crate::backbone::swin::block::SwinBlock;
 use crate::backbone::swin::merge::PatchMerging;
 use crate::backbone::swin::window::Geometry;
 use crate::backbone::swin::{PatchEmbed, Swin};
+use reid_runtime::onnx_graph::{Attr, Graph};
 
 /// Epsilon of every Swin LayerNorm: the models are built with burn's (and torch's) default of 1e-5, and burn
 /// keeps the value private.

@@ -4,11 +4,10 @@
 
 use image::RgbImage;
 use image::imageops::FilterType;
-use prost::Message;
 use reid_runtime::engine::{EmbedOptions, Engine, embed_paths, list_images};
+use reid_runtime::onnx_graph::{self, Attr, Graph, pb};
 use reid_runtime::progress::NoProgress;
 use std::path::{Path, PathBuf};
-use tract_onnx::pb;
 
 pub const H: u32 = 8;
 pub const W: u32 = 4;
@@ -20,81 +19,28 @@ pub fn weights() -> Vec<f32> {
     (0..3 * D).map(|i| ((i * 7 % 11) as f32 - 5.0) * 0.3).collect()
 }
 
-pub fn value_info(name: &str, dims: &[Option<usize>]) -> pb::ValueInfoProto {
-    use pb::tensor_shape_proto::{Dimension, dimension::Value};
-    let dim = |d: &Option<usize>| Dimension {
-        value: Some(match d {
-            Some(v) => Value::DimValue(*v as i64),
-            None => Value::DimParam("N".to_owned()),
-        }),
-        ..Default::default()
-    };
-    pb::ValueInfoProto {
-        name: name.to_owned(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::tensor_proto::DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto { dim: dims.iter().map(dim).collect() }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-pub fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<pb::AttributeProto>) -> pb::NodeProto {
-    pb::NodeProto {
-        op_type: op.to_owned(),
-        name: output.to_owned(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.to_owned()],
-        attribute,
-        ..Default::default()
-    }
-}
-
-pub fn model(graph: pb::GraphProto, metadata: &[(&str, &str)]) -> Vec<u8> {
-    pb::ModelProto {
-        ir_version: 8,
-        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
-        producer_name: "test".to_owned(),
-        graph: Some(graph),
-        metadata_props: metadata
-            .iter()
-            .map(|(k, v)| pb::StringStringEntryProto { key: k.to_string(), value: v.to_string() })
-            .collect(),
-        ..Default::default()
-    }
-    .encode_to_vec()
+/// `graph`'s model with `metadata`, serialised.
+pub fn model(
+    graph: Graph,
+    inputs: Vec<pb::ValueInfoProto>,
+    outputs: Vec<pb::ValueInfoProto>,
+    metadata: &[(&str, &str)],
+) -> Vec<u8> {
+    onnx_graph::encode(&graph.model(inputs, outputs, onnx_graph::metadata(metadata)))
 }
 
 /// `input [N,3,H,W] -> GlobalAveragePool -> Flatten -> MatMul(weights [3, D]) -> embedding [N, D]`.
 pub fn pool_matmul_model(metadata: &[(&str, &str)]) -> Vec<u8> {
-    let axis = pb::AttributeProto {
-        name: "axis".to_owned(),
-        r#type: pb::attribute_proto::AttributeType::Int as i32,
-        i: 1,
-        ..Default::default()
-    };
-    let graph = pb::GraphProto {
-        name: "tiny".to_owned(),
-        node: vec![
-            node("GlobalAveragePool", &["input"], "pooled", vec![]),
-            node("Flatten", &["pooled"], "flat", vec![axis]),
-            node("MatMul", &["flat", "w"], "embedding", vec![]),
-        ],
-        initializer: vec![pb::TensorProto {
-            name: "w".to_owned(),
-            dims: vec![3, D as i64],
-            data_type: pb::tensor_proto::DataType::Float as i32,
-            raw_data: weights().iter().flat_map(|v| v.to_le_bytes()).collect(),
-            ..Default::default()
-        }],
-        input: vec![value_info("input", &[None, Some(3), Some(H as usize), Some(W as usize)])],
-        output: vec![value_info("embedding", &[None, Some(D)])],
-        ..Default::default()
-    };
-    model(graph, metadata)
+    let mut g = Graph::default();
+    g.op_into("GlobalAveragePool", &["input"], "pooled", vec![]);
+    g.op_into("Flatten", &["pooled"], "flat", vec![("axis", Attr::Int(1))]);
+    let w = g.weight("w", &[3, D], &weights());
+    g.op_into("MatMul", &["flat", &w], "embedding", vec![]);
+    onnx_graph::encode(&g.finish(
+        ("input", [3, H as usize, W as usize]),
+        ("embedding", D),
+        onnx_graph::metadata(metadata),
+    ))
 }
 
 pub fn full_metadata() -> Vec<(&'static str, &'static str)> {

@@ -47,6 +47,10 @@ pub struct EngineBenchArgs {
     /// Only time the runtime's engines.
     #[arg(long)]
     pub skip_reference: bool,
+    /// Write the benchmark's exported model (random weights, `reid.*` metadata) to this file and stop: a
+    /// stand-in of the production network for other benchmarks (`REID_BENCH_MODEL` of `cargo bench -p gst-reid`).
+    #[arg(long, value_name = "FILE")]
+    pub export_only: Option<std::path::PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -99,6 +103,18 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
     };
     export_onnx(&model, &config, &opts, &model_path)?;
     drop(model);
+    if let Some(out) = &args.export_only {
+        std::fs::copy(&model_path, out).with_context(|| format!("writing the model to {}", out.display()))?;
+        println!(
+            "{} BNNeck ({}-d) at {}x{}, random weights: {}",
+            args.backbone,
+            args.feat_dim,
+            args.height,
+            args.width,
+            out.display()
+        );
+        return Ok(());
+    }
     eprintln!("tract: optimising {} ...", model_path.display());
     let engine = TractEngine::open(&model_path, None)?;
 

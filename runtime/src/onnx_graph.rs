@@ -1,7 +1,9 @@
 //! A small ONNX graph builder over the protobuf types `tract-onnx` maintains: named values, float and int64
-//! initializers, and the handful of operators the ReID networks need (opset 17).
+//! initializers, the handful of operators the ReID networks need (opset 17), and the serialised model. The ONNX
+//! export of `reid-models` writes its networks with it; tests and benchmarks build their small models with it.
 
-use tract_onnx::pb;
+use prost::Message;
+pub use tract_onnx::pb;
 
 /// The opset the graphs use (LayerNormalization is opset 17).
 pub const OPSET: i64 = 17;
@@ -179,32 +181,24 @@ impl Graph {
         output: (&str, usize),
         metadata: Vec<(String, String)>,
     ) -> pb::ModelProto {
-        use pb::tensor_shape_proto::{Dimension, dimension::Value};
-        let dim = |d: Option<usize>| Dimension {
-            value: Some(match d {
-                Some(v) => Value::DimValue(v as i64),
-                None => Value::DimParam("N".to_owned()),
-            }),
-            ..Default::default()
-        };
-        let value_info = |name: &str, dims: Vec<Dimension>| pb::ValueInfoProto {
-            name: name.to_owned(),
-            r#type: Some(pb::TypeProto {
-                value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                    elem_type: pb::tensor_proto::DataType::Float as i32,
-                    shape: Some(pb::TensorShapeProto { dim: dims }),
-                })),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let (c, h, w) = (input.1[0], input.1[1], input.1[2]);
+        let [c, h, w] = input.1;
+        let input = value_info(input.0, &[None, Some(c), Some(h), Some(w)]);
+        self.model(vec![input], vec![value_info(output.0, &[None, Some(output.1)])], metadata)
+    }
+
+    /// The finished model with any inputs and outputs (see [`value_info`]) and `metadata_props`.
+    pub fn model(
+        self,
+        inputs: Vec<pb::ValueInfoProto>,
+        outputs: Vec<pb::ValueInfoProto>,
+        metadata: Vec<(String, String)>,
+    ) -> pb::ModelProto {
         let graph = pb::GraphProto {
             name: "reid".to_owned(),
             node: self.nodes,
             initializer: self.initializers,
-            input: vec![value_info(input.0, vec![dim(None), dim(Some(c)), dim(Some(h)), dim(Some(w))])],
-            output: vec![value_info(output.0, vec![dim(None), dim(Some(output.1))])],
+            input: inputs,
+            output: outputs,
             ..Default::default()
         };
         pb::ModelProto {
@@ -220,4 +214,37 @@ impl Graph {
             ..Default::default()
         }
     }
+}
+
+/// A float tensor's name and shape for a graph's inputs and outputs; `None` is the symbolic batch size `N`.
+pub fn value_info(name: &str, dims: &[Option<usize>]) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{Dimension, dimension::Value};
+    let dim = |d: &Option<usize>| Dimension {
+        value: Some(match d {
+            Some(v) => Value::DimValue(*v as i64),
+            None => Value::DimParam("N".to_owned()),
+        }),
+        ..Default::default()
+    };
+    pb::ValueInfoProto {
+        name: name.to_owned(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto { dim: dims.iter().map(dim).collect() }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `pairs` as the owned `(key, value)` metadata [`Graph::finish`] takes.
+pub fn metadata(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+/// The serialised bytes of `model` (the `.onnx` file's content).
+pub fn encode(model: &pb::ModelProto) -> Vec<u8> {
+    model.encode_to_vec()
 }

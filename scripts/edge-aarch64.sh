@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The aarch64 (Jetson) edge build, as CI runs it (scripts/test.sh calls it):
+#   1. builds `reid` without training (ONNX Runtime + Zenoh gallery) and the GStreamer plugin for
+#      aarch64-unknown-linux-gnu with cargo-zigbuild against glibc 2.31 (JetPack 5; JetPack 6 has 2.35),
+#   2. prints each binary's size (as built and stripped) and the highest GLIBC symbol version it needs, and fails
+#      if that is above 2.31,
+#   3. builds the runtime's and the gallery's unit tests for aarch64 and runs them under qemu-aarch64.
+# Everything it needs comes from scripts/setup-aarch64.sh (idempotent). Debug profile (dependencies at opt-level 3,
+# as the workspace's dev profile sets); `--release` builds the release profile instead (sizes to ship).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=debug
+cargo_profile=()
+for a in "$@"; do
+  case "$a" in
+    --release) profile=release; cargo_profile=(--release) ;;
+    *) echo "edge-aarch64: unknown option $a (known: --release)" >&2; exit 2 ;;
+  esac
+done
+GLIBC=2.31
+TARGET=aarch64-unknown-linux-gnu
+bin=$(scripts/setup-aarch64.sh --gst | tail -n1)
+export PATH="$bin:$PATH"
+# The GStreamer -sys crates link the arm64 libraries setup-aarch64.sh unpacked, named here instead of by pkg-config
+# (system-deps overrides; no C headers are needed).
+for dep in GLIB_2_0:glib-2.0 GOBJECT_2_0:gobject-2.0 GIO_2_0:gio-2.0 GSTREAMER_1_0:gstreamer-1.0 GSTREAMER_BASE_1_0:gstbase-1.0 \
+  GSTREAMER_VIDEO_1_0:gstvideo-1.0; do
+  export "SYSTEM_DEPS_${dep%%:*}_NO_PKG_CONFIG=1" "SYSTEM_DEPS_${dep%%:*}_LIB=${dep#*:}"
+  export "SYSTEM_DEPS_${dep%%:*}_SEARCH_NATIVE=$PWD/.cross/gst-arm64/usr/lib/aarch64-linux-gnu"
+done
+# Test binaries run under user-mode emulation against Debian's arm64 C runtime.
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+out="${CARGO_TARGET_DIR:-target}/$TARGET/$profile"
+
+echo "edge-aarch64: reid (no training; ort, gallery) and the GStreamer plugin for $TARGET, glibc $GLIBC"
+cargo zigbuild --locked "${cargo_profile[@]}" --target "$TARGET.$GLIBC" \
+  -p reid-cli --no-default-features --features ort,gallery
+cargo zigbuild --locked "${cargo_profile[@]}" --target "$TARGET.$GLIBC" -p gst-reid --features ort
+
+status=0
+printf '\n%-16s %10s %10s  %s\n' binary "size MiB" "stripped" "highest GLIBC symbol version"
+for f in "$out/reid" "$out/libgstreid.so"; do
+  [ -f "$f" ] || { echo "edge-aarch64: $f was not built" >&2; exit 1; }
+  readelf -h "$f" | grep -q 'Machine: *AArch64' || { echo "edge-aarch64: $f is not an aarch64 ELF" >&2; exit 1; }
+  stripped=$(mktemp)
+  aarch64-linux-gnu-strip -o "$stripped" "$f"
+  max=$(readelf --dyn-syms -W "$f" | grep -o 'GLIBC_[0-9.]*' | sort -u -V | tail -n1)
+  mib() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+  printf '%-16s %10s %10s  %s\n' "$(basename "$f")" "$(mib "$f")" "$(mib "$stripped")" "$max"
+  rm -f "$stripped"
+  if [ "$(printf '%s\n%s\n' "${max#GLIBC_}" "$GLIBC" | sort -V | tail -n1)" != "$GLIBC" ]; then
+    echo "edge-aarch64: $(basename "$f") needs $max, above JetPack 5's glibc $GLIBC" >&2
+    status=1
+  fi
+done
+[ "$status" = 0 ] || exit 1
+
+echo
+echo "edge-aarch64: runtime and gallery unit tests under qemu-aarch64"
+cargo-zigbuild test --locked "${cargo_profile[@]}" --target "$TARGET.$GLIBC" \
+  -p reid-runtime -p reid-gallery --features reid-runtime/ort,reid-gallery/net --lib
