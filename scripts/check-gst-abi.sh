@@ -6,11 +6,18 @@
 # folder, nothing is installed. Usage: scripts/check-gst-abi.sh [PLUGIN.so]   (default: the debug build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-plugin=${1:-${CARGO_TARGET_DIR:-target}/debug/libgstreid.so}
+plugin=${1:-}
+if [ -z "$plugin" ]; then
+  # `cargo build` puts it in debug/, a test build only in debug/deps/.
+  for p in "${CARGO_TARGET_DIR:-target}"/debug/libgstreid.so "${CARGO_TARGET_DIR:-target}"/debug/deps/libgstreid.so; do
+    if [ -f "$p" ]; then plugin=$p; break; fi
+  done
+fi
+plugin=${plugin:-${CARGO_TARGET_DIR:-target}/debug/libgstreid.so}
 [ -f "$plugin" ] || { echo "check-gst-abi: $plugin not found (build it: cargo build -p gst-reid)" >&2; exit 1; }
 suite=bullseye
 pkgs=(libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 libglib2.0-0)
-libs=(libgstreamer-1.0.so.0 libgstbase-1.0.so.0 libgstvideo-1.0.so.0 libglib-2.0.so.0 libgobject-2.0.so.0)
+libs=(libgstreamer-1.0.so.0 libgstbase-1.0.so.0 libgstvideo-1.0.so.0 libglib-2.0.so.0 libgobject-2.0.so.0 libgio-2.0.so.0)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -33,7 +40,7 @@ for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
 # The symbols the plugin imports that today's GStreamer/GLib libraries (the ones it links) define.
 new_defs=$(for l in "${libs[@]}"; do
   f=$(ldd "$plugin" | awk -v l="$l" '$1 == l { print $3 }')
-  [ -n "$f" ] && nm -D --defined-only "$f" | awk '{ print $3 }'
+  if [ -n "$f" ]; then nm -D --defined-only "$f" | awk '{ print $3 }'; fi
 done | sort -u)
 needed=$(nm -D --undefined-only "$plugin" | awk '{ print $2 }' | sed 's/@.*//' | sort -u | comm -12 - <(echo "$new_defs"))
 old_defs=$(for l in "${libs[@]}"; do

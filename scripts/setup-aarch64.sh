@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Idempotently installs the aarch64 (Jetson) cross toolchain that scripts/edge-aarch64.sh uses, all from registries:
-#   - the Rust standard library for aarch64-unknown-linux-gnu (rustup),
+#   - the Rust standard library for aarch64-unknown-linux-gnu and aarch64-unknown-linux-musl (rustup; the musl one
+#     for the static test binaries that run under qemu),
 #   - Zig and cargo-zigbuild from PyPI (pinned) into .venv-zig: Zig links against glibc 2.31 stubs, so the binaries
 #     load on JetPack 5 (Ubuntu 20.04, glibc 2.31) and JetPack 6 (Ubuntu 22.04, glibc 2.35),
-#   - Debian's qemu-user (qemu-aarch64), binutils for aarch64 (strip) and the arm64 C runtime (libc6-arm64-cross, libgcc-s1-arm64-cross) to run
-#     the aarch64 test binaries here,
+#   - Debian's qemu-user (qemu-aarch64, runs the aarch64 test binaries) and binutils for aarch64 (strip),
 #   - with --gst: the arm64 GStreamer and GLib libraries the plugin links against, unpacked into .cross/gst-arm64.
 # Prints the folder holding cargo-zigbuild and zig on its last line (put it first on PATH).
 set -euo pipefail
@@ -20,10 +20,12 @@ for a in "$@"; do
   esac
 done
 
-if ! rustup target list --installed | grep -qx "$TARGET"; then
-  echo "setup-aarch64: rustup target add $TARGET" >&2
-  rustup target add "$TARGET" >&2
-fi
+for t in "$TARGET" aarch64-unknown-linux-musl; do
+  if ! rustup target list --installed | grep -qx "$t"; then
+    echo "setup-aarch64: rustup target add $t" >&2
+    rustup target add "$t" >&2
+  fi
+done
 
 venv=$PWD/.venv-zig
 if ! { "$venv/bin/cargo-zigbuild" --version 2>/dev/null | grep -q " $ZIGBUILD_VERSION$" &&
@@ -47,10 +49,9 @@ apt_install() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
   fi
 }
-if ! command -v qemu-aarch64 >/dev/null || ! command -v aarch64-linux-gnu-strip >/dev/null ||
-  [ ! -e /usr/aarch64-linux-gnu/lib/libc.so.6 ] || [ ! -e /usr/aarch64-linux-gnu/lib/libgcc_s.so.1 ]; then
-  echo "setup-aarch64: installing qemu-user binutils-aarch64-linux-gnu libc6-arm64-cross libgcc-s1-arm64-cross" >&2
-  apt_install qemu-user binutils-aarch64-linux-gnu libc6-arm64-cross libgcc-s1-arm64-cross
+if ! command -v qemu-aarch64 >/dev/null || ! command -v aarch64-linux-gnu-strip >/dev/null; then
+  echo "setup-aarch64: installing qemu-user binutils-aarch64-linux-gnu" >&2
+  apt_install qemu-user binutils-aarch64-linux-gnu
 fi
 
 # The arm64 GStreamer and GLib shared libraries the plugin links against, unpacked into .cross/gst-arm64 (Debian's

@@ -35,11 +35,10 @@ step "cargo clippy: CUDA build (feature cuda: burn-cuda training and the gallery
 # which is enough to type-check every line of the CUDA path. Linking a real CUDA build needs that download once.
 DOCS_RS=1 cargo clippy -p reid-cli -p reid-gallery --all-targets --features reid-cli/cuda,reid-gallery/cuda --locked -- -D warnings
 
-step "edge build checks on x86-64: reid without training (tract only; with ONNX Runtime and the Zenoh gallery)"
+step "edge build check on x86-64: reid without training and without ONNX Runtime or the gallery (tract only)"
 cargo clippy -p reid-cli --no-default-features --locked -- -D warnings
-cargo clippy -p reid-cli --no-default-features --features ort,gallery --locked -- -D warnings
 
-step "aarch64 edge build (Jetson; cargo-zigbuild, glibc 2.31): sizes, highest GLIBC version, unit tests under qemu"
+step "aarch64 edge build (Jetson; reid with ONNX Runtime and the gallery, the plugin; cargo-zigbuild, glibc 2.31): sizes, highest GLIBC version, unit tests under qemu"
 # Installs the Rust aarch64 target, Zig + cargo-zigbuild (PyPI), qemu-user and the arm64 GStreamer dev files.
 scripts/edge-aarch64.sh
 
@@ -50,6 +49,9 @@ scripts/pyenv.sh --nvrtc >/dev/null
 NVRTC_LIB=$(dirname "$(find "$PWD/.venv" -name 'libnvrtc.so.12' | head -n1)")
 LD_LIBRARY_PATH="$NVRTC_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
   cargo test --workspace --locked --features reid-gallery/cuda
+
+step "the GStreamer plugin against GStreamer 1.18 / GLib 2.66 (Debian 11) symbols (scripts/check-gst-abi.sh)"
+scripts/check-gst-abi.sh
 
 echo
 echo "all checks passed in ${SECONDS}s (target dir: $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1))"

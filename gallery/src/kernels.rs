@@ -15,6 +15,8 @@ use half::slice::HalfFloatSliceExt;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Simd(Level);
 
+// The x86_64 families are never made on other architectures (`detect` cannot find them there).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Level {
     /// x86_64 AVX-512F (batched kernel) plus everything of `Avx2`.
