@@ -8,12 +8,13 @@
 #      statically against musl: on this machine glibc aarch64 programs (Debian's libc 2.36, with qemu 7.2 and 10.0)
 #      hang under qemu-user when they start a thread, static musl ones do not; the tests are about aarch64 code.
 # Everything it needs comes from scripts/setup-aarch64.sh (idempotent). By default the dev profile with dependencies
-# at opt-level 1 instead of the workspace's 3 (this is a compile-and-test check, and CI time is short); `--release`
-# builds the release profile instead (the sizes to ship).
+# at opt-level 0 instead of the workspace's 3 (this is a compile-and-test check, and CI time is short: a cold run
+# of this script compiles every dependency twice, for glibc and for musl); `--release` builds the release profile
+# instead (the sizes to ship).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=debug
-cargo_profile=(--config 'profile.dev.package."*".opt-level=1')
+cargo_profile=(--config 'profile.dev.package."*".opt-level=0')
 for a in "$@"; do
   case "$a" in
     --release) profile=release; cargo_profile=(--release) ;;
