@@ -3,7 +3,7 @@
 # against: every symbol it imports from GStreamer (core, base, video) and GLib (glib, gobject) must be exported by
 # Debian 11's packages (GStreamer 1.18.4, GLib 2.66; Jetson images carry GStreamer 1.16-1.20 and GLib 2.64-2.72).
 # The packages are fetched with `apt-get download` from deb.debian.org (bullseye) and unpacked under a temporary
-# folder, nothing is installed. Usage: scripts/check-gst-abi.sh [PLUGIN.so]   (default: the debug build's).
+# folder by scripts/unpack-debs.sh, nothing is installed. Usage: scripts/check-gst-abi.sh [PLUGIN.so]   (default: the debug build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 plugin=${1:-}
@@ -21,21 +21,8 @@ libs=(libgstreamer-1.0.so.0 libgstbase-1.0.so.0 libgstvideo-1.0.so.0 libglib-2.0
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/root"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" \
-  >"$work/sources.list"
-: >"$work/status"
-apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-  -o "Dir::State::Lists=$work/lists" -o "Dir::State::status=$work/status" -o "Dir::Cache=$work/cache"
-  -o APT::Architecture=amd64 -o APT::Sandbox::User=root)
-apt-get -qq "${apt_opts[@]}" update >&2
-versions=()
-for p in "${pkgs[@]}"; do
-  v=$(apt-cache "${apt_opts[@]}" show "$p" | awk '/^Version:/ { print $2; exit }')
-  versions+=("$p=$v")
-done
-(cd "$work" && apt-get -qq "${apt_opts[@]}" download "${versions[@]}" >&2)
-for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+mapfile -t versions < <(scripts/unpack-debs.sh amd64 "$suite" "$work/root" "${pkgs[@]}")
+[ "${#versions[@]}" = "${#pkgs[@]}" ] || { echo "check-gst-abi: could not fetch ${pkgs[*]} from $suite" >&2; exit 1; }
 
 # The symbols the plugin imports that today's GStreamer/GLib libraries (the ones it links) define.
 new_defs=$(for l in "${libs[@]}"; do

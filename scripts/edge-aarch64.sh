@@ -44,6 +44,7 @@ echo "edge-aarch64: reid (no training; ort, gallery) and the GStreamer plugin fo
 cargo zigbuild --locked "${cargo_profile[@]}" --target "$TARGET.$GLIBC" -p reid-cli -p gst-reid \
   --no-default-features --features reid-cli/ort,reid-cli/gallery,gst-reid/ort,gst-reid/publish
 
+mib() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 status=0
 printf '\n%-16s %10s %10s  %s\n' binary "size MiB" "stripped" "highest GLIBC symbol version"
 for f in "$out/reid" "$out/libgstreid.so"; do
@@ -52,7 +53,6 @@ for f in "$out/reid" "$out/libgstreid.so"; do
   stripped=$(mktemp)
   aarch64-linux-gnu-strip -o "$stripped" "$f"
   max=$(readelf --dyn-syms -W "$f" | grep -o 'GLIBC_[0-9.]*' | sort -u -V | tail -n1)
-  mib() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1048576 }'; }
   printf '%-16s %10s %10s  %s\n' "$(basename "$f")" "$(mib "$f")" "$(mib "$stripped")" "$max"
   rm -f "$stripped"
   if [ "$(printf '%s\n%s\n' "${max#GLIBC_}" "$GLIBC" | sort -V | tail -n1)" != "$GLIBC" ]; then

@@ -62,28 +62,13 @@ libdir=$sysroot/usr/lib/aarch64-linux-gnu
 if $gst && [ ! -e "$libdir/libgstvideo-1.0.so" ]; then
   echo "setup-aarch64: fetching the arm64 GStreamer and GLib libraries into $sysroot" >&2
   codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")
-  state=$(mktemp -d)
-  mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/debs"
-  keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-  {
-    echo "deb [arch=arm64 signed-by=$keyring] http://deb.debian.org/debian $codename main"
-    echo "deb [arch=arm64 signed-by=$keyring] http://deb.debian.org/debian $codename-updates main"
-    echo "deb [arch=arm64 signed-by=$keyring] http://deb.debian.org/debian-security $codename-security main"
-  } >"$state/sources.list"
-  : >"$state/status"
-  chmod 755 "$state"
-  apt_opts=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
-    -o "Dir::State::Lists=$state/lists" -o "Dir::State::status=$state/status" -o "Dir::Cache=$state/cache"
-    -o APT::Architecture=arm64 -o APT::Architectures=arm64 -o APT::Sandbox::User=root)
-  apt-get -qq "${apt_opts[@]}" update >&2
-  (cd "$state/debs" && apt-get -qq "${apt_opts[@]}" download \
-    libgstreamer1.0-0:arm64 libgstreamer-plugins-base1.0-0:arm64 libglib2.0-0:arm64 >&2)
-  rm -rf "$sysroot.tmp" && mkdir -p "$sysroot.tmp"
-  for deb in "$state/debs"/*.deb; do dpkg-deb -x "$deb" "$sysroot.tmp"; done
+  rm -rf "$sysroot.tmp"
+  scripts/unpack-debs.sh arm64 "$codename,$codename-updates,$codename-security" "$sysroot.tmp" \
+    libgstreamer1.0-0 libgstreamer-plugins-base1.0-0 libglib2.0-0 >&2
   # The link-time names (the -dev packages' symlinks).
   for l in glib-2.0 gobject-2.0 gio-2.0 gstreamer-1.0 gstbase-1.0 gstvideo-1.0; do
     ln -sf "lib$l.so.0" "$sysroot.tmp/usr/lib/aarch64-linux-gnu/lib$l.so"
   done
-  rm -rf "$sysroot" "$state" && mv "$sysroot.tmp" "$sysroot"
+  rm -rf "$sysroot" && mv "$sysroot.tmp" "$sysroot"
 fi
 echo "$venv/bin"

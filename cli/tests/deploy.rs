@@ -61,12 +61,17 @@ fn tree(root: &Path) -> BTreeMap<PathBuf, (char, u32, Vec<u8>)> {
     out
 }
 
-#[test]
-fn deploy_install_twice_gives_the_same_tree_and_keeps_edited_config() {
+/// A temporary folder with a fake build, the staging root to install into and the systemctl marker file.
+fn staging() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let build = fake_build(dir.path());
-    let root = dir.path().join("root");
-    let marker = dir.path().join("systemctl-called");
+    let (root, marker) = (dir.path().join("root"), dir.path().join("systemctl-called"));
+    (dir, build, root, marker)
+}
+
+#[test]
+fn deploy_install_twice_gives_the_same_tree_and_keeps_edited_config() {
+    let (_dir, build, root, marker) = staging();
     let first = install(&root, &build, &[], &marker);
     assert!(first.contains("installed"), "{first}");
     let once = tree(&root);
@@ -116,10 +121,7 @@ fn deploy_install_twice_gives_the_same_tree_and_keeps_edited_config() {
 
 #[test]
 fn deploy_install_writes_other_prefixes_into_units_and_configs() {
-    let dir = tempfile::tempdir().unwrap();
-    let build = fake_build(dir.path());
-    let root = dir.path().join("root");
-    let marker = dir.path().join("systemctl-called");
+    let (_dir, build, root, marker) = staging();
     install(&root, &build, &["--prefix", "/usr/local/reid", "--etc", "/etc/reid-edge"], &marker);
     let unit = std::fs::read_to_string(root.join("etc/systemd/system/reid-gallery.service")).unwrap();
     assert!(unit.contains("ExecStart=/usr/local/reid/bin/reid gallery serve $REID_GALLERY_ARGS"), "{unit}");
@@ -183,10 +185,8 @@ fn deploy_systemd_units_verify() {
         return;
     };
     assert!(version.status.success());
-    let dir = tempfile::tempdir().unwrap();
-    let build = fake_build(dir.path());
-    let root = dir.path().join("root");
-    install(&root, &build, &[], &dir.path().join("systemctl-called"));
+    let (dir, build, root, marker) = staging();
+    install(&root, &build, &[], &marker);
     // `verify` needs ExecStart's program to exist: point the installed units at the staging root.
     let units = dir.path().join("units");
     std::fs::create_dir_all(&units).unwrap();

@@ -461,6 +461,9 @@ const MIN_GSTREAMER: (u32, u32) = (1, 14);
 const ELEMENTS: [&str; 3] = ["reidembed", "reidsynthsrc", "reidpublish"];
 
 /// How to install GStreamer.
+/// The fix when GStreamer is there but its command-line tools are not.
+const TOOLS_FIX: &str = "sudo apt-get install gstreamer1.0-tools";
+
 const GST_FIX: &str = "sudo apt-get install gstreamer1.0-tools gstreamer1.0-plugins-base (scripts/setup-gst.sh; \
 JetPack images ship it)";
 
@@ -500,7 +503,7 @@ fn check_gstreamer(host: &dyn Host, dirs: &[PathBuf]) -> (Check, bool) {
                     "gstreamer",
                     Status::Warn,
                     format!("GStreamer {v} (pkg-config) but no gst-inspect-1.0 / gst-launch-1.0"),
-                    Some("sudo apt-get install gstreamer1.0-tools".to_owned()),
+                    Some(TOOLS_FIX.to_owned()),
                 )
             } else {
                 Check::new("gstreamer", Status::Ok, format!("GStreamer {v} ({source})"), None)
@@ -511,7 +514,7 @@ fn check_gstreamer(host: &dyn Host, dirs: &[PathBuf]) -> (Check, bool) {
                 "gstreamer",
                 Status::Warn,
                 format!("{} found, but no gst-inspect-1.0 to run pipelines with", lib.display()),
-                Some("sudo apt-get install gstreamer1.0-tools".to_owned()),
+                Some(TOOLS_FIX.to_owned()),
             ),
             None => Check::new(
                 "gstreamer",
@@ -548,7 +551,7 @@ deploy/install.sh: /opt/reid/lib/gstreamer-1.0)";
                 "reid-plugin",
                 Status::Warn,
                 format!("{} exists but cannot be inspected without gst-inspect-1.0", f.display()),
-                Some("sudo apt-get install gstreamer1.0-tools".to_owned()),
+                Some(TOOLS_FIX.to_owned()),
             ),
             None => Check::new(
                 "reid-plugin",

@@ -93,7 +93,7 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
     let config = bench_config(&args.backbone, args.feat_dim, args.height, args.width)?;
     let dir = tempfile::tempdir()?;
-    let model_path = dir.path().join("model.onnx");
+    let model_path = args.export_only.clone().unwrap_or_else(|| dir.path().join("model.onnx"));
     let model = ReidModel::new(&config, &Device::flex())?;
     let opts = ExportOptions {
         backbone_name: args.backbone.clone(),
@@ -104,7 +104,6 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
     export_onnx(&model, &config, &opts, &model_path)?;
     drop(model);
     if let Some(out) = &args.export_only {
-        std::fs::copy(&model_path, out).with_context(|| format!("writing the model to {}", out.display()))?;
         println!(
             "{} BNNeck ({}-d) at {}x{}, random weights: {}",
             args.backbone,
