@@ -1,6 +1,7 @@
 //! `reid`: the one command of the person re-identification stack.
 
 mod commands;
+mod engine_args;
 mod progress;
 
 use anyhow::Result;

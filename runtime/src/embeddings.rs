@@ -1,6 +1,6 @@
 //! The TAO inference JSON: `[{"img_path": "...", "embedding": [f32, ...]}, ...]`.
 
-use crate::Matrix;
+use reid_eval::Matrix;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};

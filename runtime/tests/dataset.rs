@@ -9,8 +9,8 @@ use reid_runtime::dataset::{
     CheckOptions, DatasetError, Identity, LabelSource, Labeler, Layout, MarketName, NameError, SplitKind,
     check_dataset, check_dataset_with_progress, detect_layout, load_split, open_dataset, parse_market_name,
 };
-use reid_runtime::metrics::Label;
-use reid_runtime::progress::Progress;
+use reid_eval::metrics::Label;
+use reid_eval::progress::Progress;
 use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------------------------------------

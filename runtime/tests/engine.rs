@@ -5,7 +5,7 @@ use reid_runtime::engine::{
     ColorOrder, EmbedOptions, Engine, EngineError, ModelInfo, PreprocessConfig, TractEngine, embed_paths, list_images,
 };
 use reid_runtime::onnx_graph::{Graph, value_info};
-use reid_runtime::progress::NoProgress;
+use reid_eval::progress::NoProgress;
 use std::path::PathBuf;
 
 use crate::common::*;

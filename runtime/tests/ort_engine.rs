@@ -6,7 +6,7 @@
 use reid_runtime::engine::ort::calibration::{self, CalibrationTable};
 use reid_runtime::engine::ort::{OrtEngine, OrtOptions, Provider, library};
 use reid_runtime::engine::{Engine, EngineError, TractEngine};
-use reid_runtime::progress::NoProgress;
+use reid_eval::progress::NoProgress;
 use std::path::PathBuf;
 
 use crate::common::*;

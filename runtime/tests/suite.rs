@@ -4,6 +4,4 @@ mod common;
 mod dataset;
 mod engine;
 mod ort_engine;
-mod parity;
-mod persons;
-mod plot;
+mod preprocess;

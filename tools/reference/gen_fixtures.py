@@ -1,4 +1,4 @@
-"""Writes the parity fixtures that the Rust tests read (runtime/tests/fixtures, cli/tests/fixtures).
+"""Writes the parity fixtures that the Rust tests read (eval/tests/fixtures, cli/tests/fixtures).
 
     scripts/pyenv.sh                      # once: a venv with numpy
     .venv/bin/python tools/reference/gen_fixtures.py
@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import reid_reference as ref  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-RUNTIME_FIX = os.path.join(ROOT, "runtime", "tests", "fixtures")
+EVAL_FIX = os.path.join(ROOT, "eval", "tests", "fixtures")
 CLI_FIX = os.path.join(ROOT, "cli", "tests", "fixtures")
 
 
@@ -78,7 +78,7 @@ def eval_case(name, rng, nq, ng, nids, cams, quantum=None, unknown_cams=False):
     loop = ref.evaluate_loop(dist, q_pids, g_pids, q_cams, g_cams)
     assert abs(res["mAP"] - loop["mAP"]) < 1e-12 and np.allclose(res["cmc"], loop["cmc"], atol=1e-12)
     assert abs(res["mINP"] - loop["mINP"]) < 1e-12
-    dump(os.path.join(RUNTIME_FIX, f"eval_{name}.json"), {
+    dump(os.path.join(EVAL_FIX, f"eval_{name}.json"), {
         "dist": [f32list(r) for r in dist],
         "q_pids": q_pids.tolist(), "g_pids": g_pids.tolist(),
         "q_cams": q_cams.tolist(), "g_cams": g_cams.tolist(),
@@ -96,7 +96,7 @@ def rerank_case(name, feats_q, feats_g, k1, k2, lam, check_gaps=True):
         if gap < 2e-6:
             return False
     final = ref.rerank_dense(feats_q, feats_g, k1, k2, lam)
-    dump(os.path.join(RUNTIME_FIX, f"rerank_{name}.json"), {
+    dump(os.path.join(EVAL_FIX, f"rerank_{name}.json"), {
         "query": [f32list(r) for r in feats_q], "gallery": [f32list(r) for r in feats_g],
         "k1": k1, "k2": k2, "lambda": lam,
         "expected": [f32list(r) for r in final],
@@ -135,7 +135,7 @@ def distance_case():
     a = rng.standard_normal((9, 33)).astype(np.float32)
     b = rng.standard_normal((70, 33)).astype(np.float32)
     b[3] = 0.0
-    dump(os.path.join(RUNTIME_FIX, "distances.json"), {
+    dump(os.path.join(EVAL_FIX, "distances.json"), {
         "a": [f32list(r) for r in a], "b": [f32list(r) for r in b],
         "sq_euclidean": [f32list(r) for r in ref.sq_euclidean(a, b)],
         "cosine": [f32list(r) for r in ref.cosine_distance(a, b)],

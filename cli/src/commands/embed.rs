@@ -1,12 +1,12 @@
 //! `reid embed`: the TAO inference JSON of every image under a folder, embedded by an ONNX model on any engine.
 
-use super::engine_args::{EngineArgs, PreprocessArgs};
+use crate::engine_args::{EngineArgs, PreprocessArgs};
 use crate::progress::Bars;
 use anyhow::{Context, Result};
 use clap::Args;
 use reid_runtime::embeddings::{EmbeddingSet, write_tao_json};
 use reid_runtime::engine::{EmbedOptions, embed_paths, list_images};
-use reid_runtime::progress::Progress;
+use reid_eval::progress::Progress;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;

@@ -1,7 +1,7 @@
 //! `reid engine build | calibrate | info`: TensorRT engines built ahead of time (and cached), int8 calibration
 //! tables, and what an engine would run a model on.
 
-use super::engine_args::{EngineArgs, PreprocessArgs};
+use crate::engine_args::{EngineArgs, PreprocessArgs};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use reid_runtime::engine::ort::Precision;

@@ -6,7 +6,6 @@ pub mod dataset;
 pub mod doctor;
 pub mod embed;
 pub mod engine;
-pub mod engine_args;
 pub mod evaluate;
 #[cfg(feature = "gallery")]
 pub mod gallery;

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::error::BadFile;
-use crate::progress::Progress;
+use reid_eval::progress::Progress;
 
 /// Minimum, median and maximum of a size (width or height) in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

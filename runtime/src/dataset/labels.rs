@@ -10,7 +10,7 @@ use super::error::{BadFile, DatasetError};
 use super::identity::Identity;
 use super::name::{NameError, parse_market_name};
 use super::split::ImageRecord;
-use crate::metrics::Label;
+use reid_eval::metrics::Label;
 
 /// Where the identity and camera of an image path come from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]

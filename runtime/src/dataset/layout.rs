@@ -8,26 +8,7 @@ use serde::Serialize;
 use tracing::info;
 
 use super::error::DatasetError;
-use super::split::{Split, load_split};
-
-/// How a dataset lays out its images.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Layout {
-    /// Market-1501: split folders of images named `PPPP_cC[sS_FFFFFF_NN].jpg`.
-    Market,
-    /// Camera-less: split folders holding one sub-folder per identity, named for the identity.
-    Folders,
-}
-
-impl fmt::Display for Layout {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Layout::Market => "Market-1501",
-            Layout::Folders => "folder per identity",
-        })
-    }
-}
+use super::split::{Layout, Split, load_split};
 
 /// The role of a split in a dataset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

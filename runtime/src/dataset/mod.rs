@@ -25,10 +25,10 @@ pub use error::{BadFile, DatasetError};
 pub use identity::Identity;
 pub use labels::{LabelSource, Labeler, Labelled, UnknownLabelSource};
 pub use layout::{
-    Dataset, DatasetDirs, Layout, MARKET_GALLERY, MARKET_TRAIN, QUERY, SplitKind, detect_layout, open_dataset,
+    Dataset, DatasetDirs, MARKET_GALLERY, MARKET_TRAIN, QUERY, SplitKind, detect_layout, open_dataset,
 };
 pub use name::{
     DISTRACTOR_PID, IMAGE_EXTENSIONS, JUNK_PID, MarketName, NameError, is_image_extension, parse_market_name,
 };
 pub use report::{CameraCount, CheckOptions, DatasetReport, SplitReport, check_dataset, check_dataset_with_progress};
-pub use split::{ImageRecord, Split, load_split};
+pub use split::{ImageRecord, Layout, Split, load_split};

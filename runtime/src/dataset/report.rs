@@ -10,9 +10,9 @@ use tracing::info;
 use super::decode::{DecodeSummary, decode_all};
 use super::error::{BadFile, DatasetError, serialize_lossy_path};
 use super::identity::Identity;
-use super::layout::{Dataset, Layout, SplitKind, open_dataset};
-use super::split::{ImageRecord, Split};
-use crate::progress::{NoProgress, Progress};
+use super::layout::{Dataset, SplitKind, open_dataset};
+use super::split::{ImageRecord, Layout, Split};
+use reid_eval::progress::{NoProgress, Progress};
 
 /// What [`check_dataset`] does beyond listing.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,15 +1,35 @@
 //! Loading one split folder (train, query or gallery) into image records.
 
 use std::ffi::OsStr;
+use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use serde::Serialize;
 use tracing::{debug, info, warn};
 
 use super::error::{BadFile, DatasetError};
 use super::identity::Identity;
-use super::layout::Layout;
 use super::name::{is_image_extension, parse_market_name};
+
+/// How a dataset lays out its images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Layout {
+    /// Market-1501: split folders of images named `PPPP_cC[sS_FFFFFF_NN].jpg`.
+    Market,
+    /// Camera-less: split folders holding one sub-folder per identity, named for the identity.
+    Folders,
+}
+
+impl fmt::Display for Layout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Layout::Market => "Market-1501",
+            Layout::Folders => "folder per identity",
+        })
+    }
+}
 
 /// One usable image of a split.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -21,8 +21,8 @@ pub use preprocess::{ColorOrder, PreprocessConfig};
 pub use select::{EngineKind, OpenedEngine, open_engine};
 pub use tract::TractEngine;
 
-use crate::Matrix;
-use crate::progress::Progress;
+use reid_eval::Matrix;
+use reid_eval::progress::Progress;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -268,7 +268,7 @@ pub fn embed_paths(
         }
         dim = out.len() / n;
         if options.l2_normalize && (options.flip || !info.l2_normalized) {
-            out.chunks_exact_mut(dim.max(1)).for_each(crate::distance::l2_normalize);
+            out.chunks_exact_mut(dim.max(1)).for_each(reid_eval::distance::l2_normalize);
         }
         rows.append(&mut out);
         progress.advance(n as u64);

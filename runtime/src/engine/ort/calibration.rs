@@ -8,7 +8,7 @@ use super::super::EngineError;
 use super::super::model_info::ModelInfo;
 use super::super::preprocess::{self, PreprocessConfig};
 use super::library;
-use crate::progress::Progress;
+use reid_eval::progress::Progress;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;

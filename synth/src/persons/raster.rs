@@ -7,6 +7,41 @@ use image::RgbImage;
 use super::camera::Lighting;
 use super::color::Color;
 
+/// A pixel box on an image; it may stick out of the image (drawing is clamped to the image).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Rect {
+    /// Left edge (may be negative).
+    pub x: i32,
+    /// Top edge (may be negative).
+    pub y: i32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl Rect {
+    /// A box with its top-left corner at `(x, y)`.
+    pub fn new(x: i32, y: i32, width: u32, height: u32) -> Self {
+        Self { x, y, width, height }
+    }
+
+    /// The whole of an image of the given size.
+    pub fn full(width: u32, height: u32) -> Self {
+        Self::new(0, 0, width, height)
+    }
+
+    /// The part of this box inside a `width x height` image.
+    pub(crate) fn clip(&self, width: u32, height: u32) -> Clip {
+        let x0 = i64::from(self.x).clamp(0, i64::from(width));
+        let y0 = i64::from(self.y).clamp(0, i64::from(height));
+        let x1 = (i64::from(self.x) + i64::from(self.width)).clamp(0, i64::from(width));
+        let y1 = (i64::from(self.y) + i64::from(self.height)).clamp(0, i64::from(height));
+        // The values are clamped to `0..=u32::MAX`, so the casts are exact.
+        Clip { x0: x0 as u32, y0: y0 as u32, x1: x1 as u32, y1: y1 as u32 }
+    }
+}
+
 /// A point or vector in pixel coordinates (pixel `(i, j)` has its centre at `(i + 0.5, j + 0.5)`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct V2 {

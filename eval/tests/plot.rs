@@ -4,9 +4,9 @@
 #![cfg(feature = "plot")]
 
 use image::{Rgb, RgbImage};
-use reid_runtime::Matrix;
-use reid_runtime::metrics::Label;
-use reid_runtime::plot::{
+use reid_eval::Matrix;
+use reid_eval::metrics::Label;
+use reid_eval::plot::{
     MatchRow, MatchSampling, MatchThumb, QueryPick, SampleError, SampledMatches, Series, SparseSeries,
     TRAINING_CURVES_SIZE, TrainingCurves, sample_match_rows, sampled_matches_png, training_curves,
 };

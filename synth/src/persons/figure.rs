@@ -7,7 +7,8 @@ use std::f32::consts::PI;
 
 use super::color::{Color, scale};
 use super::identity::{BottomKind, HairLength, Identity, Pattern, Sleeves};
-use super::pose::{Pose, Viewpoint};
+use super::camera::Viewpoint;
+use super::pose::Pose;
 use super::raster::{Painter, Shape, V2, v2};
 
 /// Darkening of the limbs on the far side in a side view.

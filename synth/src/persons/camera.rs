@@ -3,8 +3,30 @@
 use rand::Rng;
 
 use super::color::{CLOTHES, Color, SCENERY, mix, pick_jittered};
-use super::pose::Viewpoint;
 use super::{rng_for, tag};
+
+/// The direction a person is seen from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Viewpoint {
+    /// Walking towards the camera: face, chest logo and backpack straps show.
+    Front,
+    /// Walking away: the back of the head and the backpack show.
+    Back,
+    /// Walking to the image's left (side view, narrower).
+    Left,
+    /// Walking to the image's right (side view, narrower).
+    Right,
+}
+
+impl Viewpoint {
+    /// All viewpoints, in the order of [`Camera::viewpoints`].
+    pub const ALL: [Viewpoint; 4] = [Viewpoint::Front, Viewpoint::Back, Viewpoint::Left, Viewpoint::Right];
+
+    /// True for the side views.
+    pub fn is_side(self) -> bool {
+        matches!(self, Viewpoint::Left | Viewpoint::Right)
+    }
+}
 
 /// How a camera (and one image's moment) lights and records colours.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -25,13 +25,14 @@ mod raster;
 mod render;
 mod write;
 
-pub use camera::{Background, Camera, Lighting, Texture};
+pub use camera::{Background, Camera, Lighting, Texture, Viewpoint};
 pub use color::Color;
 pub use effects::apply_sensor;
 pub use error::PersonsError;
 pub use identity::{Accessories, Body, Bottom, BottomKind, Hair, HairLength, Identity, Pattern, Sleeves, Top};
-pub use pose::{Occlusion, Pose, Shot, Viewpoint};
-pub use render::{Rect, render_background, render_crop, render_occlusion, render_person};
+pub use pose::{Occlusion, Pose, Shot};
+pub use raster::Rect;
+pub use render::{render_background, render_crop, render_occlusion, render_person};
 pub use write::{DatasetSpec, DatasetSummary, JPEG_QUALITY, render_preview, write_dataset};
 
 use rand::SeedableRng;

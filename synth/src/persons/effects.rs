@@ -5,8 +5,7 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::camera::Camera;
-use super::raster::{Clip, to_u8};
-use super::render::Rect;
+use super::raster::{Clip, Rect, to_u8};
 use super::rng_for;
 
 /// Applies the camera's blur and sensor noise to the pixels of `region` (clamped to the image); pixels outside

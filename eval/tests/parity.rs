@@ -1,10 +1,10 @@
 //! Parity with the numpy reference (`tools/reference/reid_reference.py`), on fixtures written by
 //! `tools/reference/gen_fixtures.py`. Tolerances: AP/CMC/mINP 1e-6, distances and re-ranked distances 1e-5.
 
-use reid_runtime::Matrix;
-use reid_runtime::distance::{Metric, distance_matrix};
-use reid_runtime::metrics::{Label, evaluate};
-use reid_runtime::rerank::{RerankParams, rerank};
+use reid_eval::Matrix;
+use reid_eval::distance::{Metric, distance_matrix};
+use reid_eval::metrics::{Label, evaluate};
+use reid_eval::rerank::{RerankParams, rerank};
 use serde::Deserialize;
 use std::path::PathBuf;
 
