@@ -1,10 +1,12 @@
 //! The TAO spec file: the seed example, defaults, errors naming keys, overrides, interpolation, network config.
 
-use reid_models::BackboneConfig;
 use reid_models::config::BlockKind;
-use reid_trainer::spec::{
-    MetricLossType, NeckFeature, NeckType, OptimizerName, PretrainChoice, Sampler, Spec, SpecError, WarmupMethod,
-};
+use reid_models::{BackboneConfig, Neck, NeckFeat};
+use reid_trainer::data::sampler::SamplerKind;
+use reid_trainer::loss::MetricLossType;
+use reid_trainer::optim::OptimizerKind;
+use reid_trainer::optim::schedule::WarmupMethod;
+use reid_trainer::spec::{PretrainChoice, Spec, SpecError};
 use std::path::{Path, PathBuf};
 
 const TAO_EXAMPLE: &str = include_str!("../specs/tao_example.yaml");
@@ -44,11 +46,11 @@ fn seed_example_parses_with_the_seed_values() {
     assert_eq!(m.pretrain_choice, PretrainChoice::SelfSupervised);
     assert_eq!(m.pretrained_model_path.as_deref(), Some(Path::new("/path/to/pretrained_model.pth")));
     assert_eq!((m.input_channels, m.input_height, m.input_width), (3, 384, 128));
-    assert_eq!(m.neck, NeckType::Bnneck);
+    assert_eq!(m.neck, Neck::Bnneck);
     assert_eq!(m.stride_size, vec![16, 16]);
     assert_eq!(m.feat_dim, 1024);
     assert!(m.no_margin);
-    assert_eq!(m.neck_feat, NeckFeature::After);
+    assert_eq!(m.neck_feat, NeckFeat::After);
     assert_eq!(m.metric_loss_type, MetricLossType::Triplet);
     assert!(!m.with_center_loss && !m.with_flip_feature && !m.label_smooth);
     assert_eq!(m.pretrain_hw_ratio, 2.0);
@@ -59,7 +61,7 @@ fn seed_example_parses_with_the_seed_values() {
     assert_eq!(d.pixel_mean, vec![0.5, 0.5, 0.5]);
     assert_eq!(d.pixel_std, vec![0.5, 0.5, 0.5]);
     assert_eq!((d.padding, d.prob, d.re_prob), (10, 0.5, 0.5));
-    assert_eq!((d.sampler, d.num_instances), (Sampler::SoftmaxTriplet, 4));
+    assert_eq!((d.sampler, d.num_instances), (SamplerKind::SoftmaxTriplet, 4));
     let r = &spec.re_ranking;
     assert!(r.re_ranking);
     assert_eq!((r.k1, r.k2, r.lambda_value), (20, 6, 0.3));
@@ -67,7 +69,7 @@ fn seed_example_parses_with_the_seed_values() {
     assert_eq!(t.results_dir.as_deref(), Some(Path::new("/path/to/experiment_results/train")));
     assert_eq!((t.num_epochs, t.checkpoint_interval), (120, 10));
     let o = &t.optim;
-    assert_eq!(o.name, OptimizerName::Sgd);
+    assert_eq!(o.name, OptimizerKind::Sgd);
     assert_eq!(o.lr_steps, vec![40, 70]);
     assert_eq!((o.gamma, o.bias_lr_factor), (0.1, 2.0));
     assert_eq!((o.weight_decay, o.weight_decay_bias), (0.0001, 0.0001));
@@ -101,7 +103,7 @@ fn absent_keys_take_the_table_defaults() {
     assert_eq!(spec.train.num_epochs, 120);
     assert_eq!(spec.train.clip_grad_norm, 0.0);
     assert_eq!(spec.train.gpu_ids, vec![0]);
-    assert_eq!(spec.train.optim.name, OptimizerName::Sgd);
+    assert_eq!(spec.train.optim.name, OptimizerKind::Sgd);
     assert_eq!(spec.train.optim.base_lr, 0.0008);
     assert_eq!(spec.train.optim.warmup_method, WarmupMethod::Cosine);
     assert_eq!(spec.train.optim.lr_steps, vec![40, 70]);
@@ -344,10 +346,10 @@ fn python_booleans_option_spellings_and_tao_aliases() {
                 warmup_method: linear\n";
     let spec = parse(text).unwrap();
     assert!(!spec.model.no_margin && spec.model.label_smooth && spec.model.with_flip_feature);
-    assert_eq!(spec.model.neck, NeckType::No);
+    assert_eq!(spec.model.neck, Neck::None);
     assert_eq!(spec.model.pretrain_choice, PretrainChoice::None);
     assert_eq!(spec.train.clip_grad_norm, 5.0);
-    assert_eq!(spec.train.optim.name, OptimizerName::AdamW);
+    assert_eq!(spec.train.optim.name, OptimizerKind::AdamW);
     assert_eq!(spec.train.optim.warmup_epochs, 10);
     assert!(spec.notes().iter().any(|n| n.contains("warmup_iters is read as train.optim.warmup_epochs")));
 
@@ -384,7 +386,7 @@ fn example_specs_parse() {
     let spec = parse(RESNET50).unwrap();
     assert_eq!(spec.model.backbone, "resnet_50");
     assert_eq!((spec.model.input_height, spec.model.input_width), (256, 128));
-    assert_eq!(spec.train.optim.name, OptimizerName::Adam);
+    assert_eq!(spec.train.optim.name, OptimizerKind::Adam);
     assert_eq!(spec.train.optim.base_lr, 0.00035);
     assert_eq!(spec.dataset.pixel_mean, vec![0.485, 0.456, 0.406]);
 

@@ -1,8 +1,8 @@
 //! The training loop end to end on a tiny synthetic dataset: learning happens, checkpoints are complete, and a
 //! resumed run reproduces the uninterrupted run's loss curve.
 
-use reid_runtime::persons::{DatasetSpec, write_dataset};
-use reid_runtime::progress::NoProgress;
+use reid_eval::progress::NoProgress;
+use reid_synth::persons::{DatasetSpec, write_dataset};
 use reid_trainer::spec::Spec;
 use reid_trainer::train::checkpoint::{files, latest};
 use reid_trainer::train::tasks;

@@ -7,11 +7,11 @@
 //! the same batches; [`epoch_seed`] derives a per-epoch seed from a run seed. The generator is rand's `StdRng`,
 //! whose stream may change between rand releases (not between runs of one build).
 
+use crate::choice::{Choice, named_choice};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use std::collections::BTreeMap;
-use std::fmt;
 use std::str::FromStr;
 
 /// The spec's `dataset.sampler`.
@@ -25,14 +25,20 @@ pub enum SamplerKind {
     SoftmaxTriplet,
 }
 
+impl Choice for SamplerKind {
+    const SPELLINGS: &'static [(&'static str, Self)] = &[
+        ("softmax", SamplerKind::Softmax),
+        ("triplet", SamplerKind::Triplet),
+        ("softmax_triplet", SamplerKind::SoftmaxTriplet),
+    ];
+}
+
+named_choice!(SamplerKind);
+
 impl SamplerKind {
     /// The spec spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            SamplerKind::Softmax => "softmax",
-            SamplerKind::Triplet => "triplet",
-            SamplerKind::SoftmaxTriplet => "softmax_triplet",
-        }
+        self.name()
     }
 
     /// Whether batches are P identities x K images.
@@ -41,22 +47,11 @@ impl SamplerKind {
     }
 }
 
-impl fmt::Display for SamplerKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for SamplerKind {
     type Err = SamplerError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "softmax" => Ok(SamplerKind::Softmax),
-            "triplet" => Ok(SamplerKind::Triplet),
-            "softmax_triplet" => Ok(SamplerKind::SoftmaxTriplet),
-            other => Err(SamplerError::UnknownKind(other.to_string())),
-        }
+        SamplerKind::from_name(s).ok_or_else(|| SamplerError::UnknownKind(s.to_string()))
     }
 }
 

@@ -2,8 +2,8 @@
 //! query/test folders with the evaluation labels of `reid-runtime`.
 
 use super::error::DataError;
+use reid_eval::metrics::Label;
 use reid_runtime::dataset::{Labeler, Layout, load_split};
-use reid_runtime::metrics::Label;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

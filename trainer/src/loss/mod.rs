@@ -16,13 +16,13 @@ pub use center::CenterLoss;
 pub use cross_entropy::{LABEL_SMOOTH_EPSILON, cross_entropy};
 pub use triplet::{TripletOutput, batch_hard_triplet, euclidean_dist};
 
+use crate::choice::{Choice, named_choice};
 use crate::data::sampler::SamplerKind;
 use burn::tensor::{Int, Tensor};
-use std::fmt;
 use std::str::FromStr;
 
 /// The spec's `model.metric_loss_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MetricLossType {
     /// `triplet`: batch-hard triplet loss.
     Triplet,
@@ -32,20 +32,30 @@ pub enum MetricLossType {
     TripletCenter,
 }
 
+impl Choice for MetricLossType {
+    const SPELLINGS: &'static [(&'static str, Self)] = &[
+        ("triplet", MetricLossType::Triplet),
+        ("center", MetricLossType::Center),
+        ("triplet_center", MetricLossType::TripletCenter),
+    ];
+}
+
+named_choice!(MetricLossType);
+
 impl MetricLossType {
     /// The spec spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            MetricLossType::Triplet => "triplet",
-            MetricLossType::Center => "center",
-            MetricLossType::TripletCenter => "triplet_center",
-        }
+        self.name()
     }
-}
 
-impl fmt::Display for MetricLossType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+    /// Whether the triplet loss is part of the metric loss.
+    pub fn has_triplet(self) -> bool {
+        matches!(self, MetricLossType::Triplet | MetricLossType::TripletCenter)
+    }
+
+    /// Whether the center loss is part of the metric loss.
+    pub fn has_center(self) -> bool {
+        matches!(self, MetricLossType::Center | MetricLossType::TripletCenter)
     }
 }
 
@@ -53,12 +63,7 @@ impl FromStr for MetricLossType {
     type Err = LossError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "triplet" => Ok(MetricLossType::Triplet),
-            "center" => Ok(MetricLossType::Center),
-            "triplet_center" => Ok(MetricLossType::TripletCenter),
-            other => Err(LossError::UnknownMetricLoss(other.to_string())),
-        }
+        MetricLossType::from_name(s).ok_or_else(|| LossError::UnknownMetricLoss(s.to_string()))
     }
 }
 

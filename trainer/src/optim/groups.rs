@@ -4,6 +4,7 @@
 //! with `weight_decay`. One burn [`ModuleOptimizer`] holds one optimiser per group (burn matches groups by
 //! module path), and the learning rate of each group is set per step.
 
+use crate::choice::{Choice, named_choice};
 use burn::module::{Module, ParamGroup};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::{ModuleLearningRate, ModuleLrScheduler};
@@ -11,7 +12,7 @@ use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, OptimizerRecord, SgdConfig};
 
 /// Which optimiser (`train.optim.name`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OptimizerKind {
     /// SGD with momentum (PyTorch semantics: no dampening, L2 weight decay added to the gradient).
     Sgd,
@@ -20,6 +21,13 @@ pub enum OptimizerKind {
     /// AdamW with decoupled weight decay.
     AdamW,
 }
+
+impl Choice for OptimizerKind {
+    const SPELLINGS: &'static [(&'static str, Self)] =
+        &[("SGD", OptimizerKind::Sgd), ("Adam", OptimizerKind::Adam), ("AdamW", OptimizerKind::AdamW)];
+}
+
+named_choice!(OptimizerKind);
 
 /// The `train.optim` keys that shape the optimiser.
 #[derive(Clone, Debug, PartialEq)]

@@ -29,15 +29,15 @@
 //!
 //! [`WarmupMultiStep::lr_at_counter`] evaluates the formulas at a raw counter `t` instead.
 
+use crate::choice::{Choice, named_choice};
 use std::f64::consts::PI;
-use std::fmt;
 use std::str::FromStr;
 
 /// `lr_min = COSINE_LR_MIN_RATIO * base_lr` in TAO's cosine schedule.
 pub const COSINE_LR_MIN_RATIO: f64 = 0.002;
 
 /// The spec's `train.optim.warmup_method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WarmupMethod {
     /// `linear`: the strong baseline's warm-up multi-step schedule.
     Linear,
@@ -45,19 +45,17 @@ pub enum WarmupMethod {
     Cosine,
 }
 
+impl Choice for WarmupMethod {
+    const SPELLINGS: &'static [(&'static str, Self)] =
+        &[("linear", WarmupMethod::Linear), ("cosine", WarmupMethod::Cosine)];
+}
+
+named_choice!(WarmupMethod);
+
 impl WarmupMethod {
     /// The spec spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            WarmupMethod::Linear => "linear",
-            WarmupMethod::Cosine => "cosine",
-        }
-    }
-}
-
-impl fmt::Display for WarmupMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.name()
     }
 }
 
@@ -65,11 +63,9 @@ impl FromStr for WarmupMethod {
     type Err = ScheduleError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "linear" => Ok(WarmupMethod::Linear),
-            "cosine" => Ok(WarmupMethod::Cosine),
-            other => Err(ScheduleError(format!("train.optim.warmup_method = `{other}` is not one of linear, cosine"))),
-        }
+        WarmupMethod::from_name(s).ok_or_else(|| {
+            ScheduleError(format!("train.optim.warmup_method = `{s}` is not one of {}", WarmupMethod::expected()))
+        })
     }
 }
 

@@ -23,6 +23,9 @@
 //!   file and line (or the override) it came from; keys that are valid but have no effect with the rest of the spec
 //!   are listed by [`Spec::notes`].
 //! - Python-style `True`/`False` are booleans; `neck: no` is the string `no` (the type of the field decides).
+//! - Enum-valued keys are typed with the enums of the code that uses them (`dataset.sampler` is a
+//!   [`SamplerKind`](crate::data::sampler::SamplerKind), `model.neck` a [`reid_models::Neck`], ...), read through
+//!   their spellings in [`crate::choice`] (case-insensitive; the error lists the accepted names).
 //! - TAO's other names `train.grad_clip` and `train.optim.warmup_iters` are read as `train.clip_grad_norm` and
 //!   `train.optim.warmup_epochs`.
 
@@ -31,13 +34,14 @@ mod error;
 mod interpolate;
 mod overrides;
 mod sections;
+mod suggest;
 mod tree;
 mod validate;
 
 pub use error::{Location, SpecError};
 pub use sections::{
-    DatasetSection, EvaluateSection, ExportSection, InferenceSection, MetricLossType, ModelSection, NeckFeature,
-    NeckType, OptimSection, OptimizerName, PretrainChoice, ReRankingSection, Sampler, TrainSection, WarmupMethod,
+    DatasetSection, EvaluateSection, ExportSection, InferenceSection, ModelSection, OptimSection, PretrainChoice,
+    ReRankingSection, TrainSection,
 };
 
 use serde::{Deserialize, Serialize};
@@ -237,8 +241,8 @@ impl ModelSection {
         let config = reid_models::ReidConfig {
             backbone,
             feat_dim: self.feat_dim,
-            neck: self.neck.into(),
-            neck_feat: self.neck_feat.into(),
+            neck: self.neck,
+            neck_feat: self.neck_feat,
             num_classes,
             input_channels: self.input_channels,
             input_height: self.input_height,
@@ -253,7 +257,7 @@ impl ModelSection {
 fn model_error(e: reid_models::ModelError) -> SpecError {
     match e {
         reid_models::ModelError::UnknownBackbone { name, known } => {
-            let suggestion = tree::nearest(&name, reid_models::config::BACKBONES)
+            let suggestion = suggest::nearest(&name, reid_models::config::BACKBONES)
                 .map(|s| format!(" (did you mean {s}?)"))
                 .unwrap_or_default();
             SpecError::Invalid {
@@ -320,14 +324,14 @@ fn check_override(path: &[String], schema: &Node, loc: &Location) -> Result<(), 
 
 /// A sibling key close to `key`, or the full path of a key of that name elsewhere.
 fn suggest(key: &str, siblings: &Node, parent: &str) -> Option<String> {
-    if let Some(s) = tree::nearest(key, siblings.keys()) {
+    if let Some(s) = suggest::nearest(key, siblings.keys()) {
         return Some(s.to_owned());
     }
     let mut elsewhere = Vec::new();
     schema().walk(&mut String::new(), &mut |path, _| {
         let leaf = path.rsplit('.').next().unwrap_or(path);
         let parent_of = path.rsplit_once('.').map_or("", |(p, _)| p);
-        if parent_of != parent && (leaf == key || tree::edit_distance(leaf, key) <= 1) {
+        if parent_of != parent && (leaf == key || suggest::edit_distance(leaf, key) <= 1) {
             elsewhere.push(path.to_owned());
         }
     });

@@ -1,217 +1,62 @@
 //! The sections of the spec, one struct each, with the defaults and descriptions of the TAO ReIdentificationNet
 //! parameter tables.
 
+use crate::choice::{Choice, named_choice};
+use crate::data::sampler::SamplerKind;
+use crate::loss::MetricLossType;
+use crate::optim::OptimizerKind;
+use crate::optim::schedule::WarmupMethod;
+use reid_models::{Neck, NeckFeat};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// A spec key whose value is one of a fixed set of names.
-macro_rules! option_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident default $default:ident {
-            $( $(#[$vmeta:meta])* $variant:ident = $canon:literal $(| $alias:literal)* ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-        }
-
-        impl $name {
-            /// The spellings the spec accepts, canonical first.
-            pub const NAMES: &'static [&'static str] = &[$($canon),+];
-
-            /// The canonical spelling.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $canon, )+
-                }
-            }
-
-            /// Parses a spelling (case-insensitive; aliases accepted).
-            pub fn from_name(name: &str) -> Option<Self> {
-                let name = name.trim();
-                $(
-                    if name.eq_ignore_ascii_case($canon) $(|| name.eq_ignore_ascii_case($alias))* {
-                        return Some($name::$variant);
-                    }
-                )+
-                None
-            }
-
-            /// `a, b or c`, for messages.
-            pub fn expected() -> String {
-                let names: Vec<String> =
-                    Self::NAMES.iter().map(|n| if n.is_empty() { "\"\"".to_owned() } else { (*n).to_owned() }).collect();
-                names.join(", ")
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name::$default
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, String> {
-                $name::from_name(s).ok_or_else(|| format!("`{s}` is not one of {}", $name::expected()))
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                struct NameVisitor;
-                impl serde::de::Visitor<'_> for NameVisitor {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        write!(f, "one of {}", $name::expected())
-                    }
-                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
-                        v.parse().map_err(E::custom)
-                    }
-                }
-                deserializer.deserialize_str(NameVisitor)
-            }
-        }
-    };
+/// `model.pretrain_choice`: which pre-trained weights start the training.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PretrainChoice {
+    /// `imagenet`: an ImageNet-trained backbone from `model.pretrained_model_path`.
+    Imagenet,
+    /// `self`: a self-supervised ReID backbone (SOLIDER for Swin) from `model.pretrained_model_path`.
+    #[default]
+    SelfSupervised,
+    /// `""` (or `none`, `no`): no pre-trained weights.
+    None,
 }
 
-option_enum! {
-    /// `model.pretrain_choice`: which pre-trained weights start the training.
-    PretrainChoice default SelfSupervised {
-        /// `imagenet`: an ImageNet-trained backbone from `model.pretrained_model_path`.
-        Imagenet = "imagenet",
-        /// `self`: a self-supervised ReID backbone (SOLIDER for Swin) from `model.pretrained_model_path`.
-        SelfSupervised = "self",
-        /// `""`: no pre-trained weights.
-        None = "" | "none" | "no",
+impl Choice for PretrainChoice {
+    const SPELLINGS: &'static [(&'static str, Self)] = &[
+        ("imagenet", PretrainChoice::Imagenet),
+        ("self", PretrainChoice::SelfSupervised),
+        ("", PretrainChoice::None),
+        ("none", PretrainChoice::None),
+        ("no", PretrainChoice::None),
+    ];
+}
+
+named_choice!(PretrainChoice);
+
+impl FromStr for PretrainChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        PretrainChoice::from_name(s).ok_or_else(|| PretrainChoice::not_one_of(s))
     }
 }
 
-option_enum! {
-    /// `model.neck`: whether a BNNeck follows the global feature.
-    NeckType default Bnneck {
-        /// `bnneck`: a BatchNorm neck (Luo et al. 2019).
-        Bnneck = "bnneck",
-        /// `no` (or `""`): no neck.
-        No = "no" | "" | "none",
-    }
+/// `model.neck`: `bnneck`, or `no` (also `""`, `none`) for no neck.
+impl Choice for Neck {
+    const SPELLINGS: &'static [(&'static str, Self)] =
+        &[("bnneck", Neck::Bnneck), ("no", Neck::None), ("", Neck::None), ("none", Neck::None)];
 }
 
-option_enum! {
-    /// `model.neck_feat`: which feature of the BNNeck is used for testing.
-    NeckFeature default After {
-        /// `before`: the feature entering the BNNeck.
-        Before = "before",
-        /// `after`: the BNNeck's output.
-        After = "after",
-    }
-}
-
-option_enum! {
-    /// `model.metric_loss_type`: the metric loss.
-    MetricLossType default Triplet {
-        /// `triplet`: batch-hard triplet loss.
-        Triplet = "triplet",
-        /// `center`: center loss.
-        Center = "center",
-        /// `triplet_center`: both.
-        TripletCenter = "triplet_center",
-    }
-}
-
-option_enum! {
-    /// `dataset.sampler`: how training batches are drawn.
-    Sampler default SoftmaxTriplet {
-        /// `softmax`: random batches, ID loss only.
-        Softmax = "softmax",
-        /// `triplet`: P identities x K images, triplet loss only.
-        Triplet = "triplet",
-        /// `softmax_triplet`: P identities x K images, ID and triplet losses.
-        SoftmaxTriplet = "softmax_triplet",
-    }
-}
-
-option_enum! {
-    /// `train.optim.name`: the optimiser.
-    OptimizerName default Sgd {
-        /// `SGD` with momentum.
-        Sgd = "SGD",
-        /// `Adam`.
-        Adam = "Adam",
-        /// `AdamW` (decoupled weight decay).
-        AdamW = "AdamW",
-    }
-}
-
-option_enum! {
-    /// `train.optim.warmup_method`: the shape of the warm-up.
-    WarmupMethod default Cosine {
-        /// `linear`: warm-up multi-step (the strong baseline's schedule).
-        Linear = "linear",
-        /// `cosine`: TAO's cosine schedule.
-        Cosine = "cosine",
-    }
+/// `model.neck_feat`: which feature of the BNNeck is used for testing, `before` or `after`.
+impl Choice for NeckFeat {
+    const SPELLINGS: &'static [(&'static str, Self)] = &[("before", NeckFeat::Before), ("after", NeckFeat::After)];
 }
 
 /// An empty path (`pretrained_model_path: ""`) is no path.
 fn empty_path_is_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<PathBuf>, D::Error> {
     Ok(Option::<PathBuf>::deserialize(deserializer)?.filter(|p| !p.as_os_str().is_empty()))
-}
-
-impl Sampler {
-    /// Whether batches are P identities x K images (`triplet`, `softmax_triplet`).
-    pub fn is_identity_batched(self) -> bool {
-        !matches!(self, Sampler::Softmax)
-    }
-}
-
-impl MetricLossType {
-    /// Whether the triplet loss is part of the metric loss.
-    pub fn has_triplet(self) -> bool {
-        matches!(self, MetricLossType::Triplet | MetricLossType::TripletCenter)
-    }
-
-    /// Whether the center loss is part of the metric loss.
-    pub fn has_center(self) -> bool {
-        matches!(self, MetricLossType::Center | MetricLossType::TripletCenter)
-    }
-}
-
-impl From<NeckType> for reid_models::Neck {
-    fn from(neck: NeckType) -> Self {
-        match neck {
-            NeckType::Bnneck => reid_models::Neck::Bnneck,
-            NeckType::No => reid_models::Neck::None,
-        }
-    }
-}
-
-impl From<NeckFeature> for reid_models::NeckFeat {
-    fn from(feat: NeckFeature) -> Self {
-        match feat {
-            NeckFeature::Before => reid_models::NeckFeat::Before,
-            NeckFeature::After => reid_models::NeckFeat::After,
-        }
-    }
 }
 
 /// `model`: the network architecture.
@@ -234,7 +79,8 @@ pub struct ModelSection {
     /// The height of the input images.
     pub input_height: usize,
     /// Specifies whether to train with BNNeck: `bnneck` or `no`/`""`.
-    pub neck: NeckType,
+    #[serde(with = "crate::choice::serde_names")]
+    pub neck: Neck,
     /// The patch-embedding stride `[h, w]` of ViT backbones.
     pub stride_size: Vec<usize>,
     /// The output size of the feature embeddings.
@@ -242,7 +88,8 @@ pub struct ModelSection {
     /// A flag specifying whether to train with soft triplet loss.
     pub no_margin: bool,
     /// Specifies which feature of BNNeck to use for testing: `before` or `after`.
-    pub neck_feat: NeckFeature,
+    #[serde(with = "crate::choice::serde_names")]
+    pub neck_feat: NeckFeat,
     /// The type of metric loss: `triplet`, `center` or `triplet_center`.
     pub metric_loss_type: MetricLossType,
     /// A flag specifying whether to enable center loss.
@@ -265,11 +112,11 @@ impl Default for ModelSection {
             input_channels: 3,
             input_width: 128,
             input_height: 384,
-            neck: NeckType::Bnneck,
+            neck: Neck::Bnneck,
             stride_size: vec![16, 16],
             feat_dim: 1024,
             no_margin: true,
-            neck_feat: NeckFeature::After,
+            neck_feat: NeckFeat::After,
             metric_loss_type: MetricLossType::Triplet,
             with_center_loss: false,
             with_flip_feature: false,
@@ -333,7 +180,7 @@ pub struct DatasetSection {
     /// The random erasing probability for image augmentation.
     pub re_prob: f64,
     /// The type of sampler for data loading: `softmax`, `triplet` or `softmax_triplet`.
-    pub sampler: Sampler,
+    pub sampler: SamplerKind,
     /// The number of image instances of the same person in a batch.
     pub num_instances: usize,
 }
@@ -353,7 +200,7 @@ impl Default for DatasetSection {
             padding: 10,
             prob: 0.5,
             re_prob: 0.5,
-            sampler: Sampler::SoftmaxTriplet,
+            sampler: SamplerKind::SoftmaxTriplet,
             num_instances: 4,
         }
     }
@@ -384,7 +231,7 @@ impl Default for ReRankingSection {
 #[serde(default, deny_unknown_fields)]
 pub struct OptimSection {
     /// The name of the optimizer: `SGD`, `Adam` or `AdamW`.
-    pub name: OptimizerName,
+    pub name: OptimizerKind,
     /// The steps (epochs) to decrease the learning rate for the MultiStep scheduler.
     pub lr_steps: Vec<usize>,
     /// The decay rate for WarmupMultiStepLR.
@@ -418,7 +265,7 @@ pub struct OptimSection {
 impl Default for OptimSection {
     fn default() -> Self {
         OptimSection {
-            name: OptimizerName::Sgd,
+            name: OptimizerKind::Sgd,
             lr_steps: vec![40, 70],
             gamma: 0.1,
             bias_lr_factor: 2.0,

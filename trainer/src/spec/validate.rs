@@ -2,7 +2,8 @@
 
 use super::Spec;
 use super::error::SpecError;
-use super::sections::{OptimizerName, PretrainChoice};
+use super::sections::PretrainChoice;
+use crate::optim::OptimizerKind;
 use std::fmt::Display;
 
 struct Check<'a> {
@@ -225,7 +226,7 @@ pub(crate) fn notes(spec: &Spec) -> Vec<String> {
             }
         }
     }
-    if o.name != OptimizerName::Sgd && set("train.optim.momentum") {
+    if o.name != OptimizerKind::Sgd && set("train.optim.momentum") {
         notes.push(format!("train.optim.momentum applies to SGD only; ignored with {}", o.name));
     }
     if !d.sampler.is_identity_batched() && set("dataset.num_instances") {

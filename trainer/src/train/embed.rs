@@ -5,10 +5,10 @@ use super::error::TrainError;
 use crate::data::augment::{flip_horizontal, preprocess_config};
 use crate::data::{AugmentConfig, LoaderConfig, eval_stream};
 use burn::tensor::{Device, Tensor, TensorData};
+use reid_eval::Matrix;
+use reid_eval::progress::Progress;
 use reid_models::ReidModel;
-use reid_runtime::Matrix;
 use reid_runtime::engine::{Engine, TractEngine};
-use reid_runtime::progress::Progress;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

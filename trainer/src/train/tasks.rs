@@ -4,7 +4,7 @@
 use super::checkpoint::model_file;
 use super::embed::{BurnEmbedder, Embedder, OnnxEmbedder, embed_paths};
 use super::error::TrainError;
-use super::plan::{self, required, section_dir};
+use super::plan::{self, EvalSettings, required, section_dir};
 use super::validate::{Scores, score};
 use crate::data::load_eval_set;
 use crate::spec::Spec;
@@ -12,13 +12,13 @@ use burn::module::Module;
 use burn::tensor::Device;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use reid_eval::Matrix;
+use reid_eval::metrics::Label;
+use reid_eval::progress::Progress;
 use reid_models::export::{ExportOptions, export_onnx};
 use reid_models::weights::Checkpoint;
 use reid_models::{ReidConfig, ReidModel};
-use reid_runtime::Matrix;
 use reid_runtime::embeddings::{EmbeddingSet, write_tao_json};
-use reid_runtime::metrics::Label;
-use reid_runtime::progress::Progress;
 use std::path::{Path, PathBuf};
 
 /// A network restored from a checkpoint written by training (or any PyTorch ReID checkpoint with the same names).
@@ -66,7 +66,7 @@ fn folders(spec: &Spec, query: &Option<PathBuf>, test: &Option<PathBuf>) -> Resu
     Ok((required(&q, "evaluate.query_dataset")?, required(&t, "evaluate.test_dataset")?))
 }
 
-/// Embeds `paths` with the checkpoint or ONNX file `model`.
+/// Embeds `paths` with the checkpoint or ONNX file `model`, `batch_size` images at a time.
 fn embed_with(
     spec: &Spec,
     model: &Path,
@@ -74,10 +74,8 @@ fn embed_with(
     batch_size: usize,
     progress: &dyn Progress,
 ) -> Result<Vec<Matrix>, TrainError> {
-    let augment = plan::eval_augment(spec);
+    let EvalSettings { augment, workers, flip, .. } = EvalSettings::from_spec(spec);
     let hw = [augment.height as usize, augment.width as usize];
-    let workers = spec.dataset.num_workers.max(1);
-    let flip = spec.model.with_flip_feature;
     let device = Device::flex();
     let burn_model;
     let onnx;

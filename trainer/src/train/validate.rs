@@ -3,10 +3,10 @@
 
 use super::error::TrainError;
 use super::history::Validation;
-use reid_runtime::Matrix;
-use reid_runtime::distance::{Metric, distance_matrix, l2_normalize_rows};
-use reid_runtime::metrics::{EvalResult, Label, evaluate};
-use reid_runtime::rerank::{RerankParams, rerank};
+use reid_eval::Matrix;
+use reid_eval::distance::{Metric, distance_matrix, l2_normalize_rows};
+use reid_eval::metrics::{EvalResult, Label, evaluate};
+use reid_eval::rerank::{RerankParams, rerank};
 
 /// Scores of one evaluation, with the distances they came from.
 #[derive(Clone, Debug)]

@@ -1,0 +1,130 @@
+//! One epoch of training: the sampler's batches through the network, the recipe's losses, gradient clipping and
+//! the grouped optimiser step (on one device, or data-parallel over several), summed into the epoch's record.
+
+use super::error::TrainError;
+use super::history::EpochRecord;
+use super::parallel::{parallel_step, split_batch};
+use super::plan::RunPlan;
+use super::run::TrainObserver;
+use super::session::Session;
+use crate::data::sampler::epoch_seed;
+use crate::data::{Batch, train_stream};
+use crate::loss::LossValues;
+use crate::optim::clip_global_norm;
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use std::time::Instant;
+
+/// Trains epoch `epoch` (1-based) at the schedule's rate; returns the session and the epoch's record (without
+/// validation). Stops with [`TrainError::Diverged`] when the loss stops being finite.
+pub fn train_epoch(
+    plan: &RunPlan,
+    mut s: Session,
+    epoch: usize,
+    observer: &mut dyn TrainObserver,
+) -> Result<(Session, EpochRecord), TrainError> {
+    let lr = plan.schedule.lr_at(epoch - 1);
+    let batches = s.data.sampler.epoch(epoch_seed(plan.seed, epoch));
+    observer.epoch_start(epoch, plan.num_epochs, batches.len());
+    let started = Instant::now();
+    let augment_seed = epoch_seed(plan.seed ^ 0xA5A5, epoch);
+    let stream = train_stream(s.data.paths.clone(), s.data.labels.clone(), batches, &plan.data.loader, augment_seed)?;
+    let mut sums = Sums::default();
+    for batch in stream {
+        let batch = batch?;
+        let images = batch.len();
+        let (mut params, values, correct) = gradients(plan, &mut s, batch)?;
+        if !values.total.is_finite() {
+            return Err(TrainError::Diverged { epoch, batch: sums.batches + 1, value: values.total });
+        }
+        let norm = clip_global_norm(&s.model, &mut params, plan.clip_grad_norm);
+        s.model = s.optim.step(lr, s.model, params);
+        sums.add(&values, correct, norm, images);
+        observer.batch_end(sums.batches, sums.loss / sums.batches as f64, sums.correct / sums.images as f64, lr);
+    }
+    let record = sums.record(epoch, lr, started.elapsed().as_secs_f64());
+    Ok((s, record))
+}
+
+/// Forward and backward of one batch (and the center loss's own step): the network's gradients, the loss values
+/// and the number of correctly classified images.
+fn gradients(plan: &RunPlan, s: &mut Session, batch: Batch) -> Result<(GradientsParams, LossValues, f64), TrainError> {
+    let hw = s.hw;
+    let replicas = &s.devices.replicas;
+    if replicas.len() > 1 {
+        let image_len = 3 * hw[0] * hw[1];
+        let parts = split_batch(&batch.images, &batch.labels, plan.data.identity_chunk, replicas.len(), image_len);
+        let step = parallel_step(&s.model, &s.loss, parts, replicas, hw)?;
+        return Ok((step.grads, step.values, step.correct));
+    }
+    let device = &s.devices.train;
+    let x = image_tensor(batch.images, batch.labels.len(), hw, device);
+    let y = label_tensor(&batch.labels, device);
+    let out = s.model.forward_train(x);
+    let correct = out.logits.clone().argmax(1).flatten::<1>(0, 1).equal(y.clone()).int().sum();
+    let parts = s.loss.compute(out.logits, out.features, y, s.centers.as_ref());
+    let values = parts.values();
+    let mut grads = parts.total.backward();
+    if let Some(c) = s.centers.take() {
+        s.centers = Some(c.sgd_step(&grads, plan.center.weight, plan.center.lr));
+    }
+    let params = GradientsParams::from_module(&mut grads, &s.model);
+    Ok((params, values, correct.into_scalar::<i64>() as f64))
+}
+
+fn image_tensor(images: Vec<f32>, n: usize, hw: [usize; 2], device: &Device) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(images, [n, 3, hw[0], hw[1]]), device)
+}
+
+fn label_tensor(labels: &[usize], device: &Device) -> Tensor<1, Int> {
+    let v: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+    Tensor::from_data(TensorData::new(v, [labels.len()]), device)
+}
+
+/// Running sums of an epoch.
+#[derive(Default)]
+struct Sums {
+    batches: usize,
+    images: usize,
+    loss: f64,
+    id: Option<f64>,
+    triplet: Option<f64>,
+    center: Option<f64>,
+    correct: f64,
+    grad_norm: f64,
+}
+
+impl Sums {
+    fn add(&mut self, v: &LossValues, correct: f64, norm: f64, images: usize) {
+        let acc = |s: &mut Option<f64>, x: Option<f32>| {
+            if let Some(x) = x {
+                *s = Some(s.unwrap_or(0.0) + f64::from(x));
+            }
+        };
+        self.batches += 1;
+        self.images += images;
+        self.loss += f64::from(v.total);
+        acc(&mut self.id, v.id);
+        acc(&mut self.triplet, v.triplet);
+        acc(&mut self.center, v.center);
+        self.correct += correct;
+        self.grad_norm += norm;
+    }
+
+    fn record(&self, epoch: usize, lr: f64, seconds: f64) -> EpochRecord {
+        let b = self.batches.max(1) as f64;
+        EpochRecord {
+            epoch,
+            lr,
+            loss: self.loss / b,
+            id_loss: self.id.map(|x| x / b),
+            triplet_loss: self.triplet.map(|x| x / b),
+            center_loss: self.center.map(|x| x / b),
+            accuracy: self.correct / self.images.max(1) as f64,
+            grad_norm: self.grad_norm / b,
+            images: self.images,
+            seconds,
+            validation: None,
+        }
+    }
+}
