@@ -35,13 +35,13 @@ enum Command {
     Engine(commands::engine::EngineCommand),
     /// Train a ReID network from a TAO spec (`-e spec.yaml`), with checkpoints, validation and curves.
     #[cfg(feature = "train")]
-    Train(commands::tao::SpecArgs),
+    Train(commands::train::SpecArgs),
     /// Write the TAO inference JSON (embeddings of the query and test folders) of `inference.checkpoint`.
     #[cfg(feature = "train")]
-    Inference(commands::tao::SpecArgs),
+    Inference(commands::train::SpecArgs),
     /// Export `export.checkpoint` to ONNX (`export.onnx_file`), verified against the checkpoint.
     #[cfg(feature = "train")]
-    Export(commands::tao::SpecArgs),
+    Export(commands::train::SpecArgs),
     /// Inspect datasets (`check`), synthesise person datasets (`synth`) and embedding sets (`synth-embeddings`).
     #[command(subcommand)]
     Dataset(commands::dataset::DatasetCommand),
@@ -65,11 +65,11 @@ fn main() -> std::process::ExitCode {
         Command::Gallery(cmd) => commands::gallery::run(cmd),
         Command::Dataset(cmd) => commands::dataset::run(cmd),
         #[cfg(feature = "train")]
-        Command::Train(args) => commands::tao::run_train(args),
+        Command::Train(args) => commands::train::run_train(args),
         #[cfg(feature = "train")]
-        Command::Inference(args) => commands::tao::run_inference(args),
+        Command::Inference(args) => commands::train::run_inference(args),
         #[cfg(feature = "train")]
-        Command::Export(args) => commands::tao::run_export(args),
+        Command::Export(args) => commands::train::run_export(args),
         #[cfg(feature = "bench")]
         Command::Bench(cmd) => commands::bench::run(cmd),
         Command::Doctor(args) => commands::doctor::run(args),

@@ -168,7 +168,7 @@ fn percent(x: f64) -> String {
 pub fn run(args: EvaluateArgs) -> Result<()> {
     #[cfg(feature = "train")]
     if let Some(spec) = args.spec.clone() {
-        return super::tao::run_evaluate(super::tao::SpecArgs {
+        return super::train::run_evaluate(super::train::SpecArgs {
             spec,
             results_dir: args.results_dir.clone(),
             overrides: args.overrides.clone(),

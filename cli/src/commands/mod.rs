@@ -10,4 +10,4 @@ pub mod evaluate;
 #[cfg(feature = "gallery")]
 pub mod gallery;
 #[cfg(feature = "train")]
-pub mod tao;
+pub mod train;
