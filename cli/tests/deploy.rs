@@ -218,7 +218,7 @@ fn deploy_systemd_units_verify() {
 
 #[test]
 fn deploy_zenoh_router_config_parses_and_names_the_gallery() {
-    use reid_gallery::net::NetConfig;
+    use reid_gallery::net::{NetConfig, ZenohConfig};
     let json = |file: &str, key: &str| -> serde_json::Value {
         let net = NetConfig { config_file: Some(deploy().join("zenoh").join(file)), ..NetConfig::default() };
         let config = net.to_zenoh().unwrap_or_else(|e| panic!("{file}: {e}"));

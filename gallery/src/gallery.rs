@@ -13,7 +13,7 @@ use crate::record::{NewEmbedding, now_ms};
 use crate::rerank::{self, RerankConfig};
 use crate::store::{Store, StoreError, StoreStats};
 use crate::topk::Hit;
-use reid_runtime::rerank::{AllPairs, CpuAllPairs, RerankError};
+use reid_eval::rerank::{AllPairs, CpuAllPairs, RerankError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};

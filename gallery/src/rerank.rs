@@ -2,7 +2,7 @@
 //!
 //! The neighbourhood is the query's top-`candidates` matches plus, when `expand` is on, the `k1` nearest gallery
 //! items of each candidate (under the same filter), so the k-reciprocal sets of the candidates see the items they
-//! would see in the full gallery. `reid_runtime::rerank` (the field's algorithm: k-reciprocal sets, local query
+//! would see in the full gallery. `reid_eval::rerank` (the field's algorithm: k-reciprocal sets, local query
 //! expansion, Jaccard blend) runs on the query and that neighbourhood, ordered by id; the query's candidates
 //! are then re-ordered by the re-ranked distance (ties by id). Items that only entered as neighbours give
 //! context but are not returned. When the neighbourhood covers the whole gallery, the answer equals re-ranking
@@ -10,9 +10,9 @@
 
 use crate::index::{Filter, Index};
 use crate::topk::Hit;
-use reid_runtime::Matrix;
-use reid_runtime::progress::NoProgress;
-use reid_runtime::rerank::{AllPairs, RerankError, RerankParams};
+use reid_eval::Matrix;
+use reid_eval::progress::NoProgress;
+use reid_eval::rerank::{AllPairs, RerankError, RerankParams};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -60,7 +60,7 @@ pub fn neighbourhood(index: &Index, candidates: &[Hit], filter: &Filter, config:
 }
 
 /// Re-orders `candidates` of `query` (normalised) by k-reciprocal distance over their neighbourhood, the
-/// all-pairs pass run by `backend` ([`reid_runtime::rerank::CpuAllPairs`] or a GPU).
+/// all-pairs pass run by `backend` ([`reid_eval::rerank::CpuAllPairs`] or a GPU).
 pub fn rerank_candidates(
     backend: &dyn AllPairs,
     index: &Index,
@@ -96,5 +96,5 @@ pub fn rerank_subset(
     params: &RerankParams,
 ) -> Result<Vec<f32>, RerankError> {
     let q = Matrix::from_vec(1, query.len(), query.to_vec()).expect("1 x dim");
-    Ok(reid_runtime::rerank::rerank_on(backend, &q, subset, params, &NoProgress)?.into_vec())
+    Ok(reid_eval::rerank::rerank_on(backend, &q, subset, params, &NoProgress)?.into_vec())
 }

@@ -1,14 +1,14 @@
 //! Gallery behaviour against independent references: brute-force top-k, filters, forgetting, reopening, retention,
 //! shard merging, re-ranking, and durability of acknowledged enrolments across a SIGKILL.
 
-use reid_gallery::bench::random_unit_rows;
+use reid_eval::Matrix;
+use reid_eval::rerank::RerankParams;
 use reid_gallery::kernels::Simd;
 use reid_gallery::payload::QueryReply;
+use reid_gallery::random::random_unit_rows;
 use reid_gallery::record::Metadata;
 use reid_gallery::rerank::RerankConfig;
 use reid_gallery::{Filter, Forget, Gallery, GalleryConfig, Index, NewEmbedding, Precision, QueryOptions, TimeRange};
-use reid_runtime::Matrix;
-use reid_runtime::rerank::RerankParams;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
 
@@ -289,7 +289,7 @@ fn rerank_over_a_covering_neighbourhood_equals_full_rerank() {
     let all: Vec<f32> = (1..=n as u64).flat_map(|id| g.vector(id).unwrap()).collect();
     let norm = q.iter().map(|&x| (x as f64).powi(2)).sum::<f64>().sqrt();
     let qn: Vec<f32> = q.iter().map(|&x| (x as f64 / norm) as f32).collect();
-    let d = reid_runtime::rerank::rerank(
+    let d = reid_eval::rerank::rerank(
         &Matrix::from_vec(1, dim, qn).unwrap(),
         &Matrix::from_vec(n, dim, all).unwrap(),
         &params,

@@ -4,13 +4,13 @@
 //! (checked here) and the comparisons print that they were skipped.
 #![cfg(feature = "cuda")]
 
-use reid_gallery::bench::random_unit_rows;
+use reid_eval::Matrix;
+use reid_eval::progress::NoProgress;
+use reid_eval::rerank::{CpuAllPairs, RerankParams, rerank_on};
 use reid_gallery::gpu::{Gpu, GpuAllPairs, GpuGallery, compile_kernels, missing_libraries};
+use reid_gallery::random::random_unit_rows;
 use reid_gallery::record::Metadata;
 use reid_gallery::{Filter, Index, Precision};
-use reid_runtime::Matrix;
-use reid_runtime::progress::NoProgress;
-use reid_runtime::rerank::{CpuAllPairs, RerankParams, rerank_on};
 use std::sync::Arc;
 
 fn open() -> Option<Arc<Gpu>> {

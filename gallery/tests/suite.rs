@@ -3,4 +3,3 @@
 mod gallery;
 mod gpu;
 mod net;
-mod payload;

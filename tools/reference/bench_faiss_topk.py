@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""FAISS reference for the gallery top-k benchmark (`reid bench gallery`, reid_gallery::bench).
+"""FAISS reference for the gallery top-k benchmark (`reid bench gallery`, cli/src/commands/bench/gallery/faiss.rs).
 
 Loads the gallery and query vectors the Rust side wrote as .npy (float32, L2-normalised), builds a faiss-cpu
 IndexFlatIP (exact inner product), and times top-k at batch 1 and at a larger batch, with FAISS's default

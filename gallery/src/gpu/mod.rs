@@ -3,7 +3,6 @@
 //! tie rules, distances equal up to summation order. Nothing here runs without an NVIDIA GPU and its libraries;
 //! [`Gpu::open`] reports what is missing.
 
-pub mod bench;
 mod device;
 mod rerank;
 mod search;

@@ -1,4 +1,4 @@
-//! Re-ranking's all-pairs pass on the GPU ([`reid_runtime::rerank::AllPairs`]): the item x item dot products by
+//! Re-ranking's all-pairs pass on the GPU ([`reid_eval::rerank::AllPairs`]): the item x item dot products by
 //! cuBLAS, tile by tile, each tile's rows turned into distances, row maxima and k nearest (ties by index) by
 //! `rows_nearest`. The k-reciprocal sets, query expansion and Jaccard stages then run on the CPU, unchanged, so
 //! the answers are the CPU's up to the GEMM's summation order.
@@ -6,10 +6,10 @@
 use super::GpuError;
 use super::device::{Gpu, MAX_K, THREADS};
 use cudarc::driver::{LaunchConfig, PushKernelArg};
-use reid_runtime::Matrix;
-use reid_runtime::distance::squared_norms;
-use reid_runtime::progress::Progress;
-use reid_runtime::rerank::{AllPairs, Neighbours, RerankError};
+use reid_eval::Matrix;
+use reid_eval::distance::squared_norms;
+use reid_eval::progress::Progress;
+use reid_eval::rerank::{AllPairs, Neighbours, RerankError};
 use std::sync::Arc;
 
 /// Dot products held per tile (rows x all items): 256 MiB of f32.

@@ -1,7 +1,7 @@
 //! A Rust client for one gallery name: enrolments go to one server, look-ups and forgets to every server
 //! answering the key (shards), look-up answers merged into one top-k ([`crate::merge_topk`]).
 
-use super::{KeySpace, NetConfig, NetError};
+use super::{KeySpace, NetConfig, NetError, ZenohConfig};
 use crate::gallery::{GalleryStats, merge_topk};
 use crate::payload::{EnrollReply, ErrorReply, ForgetReply, QueryReply};
 use std::time::Duration;

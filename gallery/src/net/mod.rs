@@ -9,22 +9,28 @@
 //! | `<prefix>/embeddings/<camera>` | subscribed | [`ingest::FrameEmbeddings`] JSON (what `reidpublish` sends) |
 //! | `<prefix>/gallery/<name>/identified/<camera>` | published | [`ingest::IdentifiedFrame`] JSON |
 //!
-//! - [`config`]: peer/client mode, endpoints, an optional Zenoh config file (access control, TLS).
-//! - [`keys`]: the key expressions.
+//! - [`config`]: peer/client mode, endpoints, an optional Zenoh config file (access control, TLS), as a
+//!   `zenoh::Config` ([`ZenohConfig`]).
+//! - [`keys`]: the key expressions (the protocol's).
 //! - [`server`]: queryables and the ingest subscriber around a shared [`crate::Gallery`].
 //! - [`client`]: a Rust client that merges the top-k of every shard answering the same key.
-//! - [`ingest`]: streamed frame embeddings: decoding, identification, the published answer.
+//! - [`ingest`]: streamed frame embeddings: identification and the published answer (types and decoding are the
+//!   protocol's).
+//!
+//! The wire types (requests, replies, stream messages, keys, network options) live in `reid-protocol`, which
+//! clients such as the GStreamer publisher use without this crate's store.
 
 pub mod client;
 pub mod config;
 pub mod ingest;
-pub mod keys;
 pub mod server;
 
 pub use client::GalleryClient;
-pub use config::{Mode, NetConfig};
-pub use keys::KeySpace;
+pub use config::{Mode, NetConfig, ZenohConfig};
+pub use reid_protocol::keys::{self, KeySpace};
 pub use server::{Server, ServerOptions};
+
+use reid_protocol::ConfigError;
 
 /// Network failures; each names the key, endpoint or setting involved.
 #[derive(Debug, thiserror::Error)]
@@ -59,4 +65,10 @@ pub enum NetError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl From<ConfigError> for NetError {
+    fn from(e: ConfigError) -> Self {
+        NetError::Config { key: e.key, message: e.message }
+    }
 }

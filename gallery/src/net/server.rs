@@ -5,7 +5,7 @@
 //! metadata then comes as a JSON attachment.
 
 use super::ingest::{self, IdentifiedFrame};
-use super::{KeySpace, NetConfig, NetError};
+use super::{KeySpace, NetConfig, NetError, ZenohConfig};
 use crate::gallery::{Gallery, WireReply};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

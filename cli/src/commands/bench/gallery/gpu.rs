@@ -1,12 +1,14 @@
 //! GPU against CPU on the same data, in one run: top-k (batch 1 and batched) and re-ranking, with the answers
 //! compared (`reid bench gallery --gpu N`).
 
-use super::{Gpu, GpuAllPairs, GpuError, GpuGallery};
-use crate::bench::{BenchConfig, random_unit_rows};
-use crate::index::{Filter, Index, Precision};
-use reid_runtime::Matrix;
-use reid_runtime::progress::NoProgress;
-use reid_runtime::rerank::{CpuAllPairs, RerankParams, rerank_on};
+use super::faiss::BenchConfig;
+use anyhow::{Context, Result};
+use reid_eval::Matrix;
+use reid_eval::progress::NoProgress;
+use reid_eval::rerank::{CpuAllPairs, RerankParams, rerank_on};
+use reid_gallery::gpu::{Gpu, GpuAllPairs, GpuGallery};
+use reid_gallery::random::random_unit_rows;
+use reid_gallery::{Filter, Index, Precision};
 use serde::Serialize;
 use std::sync::Arc;
 use std::time::Instant;
@@ -58,7 +60,7 @@ impl GpuReport {
 }
 
 /// The best of `repeats` timings of `f` in milliseconds; the first error stops the timing.
-fn best_ms<E>(repeats: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<f64, E> {
+fn best_ms<E>(repeats: usize, mut f: impl FnMut() -> std::result::Result<(), E>) -> std::result::Result<f64, E> {
     let mut best = f64::INFINITY;
     for _ in 0..repeats.max(1) {
         let t = Instant::now();
@@ -70,16 +72,8 @@ fn best_ms<E>(repeats: usize, mut f: impl FnMut() -> Result<(), E>) -> Result<f6
 
 /// Times top-k (batch 1 and `cfg.batch`) and re-ranking (`rerank_queries` x `rerank_gallery` items) on the CPU
 /// (`cfg.threads`) and on `gpu`, and compares the answers.
-pub fn compare(
-    gpu: Arc<Gpu>,
-    cfg: &BenchConfig,
-    rerank_queries: usize,
-    rerank_gallery: usize,
-) -> Result<GpuReport, GpuError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .build()
-        .map_err(|e| GpuError::Unavailable(format!("thread pool: {e}")))?;
+pub fn compare(gpu: Arc<Gpu>, cfg: &BenchConfig, rerank_queries: usize, rerank_gallery: usize) -> Result<GpuReport> {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build().context("thread pool")?;
     let data = random_unit_rows(cfg.n, cfg.dim, cfg.seed);
     let queries = random_unit_rows(cfg.batch.max(1), cfg.dim, cfg.seed.wrapping_add(1));
     let index = Index::from_vectors(cfg.dim, Precision::F32, data, 0);
@@ -92,7 +86,7 @@ pub fn compare(
         let got = on_gpu.search(&index, q, cfg.k, &filter)?;
         let cpu_ms = best_ms(cfg.repeats, || {
             pool.install(|| index.search(q, cfg.k, &filter));
-            Ok::<(), GpuError>(())
+            Ok::<(), reid_gallery::gpu::GpuError>(())
         })?;
         let gpu_ms = best_ms(cfg.repeats, || on_gpu.search(&index, q, cfg.k, &filter).map(drop))?;
         let (mut same, mut total, mut diff) = (0usize, 0usize, 0f64);
@@ -115,17 +109,15 @@ pub fn compare(
     drop(index);
 
     let (nq, ng) = (rerank_queries.max(1), rerank_gallery.max(1));
-    let q = Matrix::from_vec(nq, cfg.dim, random_unit_rows(nq, cfg.dim, cfg.seed.wrapping_add(2))).expect("nq x dim");
-    let g = Matrix::from_vec(ng, cfg.dim, random_unit_rows(ng, cfg.dim, cfg.seed.wrapping_add(3))).expect("ng x dim");
+    let q = Matrix::from_vec(nq, cfg.dim, random_unit_rows(nq, cfg.dim, cfg.seed.wrapping_add(2)))?;
+    let g = Matrix::from_vec(ng, cfg.dim, random_unit_rows(ng, cfg.dim, cfg.seed.wrapping_add(3)))?;
     let params = RerankParams::default();
     let backend = GpuAllPairs::new(gpu.clone());
-    let run = |b: &dyn reid_runtime::rerank::AllPairs| pool.install(|| rerank_on(b, &q, &g, &params, &NoProgress));
-    let cpu = run(&CpuAllPairs).map_err(|e| GpuError::Shape(e.to_string()))?;
-    let got = run(&backend).map_err(|e| GpuError::Driver(e.to_string()))?;
-    let cpu_ms =
-        best_ms(cfg.repeats.min(2), || run(&CpuAllPairs).map(drop)).map_err(|e| GpuError::Shape(e.to_string()))?;
-    let gpu_ms =
-        best_ms(cfg.repeats.min(2), || run(&backend).map(drop)).map_err(|e| GpuError::Driver(e.to_string()))?;
+    let run = |b: &dyn reid_eval::rerank::AllPairs| pool.install(|| rerank_on(b, &q, &g, &params, &NoProgress));
+    let cpu = run(&CpuAllPairs).context("re-ranking on the CPU")?;
+    let got = run(&backend).context("re-ranking on the GPU")?;
+    let cpu_ms = best_ms(cfg.repeats.min(2), || run(&CpuAllPairs).map(drop)).context("re-ranking on the CPU")?;
+    let gpu_ms = best_ms(cfg.repeats.min(2), || run(&backend).map(drop)).context("re-ranking on the GPU")?;
     let diff = cpu.as_slice().iter().zip(got.as_slice()).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
     let top = |m: &Matrix, r: usize| {
         let row = m.row(r);

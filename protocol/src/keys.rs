@@ -1,7 +1,7 @@
 //! The gallery's key expressions: `<prefix>/gallery/<name>/{query,enroll,forget,stats}`,
 //! `<prefix>/embeddings/<camera>` and `<prefix>/gallery/<name>/identified/<camera>`.
 
-use super::NetError;
+use crate::error::ConfigError;
 
 /// A gallery's keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,8 +19,8 @@ impl Default for KeySpace {
 }
 
 /// A key chunk (or prefix of chunks) that is a plain name: no wildcards, `$`, `?`, `#`, empty chunks or spaces.
-pub fn check_chunks(what: &str, value: &str) -> Result<(), NetError> {
-    let bad = |message: &str| NetError::Config { key: what.to_owned(), message: format!("`{value}` {message}") };
+pub fn check_chunks(what: &str, value: &str) -> Result<(), ConfigError> {
+    let bad = |message: &str| ConfigError { key: what.to_owned(), message: format!("`{value}` {message}") };
     if value.is_empty() {
         return Err(bad("is empty"));
     }
@@ -35,11 +35,11 @@ pub fn check_chunks(what: &str, value: &str) -> Result<(), NetError> {
 
 impl KeySpace {
     /// Checked key space.
-    pub fn new(prefix: &str, name: &str) -> Result<Self, NetError> {
+    pub fn new(prefix: &str, name: &str) -> Result<Self, ConfigError> {
         check_chunks("prefix", prefix)?;
         check_chunks("gallery name", name)?;
         if name.contains('/') {
-            return Err(NetError::Config { key: "gallery name".to_owned(), message: format!("`{name}` contains `/`") });
+            return Err(ConfigError { key: "gallery name".to_owned(), message: format!("`{name}` contains `/`") });
         }
         Ok(KeySpace { prefix: prefix.to_owned(), name: name.to_owned() })
     }

@@ -3,15 +3,15 @@
 
 use base64::Engine;
 use proptest::prelude::*;
-use reid_gallery::payload::{
+use reid_protocol::payload::{
     EnrollItem, EnrollRequest, ErrorReply, ForgetRequest, QueryRequest, decode_enroll, decode_enroll_raw,
     decode_forget, decode_query, decode_query_params, decode_query_raw, encode,
 };
-use reid_gallery::{Forget, TimeRange};
+use reid_protocol::{Forget, TimeRange};
 
 const DIM: usize = 4;
 
-fn field_of<T: std::fmt::Debug>(r: Result<T, reid_gallery::PayloadError>) -> (String, String) {
+fn field_of<T: std::fmt::Debug>(r: Result<T, reid_protocol::PayloadError>) -> (String, String) {
     let e = r.unwrap_err();
     (e.field.clone(), e.to_string())
 }
@@ -89,7 +89,7 @@ fn client_types_round_trip_through_the_decoders() {
 
 #[test]
 fn errors_name_the_field() {
-    let cases: Vec<(Result<(), reid_gallery::PayloadError>, &str, &str)> = vec![
+    let cases: Vec<(Result<(), reid_protocol::PayloadError>, &str, &str)> = vec![
         (decode_query(b"{\"embedding\": [1, 2", "", DIM).map(drop), "body", "malformed JSON"),
         (decode_query(b"", "", DIM).map(drop), "body", "empty"),
         (decode_query(b"[1, 2, 3, 4]", "", DIM).map(drop), "body", "expected a JSON object, got an array"),
@@ -261,4 +261,79 @@ proptest! {
         let wrapped = serde_json::to_vec(&serde_json::json!({ "items": [v.clone(), v] })).unwrap();
         decode_all(&wrapped, "");
     }
+}
+
+#[test]
+fn nested_type_errors_and_unknown_fields_name_their_path() {
+    let cases: Vec<(Result<(), reid_protocol::PayloadError>, &str, &str)> = vec![
+        (
+            decode_enroll(br#"{"items": [{"embedding": [1,0,0,0]}, {"embedding": [1,0,0,0], "who": 1}]}"#, DIM, 0)
+                .map(drop),
+            "items[1].who",
+            "unknown field",
+        ),
+        (
+            decode_enroll(br#"{"items": [{"embedding": [1,0,0,0], "camera": 3}]}"#, DIM, 0).map(drop),
+            "items[0].camera",
+            "expected a string, got a number",
+        ),
+        (decode_enroll(br#"{"items": null}"#, DIM, 0).map(drop), "items", "expected an array, got null"),
+        (decode_enroll(br#"{"items": [[1]]}"#, DIM, 0).map(drop), "items[0]", "expected an object, got an array"),
+        (
+            decode_query(br#"{"embeddings": [[1, 0, 0, 0], [1, 0, true, 0]]}"#, "", DIM).map(drop),
+            "embeddings[1][2]",
+            "expected a number, got a boolean",
+        ),
+        (decode_query(br#"{"embeddings": [5]}"#, "", DIM).map(drop), "embeddings[0]", "expected an array of numbers"),
+        (decode_query(br#"{"embedding": {"a": 1}}"#, "", DIM).map(drop), "embedding", "got an object"),
+        (
+            decode_query(br#"{"embedding": [1, 0, 0, 0], "cameras": ["a", 5]}"#, "", DIM).map(drop),
+            "cameras[1]",
+            "got 5",
+        ),
+        (decode_query(br#"{"embedding": [1, 0, 0, 0], "k": "3"}"#, "", DIM).map(drop), "k", r#"got "3""#),
+        (
+            decode_query(br#"{"embedding": [1, 0, 0, 0], "treshold": 0.5}"#, "", DIM).map(drop),
+            "treshold",
+            "unknown field",
+        ),
+        (decode_query(b"{}", "k=-2", DIM).map(drop), "k", "whole number from 1 to 1000"),
+        (decode_query_raw(&1.0f32.to_le_bytes().repeat(4), "k=0", DIM).map(drop), "k", "at least 1"),
+        (
+            decode_enroll_raw(&1.0f32.to_le_bytes().repeat(4), Some(b"{\"who\": 1}"), DIM, 0).map(drop),
+            "attachment.who",
+            "unknown field",
+        ),
+        (
+            decode_enroll_raw(&1.0f32.to_le_bytes().repeat(4), Some(b"[]"), DIM, 0).map(drop),
+            "attachment",
+            "JSON object",
+        ),
+        (
+            decode_enroll_raw(&1.0f32.to_le_bytes().repeat(4), Some(br#"{"source": " "}"#), DIM, 0).map(drop),
+            "attachment.source",
+            "must not be empty",
+        ),
+    ];
+    for (result, field, text) in cases {
+        let (f, message) = field_of(result);
+        assert_eq!(f, field, "{message}");
+        assert!(message.starts_with(&format!("{field}: ")) && message.contains(text), "{field}: {message}");
+    }
+}
+
+#[test]
+fn null_fields_count_as_absent() {
+    let d = decode_query(br#"{"embedding": [1, 0, 0, 0], "embeddings": null, "k": null, "cameras": null}"#, "k=3", DIM)
+        .unwrap();
+    assert_eq!((d.options.k, d.options.filter.cameras), (3, None));
+    let one =
+        decode_enroll(br#"{"embedding": [0, 1, 0, 0], "identity": null, "timestamp_ms": null}"#, DIM, 42).unwrap();
+    assert_eq!((one[0].meta.identity.as_ref(), one[0].meta.timestamp_ms), (None, 42));
+    assert_eq!(decode_forget(br#"{"identity": "a", "to_ms": null}"#).unwrap(), Forget::Identity("a".into()));
+    // The typed request types read what they write.
+    let q = QueryRequest { embedding: Some(vec![1.0, 0.0, 0.0, 0.0]), k: Some(4), ..QueryRequest::default() };
+    assert_eq!(serde_json::from_slice::<QueryRequest>(&encode(&q)).unwrap(), q);
+    let e = EnrollRequest { items: vec![EnrollItem { identity: Some("x".into()), ..EnrollItem::default() }] };
+    assert_eq!(serde_json::from_slice::<EnrollRequest>(&encode(&e)).unwrap(), e);
 }

@@ -15,13 +15,18 @@
 //! - `by_time`: (timestamp, id) -> () for retention and time-range forgetting;
 //! - `by_identity`: identity -> ids (multimap) for forgetting a person.
 
+mod codec;
+mod iter;
+
+pub use iter::RecordIter;
+
 use crate::record::{Metadata, NewEmbedding, Record, TimeRange};
+use codec::{decode_meta, decode_vector, encode_meta};
 use redb::{
-    Database, Durability, MultimapTableDefinition, ReadOnlyTable, ReadableDatabase, ReadableTable,
-    ReadableTableMetadata, TableDefinition, WriteTransaction,
+    Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,
+    TableDefinition, WriteTransaction,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -372,7 +377,7 @@ impl Store {
         let meta = read.open_table(META).ctx(p)?;
         let vectors = read.open_table(VECTORS).ctx(p)?;
         let total = meta.len().ctx(p)?;
-        Ok(RecordIter { store: self, meta, vectors, next: 0, done: false, buf: VecDeque::new(), total })
+        Ok(RecordIter::new(self, meta, vectors, total))
     }
 
     /// Counts, dimension, id counter, time span and file size.
@@ -399,150 +404,4 @@ fn begin_durable(db: &Database, path: &Path) -> Result<WriteTransaction, StoreEr
     let mut txn = db.begin_write().ctx(path)?;
     txn.set_durability(Durability::Immediate).ctx(path)?;
     Ok(txn)
-}
-
-/// Iterator over every stored record (see [`Store::iter_all`]).
-pub struct RecordIter<'a> {
-    store: &'a Store,
-    meta: ReadOnlyTable<u64, &'static [u8]>,
-    vectors: ReadOnlyTable<u64, &'static [u8]>,
-    next: u64,
-    done: bool,
-    buf: VecDeque<Record>,
-    total: u64,
-}
-
-impl RecordIter<'_> {
-    /// Records in the snapshot (the iterator's total length).
-    pub fn total(&self) -> u64 {
-        self.total
-    }
-
-    fn fill(&mut self) -> Result<(), StoreError> {
-        let (p, dim) = (&self.store.path, self.store.dim);
-        let mut vecs = self.vectors.range(self.next..).ctx(p)?;
-        for entry in self.meta.range(self.next..).ctx(p)?.take(ITER_BATCH) {
-            let (k, m) = entry.ctx(p)?;
-            let id = k.value();
-            let meta = decode_meta(m.value()).map_err(|r| self.store.corrupt(id, r))?;
-            let vector = match vecs.next() {
-                Some(Ok((vk, v))) if vk.value() == id => {
-                    decode_vector(v.value(), dim).map_err(|r| self.store.corrupt(id, r))?
-                }
-                Some(Err(e)) => return Err(e).ctx(p),
-                _ => return Err(self.store.corrupt(id, "vector missing".into())),
-            };
-            self.next = id + 1;
-            self.buf.push_back(Record { id, meta, vector });
-        }
-        if self.buf.is_empty() {
-            self.done = true;
-        }
-        Ok(())
-    }
-}
-
-impl Iterator for RecordIter<'_> {
-    type Item = Result<Record, StoreError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.buf.is_empty()
-            && !self.done
-            && let Err(e) = self.fill()
-        {
-            self.done = true;
-            return Some(Err(e));
-        }
-        self.buf.pop_front().map(Ok)
-    }
-}
-
-const HAS_IDENTITY: u8 = 1;
-const HAS_CAMERA: u8 = 2;
-const HAS_TRACK: u8 = 4;
-const HAS_SOURCE: u8 = 8;
-const META_VERSION: u8 = 1;
-
-/// `version u8 | flags u8 | timestamp i64 | [track u64] | [len u32, utf8] for identity, camera, source`, all LE.
-fn encode_meta(m: &Metadata) -> Vec<u8> {
-    let mut flags = 0u8;
-    let mut out = vec![META_VERSION, 0];
-    out.extend_from_slice(&m.timestamp_ms.to_le_bytes());
-    if let Some(t) = m.track_id {
-        flags |= HAS_TRACK;
-        out.extend_from_slice(&t.to_le_bytes());
-    }
-    for (flag, s) in [(HAS_IDENTITY, &m.identity), (HAS_CAMERA, &m.camera), (HAS_SOURCE, &m.source)] {
-        if let Some(s) = s {
-            flags |= flag;
-            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-            out.extend_from_slice(s.as_bytes());
-        }
-    }
-    out[1] = flags;
-    out
-}
-
-fn decode_meta(b: &[u8]) -> Result<Metadata, String> {
-    fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
-        if b.len() < n {
-            return Err(format!("metadata truncated ({} bytes left, {n} needed)", b.len()));
-        }
-        let (head, tail) = b.split_at(n);
-        *b = tail;
-        Ok(head)
-    }
-    let mut b = b;
-    let head = take(&mut b, 10)?;
-    if head[0] != META_VERSION {
-        return Err(format!("metadata version {} is not {META_VERSION}", head[0]));
-    }
-    let flags = head[1];
-    let timestamp_ms = i64::from_le_bytes(head[2..10].try_into().expect("8 bytes"));
-    let track_id = if flags & HAS_TRACK != 0 {
-        Some(u64::from_le_bytes(take(&mut b, 8)?.try_into().expect("8 bytes")))
-    } else {
-        None
-    };
-    let mut strings = [None, None, None];
-    for (slot, flag) in strings.iter_mut().zip([HAS_IDENTITY, HAS_CAMERA, HAS_SOURCE]) {
-        if flags & flag != 0 {
-            let len = u32::from_le_bytes(take(&mut b, 4)?.try_into().expect("4 bytes")) as usize;
-            let s = std::str::from_utf8(take(&mut b, len)?).map_err(|e| format!("metadata string: {e}"))?;
-            *slot = Some(s.to_string());
-        }
-    }
-    if !b.is_empty() {
-        return Err(format!("{} trailing metadata bytes", b.len()));
-    }
-    let [identity, camera, source] = strings;
-    Ok(Metadata { identity, camera, timestamp_ms, track_id, source })
-}
-
-fn decode_vector(b: &[u8], dim: usize) -> Result<Vec<f32>, String> {
-    if b.len() != dim * 4 {
-        return Err(format!("vector has {} bytes, {dim}-d needs {}", b.len(), dim * 4));
-    }
-    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn metadata_round_trips_every_combination() {
-        for flags in 0..16u8 {
-            let m = Metadata {
-                identity: (flags & 1 != 0).then(|| "alice".to_string()),
-                camera: (flags & 2 != 0).then(|| "c3".to_string()),
-                timestamp_ms: -42 + flags as i64,
-                track_id: (flags & 4 != 0).then_some(u64::MAX - 1),
-                source: (flags & 8 != 0).then(|| "rtsp://ünïcode".to_string()),
-            };
-            assert_eq!(decode_meta(&encode_meta(&m)).unwrap(), m);
-        }
-        assert!(decode_meta(&[1, 1, 0]).unwrap_err().contains("truncated"));
-        assert!(decode_meta(&[9; 10]).unwrap_err().contains("version 9"));
-    }
 }

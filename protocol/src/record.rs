@@ -1,4 +1,4 @@
-//! The data the gallery keeps for every embedding, shared by the store, the index and the wire payloads.
+//! The data the gallery keeps for every embedding, shared by its store, its index and the wire payloads.
 
 use serde::{Deserialize, Serialize};
 

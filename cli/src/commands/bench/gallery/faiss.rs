@@ -1,20 +1,18 @@
-//! Top-k throughput of the index against FAISS (`faiss-cpu` `IndexFlatIP`) on the same data and threads.
+//! Top-k throughput of the gallery index against FAISS (`faiss-cpu` `IndexFlatIP`) on the same data and threads.
 //!
 //! [`run`] generates random unit vectors (gallery and queries, seeded), times our f32 and f16 top-k at batch 1 (the
 //! memory-bound scan) and at a larger batch (the GEMM path), and, given a Python interpreter with `faiss-cpu`,
 //! writes the same data as `.npy` files, runs `tools/reference/bench_faiss_topk.py` on them and reports the
 //! ratios. FAISS's top-k ids for the first queries are compared with ours (agreement should be 1.0).
 
-use crate::index::{Filter, Index, Precision};
-use crate::topk::Hit;
-use rand::{Rng, SeedableRng, rngs::StdRng};
-use rand_distr::StandardNormal;
-use rayon::prelude::*;
+use anyhow::{Context, Result, anyhow};
+use reid_gallery::random::random_unit_rows;
+use reid_gallery::topk::Hit;
+use reid_gallery::{Filter, Index, Precision};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use thiserror::Error;
 
 /// What to measure.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -122,33 +120,6 @@ impl BenchReport {
     }
 }
 
-/// Benchmark failures.
-#[derive(Debug, Error)]
-pub enum BenchError {
-    /// Writing the data files failed.
-    #[error("writing {path}: {source}")]
-    Io {
-        /// File.
-        path: PathBuf,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The FAISS script could not run or failed.
-    #[error("FAISS reference ({python} {script}): {message}")]
-    Faiss {
-        /// Interpreter.
-        python: String,
-        /// Script.
-        script: String,
-        /// What happened (stderr tail).
-        message: String,
-    },
-    /// The thread pool could not start.
-    #[error("thread pool: {0}")]
-    ThreadPool(String),
-}
-
 /// How to run the FAISS reference.
 #[derive(Clone, Debug)]
 pub struct FaissSetup {
@@ -161,27 +132,7 @@ pub struct FaissSetup {
 }
 
 /// The text of `tools/reference/bench_faiss_topk.py`, built in so the benchmark runs away from the source tree.
-pub const FAISS_SCRIPT: &str = include_str!("../../tools/reference/bench_faiss_topk.py");
-
-/// `tools/reference/bench_faiss_topk.py` in this source tree.
-pub fn default_faiss_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tools/reference/bench_faiss_topk.py")
-}
-
-/// `n x dim` standard-normal rows scaled to unit length, reproducible from `seed` (rows generated in parallel
-/// blocks, each from its own seeded generator).
-pub fn random_unit_rows(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-    const BLOCK: usize = 4096;
-    let mut data = vec![0.0f32; n * dim];
-    data.par_chunks_mut(BLOCK * dim.max(1)).enumerate().for_each(|(b, chunk)| {
-        let mut rng = StdRng::seed_from_u64(seed ^ (b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        for row in chunk.chunks_exact_mut(dim.max(1)) {
-            row.iter_mut().for_each(|x| *x = rng.sample(StandardNormal));
-            reid_runtime::distance::l2_normalize(row);
-        }
-    });
-    data
-}
+pub const FAISS_SCRIPT: &str = include_str!("../../../../../tools/reference/bench_faiss_topk.py");
 
 /// Writes a C-order little-endian float32 `.npy` file (format 1.0).
 pub fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) -> std::io::Result<()> {
@@ -271,16 +222,13 @@ struct FaissOutput {
 }
 
 /// Runs the whole comparison (FAISS only when `faiss` is given).
-pub fn run(cfg: &BenchConfig, faiss: Option<&FaissSetup>) -> Result<BenchReport, BenchError> {
+pub fn run(cfg: &BenchConfig, faiss: Option<&FaissSetup>) -> Result<BenchReport> {
     let nq = cfg.single_queries.max(cfg.batch).max(2);
     let started = Instant::now();
     let data = random_unit_rows(cfg.n, cfg.dim, cfg.seed);
     let queries = random_unit_rows(nq, cfg.dim, cfg.seed.wrapping_add(1));
     tracing::info!(n = cfg.n, dim = cfg.dim, secs = started.elapsed().as_secs_f64(), "bench data generated");
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
-        .build()
-        .map_err(|e| BenchError::ThreadPool(e.to_string()))?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build().context("thread pool")?;
 
     // Write the FAISS inputs first so our copy can be moved into the index.
     let work = match faiss {
@@ -289,10 +237,10 @@ pub fn run(cfg: &BenchConfig, faiss: Option<&FaissSetup>) -> Result<BenchReport,
                 Some(d) => d.clone(),
                 None => std::env::temp_dir().join(format!("reid-gallery-bench-{}", std::process::id())),
             };
-            std::fs::create_dir_all(&dir).map_err(|source| BenchError::Io { path: dir.clone(), source })?;
+            std::fs::create_dir_all(&dir).with_context(|| format!("writing {}", dir.display()))?;
             let (dp, qp) = (dir.join("gallery.npy"), dir.join("queries.npy"));
-            write_npy(&dp, &data, cfg.n, cfg.dim).map_err(|source| BenchError::Io { path: dp.clone(), source })?;
-            write_npy(&qp, &queries, nq, cfg.dim).map_err(|source| BenchError::Io { path: qp.clone(), source })?;
+            write_npy(&dp, &data, cfg.n, cfg.dim).with_context(|| format!("writing {}", dp.display()))?;
+            write_npy(&qp, &queries, nq, cfg.dim).with_context(|| format!("writing {}", qp.display()))?;
             Some((f, dir, dp, qp))
         }
         None => None,
@@ -336,12 +284,8 @@ pub fn run(cfg: &BenchConfig, faiss: Option<&FaissSetup>) -> Result<BenchReport,
     Ok(report)
 }
 
-fn run_faiss(f: &FaissSetup, data: &Path, queries: &Path, cfg: &BenchConfig) -> Result<FaissOutput, BenchError> {
-    let fail = |message: String| BenchError::Faiss {
-        python: f.python.display().to_string(),
-        script: f.script.display().to_string(),
-        message,
-    };
+fn run_faiss(f: &FaissSetup, data: &Path, queries: &Path, cfg: &BenchConfig) -> Result<FaissOutput> {
+    let fail = |message: String| anyhow!("FAISS reference ({} {}): {message}", f.python.display(), f.script.display());
     let out = std::process::Command::new(&f.python)
         .arg(&f.script)
         .arg("--data")

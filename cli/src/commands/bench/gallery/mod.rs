@@ -1,9 +1,15 @@
 //! `reid bench gallery`: exact top-k of the gallery index (f32 and f16 storage, batch 1 and batched) against
-//! FAISS `IndexFlatIP` on the same random unit vectors and thread count, in one run.
+//! FAISS `IndexFlatIP` on the same random unit vectors and thread count, in one run ([`faiss`]); with `--gpu`,
+//! the GPU path against the CPU (`gpu`, feature `gallery-cuda`). `reid bench gallery-load`: the Zenoh server
+//! under concurrent clients.
+
+pub mod faiss;
+#[cfg(feature = "gallery-cuda")]
+pub mod gpu;
 
 use anyhow::Result;
 use clap::Args;
-use reid_gallery::bench::{BenchConfig, FAISS_SCRIPT, FaissSetup, run as run_bench};
+use faiss::{BenchConfig, FAISS_SCRIPT, FaissSetup, run as run_bench};
 use std::path::PathBuf;
 
 /// Arguments of `reid bench gallery`.
@@ -73,9 +79,9 @@ pub fn run(args: &GalleryBenchArgs) -> Result<()> {
     #[cfg(feature = "gallery-cuda")]
     if let Some(n) = args.gpu {
         use anyhow::Context;
-        let gpu = std::sync::Arc::new(reid_gallery::gpu::Gpu::open(n).with_context(|| format!("--gpu {n}"))?);
+        let device = std::sync::Arc::new(reid_gallery::gpu::Gpu::open(n).with_context(|| format!("--gpu {n}"))?);
         let (rq, rg) = args.rerank_size;
-        let gpu_report = reid_gallery::gpu::bench::compare(gpu, &cfg, rq, rg)?;
+        let gpu_report = gpu::compare(device, &cfg, rq, rg)?;
         print!("{}", gpu_report.table());
     }
     Ok(())
@@ -112,8 +118,8 @@ fn rss_mib() -> f64 {
 
 /// Runs `reid bench gallery-load`: a server and `clients` clients in this process, over Zenoh on loopback.
 pub fn run_load(args: &GalleryLoadArgs) -> Result<()> {
-    use reid_gallery::bench::random_unit_rows;
     use reid_gallery::net::{GalleryClient, KeySpace, NetConfig, Server, ServerOptions};
+    use reid_gallery::random::random_unit_rows;
     use reid_gallery::{Gallery, GalleryConfig, Metadata, NewEmbedding};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
