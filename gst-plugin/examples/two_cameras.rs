@@ -21,9 +21,9 @@
 use gst::prelude::*;
 use gst_video::VideoRegionOfInterestMeta;
 use gstreid::params::{self, Embedding};
-use reid_gallery::net::ingest::IdentifiedFrame;
-use reid_gallery::net::{GalleryClient, KeySpace, NetConfig};
-use reid_gallery::payload::{EnrollItem, EnrollRequest, encode};
+use reid_gallery::net::GalleryClient;
+use reid_protocol::payload::encode;
+use reid_protocol::{EnrollItem, EnrollRequest, IdentifiedFrame, KeySpace, NetConfig};
 use std::collections::{BTreeMap, HashMap};
 use std::error::Error;
 use std::path::PathBuf;

@@ -18,9 +18,7 @@ use gst::subclass::prelude::*;
 use gst_base::prelude::*;
 use gst_base::subclass::prelude::*;
 use gst_video::VideoRegionOfInterestMeta;
-use reid_gallery::net::ingest::{Detection, FrameEmbeddings};
-use reid_gallery::net::keys::check_chunks;
-use reid_gallery::net::{KeySpace, Mode, NetConfig};
+use reid_protocol::{Detection, FrameEmbeddings, KeySpace, Mode, NetConfig, check_chunks};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -66,6 +64,19 @@ pub fn frame_message(
         });
     }
     FrameEmbeddings { camera: camera.to_owned(), timestamp_ms, frame, model, detections }
+}
+
+/// The Zenoh configuration of `net`: its config file (or Zenoh's defaults), then the protocol's settings over it
+/// (mode, endpoints, multicast scouting). Errors name the setting or file.
+pub fn zenoh_config(net: &NetConfig) -> Result<zenoh::Config, String> {
+    let mut config = match &net.config_file {
+        Some(path) => zenoh::Config::from_file(path).map_err(|e| format!("zenoh config `{}`: {e}", path.display()))?,
+        None => zenoh::Config::default(),
+    };
+    for (key, value) in net.settings().map_err(|e| e.to_string())? {
+        config.insert_json5(key, &value).map_err(|e| format!("zenoh config `{key}`: {e}"))?;
+    }
+    Ok(config)
 }
 
 glib::wrapper! {
@@ -342,7 +353,7 @@ mod imp {
                 config_file: s.config.clone(),
                 multicast: false,
             };
-            let config = net.to_zenoh().map_err(|e| settings_error(e.to_string()))?;
+            let config = zenoh_config(&net).map_err(settings_error)?;
             let session = zenoh::open(config).wait().map_err(|e| {
                 gst::error_msg!(
                     gst::ResourceError::OpenWrite,

@@ -8,8 +8,8 @@
 //! links the plugin alone into a private folder and points `GST_PLUGIN_PATH` there.
 
 use crate::common::*;
-use reid_gallery::net::NetConfig;
-use reid_gallery::net::ingest::decode_frame;
+use gstreid::publish::zenoh_config;
+use reid_protocol::{NetConfig, decode_frame};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -100,7 +100,7 @@ fn gst_launch_runs_the_plugin_from_disk() {
 
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
     let net = NetConfig { listen: vec![endpoint.clone()], ..Default::default() };
-    let session = zenoh::open(net.to_zenoh().unwrap()).wait().unwrap();
+    let session = zenoh::open(zenoh_config(&net).unwrap()).wait().unwrap();
     let subscriber = session.declare_subscriber("reid/embeddings/**").wait().unwrap();
 
     // Live at 30 fps: 3 s of frames, so Zenoh has connected and learnt of the subscriber well before the end.

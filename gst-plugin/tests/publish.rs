@@ -7,8 +7,8 @@ use gst_check::Harness;
 use gst_video::VideoRegionOfInterestMeta;
 use gstreid::params::{self, Embedding};
 use gstreid::publish::frame_message;
-use reid_gallery::net::NetConfig;
-use reid_gallery::net::ingest::{FrameEmbeddings, decode_frame};
+use gstreid::publish::zenoh_config;
+use reid_protocol::{FrameEmbeddings, NetConfig, decode_frame};
 use std::time::{Duration, Instant};
 use zenoh::Wait;
 
@@ -26,7 +26,7 @@ struct Listener {
 fn listener() -> Listener {
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
     let net = NetConfig { listen: vec![endpoint.clone()], ..Default::default() };
-    let session = zenoh::open(net.to_zenoh().unwrap()).wait().unwrap();
+    let session = zenoh::open(zenoh_config(&net).unwrap()).wait().unwrap();
     let subscriber = session.declare_subscriber("reid/embeddings/**").wait().unwrap();
     Listener { _session: session, subscriber, endpoint }
 }
