@@ -206,7 +206,7 @@ fn stages(model: &Path) {
             let crop = view.crop_rgb(*a);
             convert += t.elapsed().as_nanos();
             let t = Instant::now();
-            checksum += gstreid::prep::preprocess(&crop, &cfg)[0];
+            checksum += reid_runtime::engine::preprocess::preprocess_image(&crop, &cfg)[0];
             prep += t.elapsed().as_nanos();
         }
     }

@@ -2,9 +2,9 @@
 //!
 //! For every `GstVideoRegionOfInterestMeta` whose type is `roi-type`, the box is clipped to the frame, boxes
 //! smaller than `min-size` either way are skipped, the crop is converted to RGB (see [`crate::frame`]),
-//! preprocessed exactly as `reid-runtime` does for the model (its `preprocess_image`: bilinear resize, scale,
-//! mean/std from the model's metadata; computed here by [`crate::prep::preprocess`], equal value for value),
-//! run through the engine `batch-size` crops at a time, L2-normalised when
+//! preprocessed by the runtime's one preprocessing for the model
+//! ([`reid_runtime::engine::preprocess::preprocess_image`]: bilinear resize, scale, mean/std from the model's
+//! metadata), run through the engine `batch-size` crops at a time, L2-normalised when
 //! `normalize` is set and the model does not already, and attached to the ROI as a `reid-embedding` parameter
 //! structure (see [`crate::params`]). The video data passes through untouched.
 //!
@@ -752,7 +752,7 @@ mod imp {
                             let t0 = Instant::now();
                             let crop = view.crop_rgb(*area);
                             let t1 = Instant::now();
-                            let input = crate::prep::preprocess(&crop, cfg);
+                            let input = reid_runtime::engine::preprocess::preprocess_image(&crop, cfg);
                             let convert = u64::try_from((t1 - t0).as_nanos()).unwrap_or(u64::MAX);
                             stats.convert_ns.fetch_add(convert, Ordering::Relaxed);
                             stats.resize_ns.fetch_add(nanos_since(t1), Ordering::Relaxed);

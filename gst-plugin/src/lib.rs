@@ -8,14 +8,13 @@
 //! - `reidpublish` ([`publish`], feature `publish`): publishes each frame's embeddings as JSON over Zenoh to
 //!   `<prefix>/embeddings/<camera>`, where the gallery ingests them.
 //!
-//! [`frame`] crops and converts frames, [`prep`] turns crops into model inputs (bit for bit the runtime's
-//! preprocessing, faster). [`params`] documents the ROI parameter structures (`reid-embedding`, `tracking`) that these elements and
+//! [`frame`] crops and converts frames (the runtime's `preprocess_image` turns crops into model inputs).
+//! [`params`] documents the ROI parameter structures (`reid-embedding`, `tracking`) that these elements and
 //! downstream code share. Requires GStreamer 1.14 or newer (`GstVideoRegionOfInterestMeta` parameters).
 
 pub mod embed;
 pub mod frame;
 pub mod params;
-pub mod prep;
 #[cfg(feature = "publish")]
 pub mod publish;
 pub mod synthsrc;

@@ -7,9 +7,8 @@
 //! the random choices are drawn separately ([`sample_train_params`]) from a caller-seeded RNG.
 
 use image::RgbImage;
-use image::imageops::FilterType;
 use rand::Rng;
-use reid_runtime::engine::preprocess::{ColorOrder, PreprocessConfig, preprocess_image};
+use reid_runtime::engine::preprocess::{ColorOrder, PreprocessConfig, preprocess_image, resize_image};
 
 /// Transform settings (the `dataset` and `model` keys that shape an input tensor).
 #[derive(Clone, Debug, PartialEq)]
@@ -94,12 +93,10 @@ pub fn sample_erase_rect(h: usize, w: usize, rng: &mut impl Rng) -> Option<Rect>
     None
 }
 
-/// Resizes to the network input (bilinear, as torchvision's default `Resize`).
+/// Resizes to the network input (bilinear, as torchvision's default `Resize`): the runtime's resize, equal byte
+/// for byte to `image`'s `FilterType::Triangle`.
 pub fn resize(img: &RgbImage, cfg: &AugmentConfig) -> RgbImage {
-    if img.width() == cfg.width && img.height() == cfg.height {
-        return img.clone();
-    }
-    image::imageops::resize(img, cfg.width, cfg.height, FilterType::Triangle)
+    resize_image(img, cfg.width, cfg.height)
 }
 
 /// Planar `[3, h, w]` values in `[0, 1]`.

@@ -36,11 +36,11 @@ fn weights(src: u32, dst: u32) -> Vec<(usize, Vec<f32>)> {
 
 /// Resizes a tightly packed RGB picture (`width x height`) to `new_width x new_height` exactly as
 /// `image::imageops::resize(.., FilterType::Triangle)` does; returns the packed RGB bytes (all zero when `rgb` is
-/// empty or shorter than `3 x width x height`).
+/// empty or shorter than `3 x width x height`; none for an empty target).
 pub fn resize_triangle(rgb: &[u8], width: u32, height: u32, new_width: u32, new_height: u32) -> Vec<u8> {
     let (w, h, nw, nh) = (width as usize, height as usize, new_width as usize, new_height as usize);
     let mut out = vec![0u8; 3 * nw * nh];
-    if w == 0 || h == 0 || rgb.len() < 3 * w * h {
+    if w == 0 || h == 0 || nw == 0 || nh == 0 || rgb.len() < 3 * w * h {
         return out;
     }
     if (w, h) == (nw, nh) {
