@@ -2,7 +2,7 @@
 //! terminal; each finished stage logs its duration at `info` level (`-v`).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reid_runtime::progress::Progress;
+use reid_eval::progress::Progress;
 use std::io::IsTerminal;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;

@@ -771,7 +771,7 @@ mod imp {
                     for row in out.chunks_exact(dim.max(1)) {
                         let mut v = row.to_vec();
                         if settings.normalize && !engine.info().l2_normalized {
-                            reid_runtime::distance::l2_normalize(&mut v);
+                            reid_eval::distance::l2_normalize(&mut v);
                         }
                         vectors.push(v);
                     }

@@ -19,7 +19,7 @@ use gst_video::prelude::*;
 use image::RgbImage;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use reid_runtime::persons::{
+use reid_synth::persons::{
     Camera, Identity, Pose, Rect, Viewpoint, apply_sensor, derive_seed, render_background, render_person,
 };
 use std::sync::{LazyLock, Mutex, MutexGuard};

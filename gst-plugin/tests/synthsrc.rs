@@ -58,7 +58,7 @@ fn same_settings_same_frames_other_camera_same_people() {
     let (s1, s2) = (Scene::new(7, camera_id("cam1"), 3), Scene::new(7, camera_id("cam2"), 3));
     assert_eq!(s1.identities, s2.identities);
     assert_ne!(s1.camera.lighting, s2.camera.lighting);
-    assert_eq!(s1.camera, reid_runtime::persons::Camera::new(7, 1));
+    assert_eq!(s1.camera, reid_synth::persons::Camera::new(7, 1));
 }
 
 #[test]

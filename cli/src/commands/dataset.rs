@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use reid_runtime::dataset::{CheckOptions, DatasetError, check_dataset_with_progress};
-use reid_runtime::persons::{DatasetSpec, write_dataset};
-use reid_runtime::synth::{SynthSpec, generate};
+use reid_synth::embeddings::{SynthSpec, generate};
+use reid_synth::persons::{DatasetSpec, write_dataset};
 
 use crate::progress::Bars;
 

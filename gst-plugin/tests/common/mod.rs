@@ -72,7 +72,7 @@ pub fn write_model(dir: &Path) -> PathBuf {
 pub fn hand_embedding(engine: &TractEngine, crop: &RgbImage) -> Vec<f32> {
     let input = preprocess_image(crop, &engine.info().preprocess);
     let mut out = engine.embed_batch(&input, 1).unwrap();
-    reid_runtime::distance::l2_normalize(&mut out);
+    reid_eval::distance::l2_normalize(&mut out);
     out
 }
 

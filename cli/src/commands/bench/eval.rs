@@ -3,12 +3,12 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use reid_runtime::Matrix;
-use reid_runtime::distance::{Metric, distance_matrix};
-use reid_runtime::metrics::{Label, evaluate};
-use reid_runtime::progress::Progress;
-use reid_runtime::rerank::{RerankParams, bare_all_pairs_gemm, rerank_with_progress};
-use reid_runtime::synth::{SynthSpec, generate};
+use reid_eval::Matrix;
+use reid_eval::distance::{Metric, distance_matrix};
+use reid_eval::metrics::{Label, evaluate};
+use reid_eval::progress::Progress;
+use reid_eval::rerank::{RerankParams, bare_all_pairs_gemm, rerank_with_progress};
+use reid_synth::embeddings::{SynthSpec, generate};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
