@@ -7,6 +7,7 @@ pub mod eval;
 pub mod gallery;
 #[cfg(feature = "models")]
 pub mod model;
+pub mod preprocess;
 #[cfg(feature = "train")]
 pub mod train;
 
@@ -28,6 +29,9 @@ pub enum BenchCommand {
     /// threads (ResNet-50 BNNeck at 256x128, batch 1 and 32 by default), plus preprocessing cost per image.
     #[cfg(feature = "models")]
     Engine(engine::EngineBenchArgs),
+    /// The bilinear resize of a person crop to the model input: `image`'s Triangle filter, the runtime's resize and
+    /// `fast_image_resize` in one run (time per crop, speed-up, largest difference from `image`'s output).
+    Preprocess(preprocess::PreprocessBenchArgs),
     /// Training throughput and mAP of the burn trainer beside a PyTorch implementation of the same recipe
     /// (`tools/reference/train_torch_reference.py`) on the same dataset, epochs, batch and threads.
     #[cfg(feature = "train")]
@@ -69,6 +73,7 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Model(args) => model::run(&args),
         #[cfg(feature = "models")]
         BenchCommand::Engine(args) => engine::run(&args),
+        BenchCommand::Preprocess(args) => preprocess::run(&args),
         #[cfg(feature = "train")]
         BenchCommand::Train(args) => train::run(&args),
         #[cfg(feature = "gallery")]

@@ -4,6 +4,8 @@
 //! [`resize_triangle`] performs the very same floating-point operations in the same order per output value (same
 //! weights, same accumulation order, same rounding), but on three channels instead of four and a whole row at a
 //! time, so the compiler vectorises the vertical pass; the horizontal pass walks each row in memory order.
+//! `fast_image_resize`'s bilinear filter is about 5x faster still but not equal (fixed point: off by 1 in 16-25%
+//! of the bytes), so it is not used: `reid bench preprocess` prints the three side by side.
 
 use image::RgbImage;
 
