@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use reid_eval::metrics::Label;
+use reid_eval::progress::Progress;
 use reid_runtime::dataset::{
     CheckOptions, DatasetError, Identity, LabelSource, Labeler, Layout, MarketName, NameError, SplitKind,
     check_dataset, check_dataset_with_progress, detect_layout, load_split, open_dataset, parse_market_name,
 };
-use reid_eval::metrics::Label;
-use reid_eval::progress::Progress;
 use tempfile::TempDir;
 
 // ---------------------------------------------------------------------------------------------------------

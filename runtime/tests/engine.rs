@@ -1,11 +1,11 @@
 //! The tract engine on hand-built ONNX graphs: embeddings against a hand computation of the same
 //! preprocessing and math, metadata reading, and errors that name the file.
 
+use reid_eval::progress::NoProgress;
 use reid_runtime::engine::{
     ColorOrder, EmbedOptions, Engine, EngineError, ModelInfo, PreprocessConfig, TractEngine, embed_paths, list_images,
 };
 use reid_runtime::onnx_graph::{Graph, value_info};
-use reid_eval::progress::NoProgress;
 use std::path::PathBuf;
 
 use crate::common::*;

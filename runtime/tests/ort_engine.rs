@@ -3,10 +3,10 @@
 //! and errors naming the file. Needs the library `scripts/setup-ort.sh` installs (scripts/test.sh runs it).
 #![cfg(feature = "ort")]
 
+use reid_eval::progress::NoProgress;
 use reid_runtime::engine::ort::calibration::{self, CalibrationTable};
 use reid_runtime::engine::ort::{OrtEngine, OrtOptions, Provider, library};
 use reid_runtime::engine::{Engine, EngineError, TractEngine};
-use reid_eval::progress::NoProgress;
 use std::path::PathBuf;
 
 use crate::common::*;

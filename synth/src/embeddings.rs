@@ -6,13 +6,13 @@
 //! (image quality). Distractors (pid 0) are isolated points; junk images (pid -1) are
 //! noise that evaluation drops. Everything is L2-normalised, as a ReID network's output would be.
 
-use reid_eval::Matrix;
-use reid_eval::distance::l2_normalize;
-use reid_runtime::embeddings::EmbeddingSet;
-use reid_eval::metrics::Label;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
+use reid_eval::Matrix;
+use reid_eval::distance::l2_normalize;
+use reid_eval::metrics::Label;
+use reid_runtime::embeddings::EmbeddingSet;
 use serde::{Deserialize, Serialize};
 
 /// The shape and difficulty of a synthetic set.

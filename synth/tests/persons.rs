@@ -9,16 +9,16 @@ use image::{Rgb, RgbImage};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reid_eval::Matrix;
+use reid_eval::distance::{Metric, distance_matrix, l2_normalize};
+use reid_eval::metrics::{Label, evaluate};
+use reid_eval::progress::NoProgress;
 use reid_runtime::dataset::{
     CheckOptions, Identity as DatasetIdentity, ImageRecord, SplitKind, check_dataset, open_dataset,
 };
-use reid_eval::distance::{Metric, distance_matrix, l2_normalize};
-use reid_eval::metrics::{Label, evaluate};
 use reid_synth::persons::{
     Camera, DatasetSpec, Identity, Lighting, Occlusion, PersonsError, Pose, Rect, Viewpoint, apply_sensor,
     render_background, render_crop, render_occlusion, render_person, render_preview, write_dataset,
 };
-use reid_eval::progress::NoProgress;
 use tempfile::TempDir;
 
 fn small_spec(seed: u64) -> DatasetSpec {

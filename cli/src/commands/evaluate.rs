@@ -3,13 +3,13 @@
 use crate::progress::Bars;
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use reid_runtime::Matrix;
+use reid_eval::Matrix;
+use reid_eval::distance::{Metric, distance_matrix, l2_normalize_rows};
+use reid_eval::metrics::{EvalResult, Label, evaluate_with_progress};
+use reid_eval::progress::Progress;
+use reid_eval::rerank::{RerankParams, rerank_with_progress};
 use reid_runtime::dataset::{LabelSource, Labeler};
-use reid_runtime::distance::{Metric, distance_matrix, l2_normalize_rows};
 use reid_runtime::embeddings::{EmbeddingSet, read_tao_json};
-use reid_runtime::metrics::{EvalResult, Label, evaluate_with_progress};
-use reid_runtime::progress::Progress;
-use reid_runtime::rerank::{RerankParams, rerank_with_progress};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -278,7 +278,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     }
     #[cfg(feature = "plot")]
     if let Some(path) = &args.plot {
-        use reid_runtime::plot::{Curve, cmc_png};
+        use reid_eval::plot::{Curve, cmc_png};
         let mut curves = Vec::new();
         if let Some(b) = &before {
             curves.push(Curve { label: format!("original (mAP {:.1}%)", 100.0 * b.map), values: b.cmc.clone() });

@@ -3,10 +3,10 @@
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use reid_eval::distance::{dot, l2_normalize};
 use reid_gallery::net::{GalleryClient, KeySpace, Mode, NetConfig, Server, ServerOptions};
 use reid_gallery::{Gallery, GalleryConfig, Precision};
 use reid_runtime::dataset::parse_market_name;
-use reid_runtime::distance::{dot, l2_normalize};
 use reid_runtime::embeddings::read_tao_json;
 use serde_json::json;
 use std::io::Write;
@@ -301,7 +301,7 @@ fn serve(args: ServeArgs) -> Result<()> {
 }
 
 /// The re-ranking backend `--rerank-device` names (`None`: the CPU default).
-fn rerank_backend(device: &str) -> Result<Option<std::sync::Arc<dyn reid_runtime::rerank::AllPairs + Send + Sync>>> {
+fn rerank_backend(device: &str) -> Result<Option<std::sync::Arc<dyn reid_eval::rerank::AllPairs + Send + Sync>>> {
     if device == "cpu" {
         return Ok(None);
     }

@@ -5,8 +5,8 @@ use crate::progress::Bars;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use reid_runtime::plot;
-use reid_runtime::progress::Progress;
+use reid_eval::plot;
+use reid_eval::progress::Progress;
 use reid_trainer::spec::Spec;
 use reid_trainer::train::tasks::{self, Evaluation};
 use reid_trainer::train::{EpochRecord, TrainObserver, TrainSummary, train};
@@ -190,7 +190,7 @@ pub fn report_evaluation(spec: &Spec, ev: &Evaluation) -> Result<(f64, f64)> {
         best.num_valid_queries,
         ev.gallery.len()
     );
-    let line = |name: &str, r: &reid_runtime::metrics::EvalResult| {
+    let line = |name: &str, r: &reid_eval::metrics::EvalResult| {
         println!(
             "  {name:<11} mAP {:.4}  rank-1 {:.4}  rank-5 {:.4}  rank-10 {:.4}  mINP {:.4}",
             r.map,

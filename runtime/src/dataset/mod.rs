@@ -24,9 +24,7 @@ pub use decode::{DecodeSummary, SizeStats, decode_image_size};
 pub use error::{BadFile, DatasetError};
 pub use identity::Identity;
 pub use labels::{LabelSource, Labeler, Labelled, UnknownLabelSource};
-pub use layout::{
-    Dataset, DatasetDirs, MARKET_GALLERY, MARKET_TRAIN, QUERY, SplitKind, detect_layout, open_dataset,
-};
+pub use layout::{Dataset, DatasetDirs, MARKET_GALLERY, MARKET_TRAIN, QUERY, SplitKind, detect_layout, open_dataset};
 pub use name::{
     DISTRACTOR_PID, IMAGE_EXTENSIONS, JUNK_PID, MarketName, NameError, is_image_extension, parse_market_name,
 };

@@ -21,9 +21,9 @@ pub use preprocess::{ColorOrder, PreprocessConfig};
 pub use select::{EngineKind, OpenedEngine, open_engine};
 pub use tract::TractEngine;
 
+use rayon::prelude::*;
 use reid_eval::Matrix;
 use reid_eval::progress::Progress;
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 

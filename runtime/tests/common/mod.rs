@@ -4,9 +4,9 @@
 
 use image::RgbImage;
 use image::imageops::FilterType;
+use reid_eval::progress::NoProgress;
 use reid_runtime::engine::{EmbedOptions, Engine, embed_paths, list_images};
 use reid_runtime::onnx_graph::{self, Attr, Graph, pb};
-use reid_eval::progress::NoProgress;
 use std::path::{Path, PathBuf};
 
 pub const H: u32 = 8;

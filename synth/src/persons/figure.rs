@@ -5,9 +5,9 @@
 
 use std::f32::consts::PI;
 
+use super::camera::Viewpoint;
 use super::color::{Color, scale};
 use super::identity::{BottomKind, HairLength, Identity, Pattern, Sleeves};
-use super::camera::Viewpoint;
 use super::pose::Pose;
 use super::raster::{Painter, Shape, V2, v2};
 

@@ -18,8 +18,8 @@ use super::identity::Identity;
 use super::pose::Shot;
 use super::render::render_crop;
 use super::{rng_for, tag};
-use reid_runtime::dataset::{MARKET_GALLERY, MARKET_TRAIN, QUERY};
 use reid_eval::progress::Progress;
+use reid_runtime::dataset::{MARKET_GALLERY, MARKET_TRAIN, QUERY};
 
 /// JPEG quality of the written crops.
 pub const JPEG_QUALITY: u8 = 90;

@@ -7,13 +7,10 @@ use std::path::PathBuf;
 /// The oldest GStreamer the plugin supports.
 pub(super) const MIN_GSTREAMER: (u32, u32) = (1, 14);
 
-/// The plugin's elements; `reidpublish` needs the plugin's `publish` feature.
-pub(super) const ELEMENTS: [&str; 3] = ["reidembed", "reidsynthsrc", "reidpublish"];
-
-/// How to install GStreamer.
 /// The fix when GStreamer is there but its command-line tools are not.
 pub(super) const TOOLS_FIX: &str = "sudo apt-get install gstreamer1.0-tools";
 
+/// How to install GStreamer.
 pub(super) const GST_FIX: &str = "sudo apt-get install gstreamer1.0-tools gstreamer1.0-plugins-base (scripts/setup-gst.sh; \
 JetPack images ship it)";
 

@@ -16,7 +16,9 @@ mod report;
 mod tensorrt;
 mod zenoh;
 
-pub use host::{Host, OrtProbe, Output, SystemHost, find_library, library_dirs};
+use host::{Host, SystemHost, library_dirs};
+use report::{Check, Report, Status};
+
 use cuda::check_cuda;
 use disk::check_disk;
 use gpu::check_gpu;
@@ -25,7 +27,6 @@ use ort::check_ort;
 use plugin::check_plugin;
 use tensorrt::check_tensorrt;
 use zenoh::check_zenoh;
-pub use report::{Check, Report, Status};
 
 use anyhow::{Result, bail};
 use clap::Args;
@@ -33,6 +34,11 @@ use reid_runtime::engine::EngineKind;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Arguments of `reid doctor`.
+#[derive(Args, Debug)]
+#[command(after_help = "Exit status: 0 when the chosen engine can run here (and the --zenoh endpoint, when given, \
+answers), 1 otherwise. Each line is `STATUS  CHECK  finding  -> fix`, STATUS one of OK, WARN, MISSING.\n\nExamples:\n  \
+reid doctor\n  reid doctor --engine tensorrt --zenoh tcp/gallery.local:7447\n  reid doctor --json")]
 pub struct DoctorArgs {
     /// The engine the deployment will use: auto, tract, ort-cpu, cuda, tensorrt.
     #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<EngineKind>())]

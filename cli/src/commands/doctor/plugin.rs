@@ -5,6 +5,9 @@ use super::host::Host;
 use super::report::{Check, Status};
 use std::path::{Path, PathBuf};
 
+/// The plugin's elements; `reidpublish` needs the plugin's `publish` feature.
+pub(super) const ELEMENTS: [&str; 3] = ["reidembed", "reidsynthsrc", "reidpublish"];
+
 /// Where `libgstreid.so` may be: `$GST_PLUGIN_PATH`, the deploy kit, the system plugin folders.
 pub(super) fn plugin_files(host: &dyn Host) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();

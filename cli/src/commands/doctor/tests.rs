@@ -1,7 +1,13 @@
 //! `reid doctor` on faked hosts: every check and the engine verdict.
 
+use super::cuda::{parse_nvidia_version, parse_tegra_release};
+use super::gstreamer::{major_minor, parse_gst_version};
+use super::host::{OrtProbe, Output, parse_df_available};
+use super::plugin::ELEMENTS;
+use super::zenoh::zenoh_address;
 use super::*;
 use std::collections::HashMap;
+use std::path::Path;
 
 /// A host whose `/` is a temporary folder, with canned commands and ONNX Runtime.
 struct FakeHost {
@@ -118,10 +124,7 @@ fn onnx_runtime_without_the_cuda_provider_cannot_run_cuda_even_with_a_gpu() {
     assert_eq!(status(&report, "ort-providers"), Status::Warn);
     assert!(report.get("ort-providers").unwrap().fix.as_deref().unwrap().contains("--gpu"));
     assert!(!report.engine_runs);
-    assert_eq!(
-        report.get("engine").unwrap().finding,
-        "cuda cannot run: missing ONNX Runtime's CUDAExecutionProvider"
-    );
+    assert_eq!(report.get("engine").unwrap().finding, "cuda cannot run: missing ONNX Runtime's CUDAExecutionProvider");
     // The same host runs ONNX Runtime on CPU, and auto picks it.
     let auto = diagnose(&host, &options(EngineKind::Auto));
     assert!(auto.engine_runs);
@@ -153,10 +156,8 @@ fn a_full_gpu_host_runs_tensorrt_with_the_version_from_libnvinfer() {
 fn a_kernel_module_without_libcuda_is_not_a_cuda_driver() {
     let mut host = FakeHost::new();
     host.with_nvidia_gpu();
-    std::fs::remove_file(
-        host.path(Path::new(&format!("/usr/lib/{}-linux-gnu/libcuda.so.1", std::env::consts::ARCH))),
-    )
-    .unwrap();
+    std::fs::remove_file(host.path(Path::new(&format!("/usr/lib/{}-linux-gnu/libcuda.so.1", std::env::consts::ARCH))))
+        .unwrap();
     host.ort_with(&["CPUExecutionProvider", "CUDAExecutionProvider"]);
     let report = diagnose(&host, &options(EngineKind::Cuda));
     assert_eq!(status(&report, "cuda-driver"), Status::Missing);
@@ -268,10 +269,7 @@ fn the_engine_cache_disk_is_measured_where_the_cache_will_be() {
     host.free = Some(300 << 20);
     let check = diagnose(&host, &options(EngineKind::Tract)).get("engine-cache").unwrap().clone();
     assert_eq!(check.status, Status::Warn);
-    assert_eq!(
-        check.finding,
-        "only 0.3 GiB free at /var/cache/edge/reid/engines (created on first TensorRT build)"
-    );
+    assert_eq!(check.finding, "only 0.3 GiB free at /var/cache/edge/reid/engines (created on first TensorRT build)");
     host.free = Some(20 << 30);
     host.vars.insert("REID_ENGINE_CACHE".to_owned(), "/var/cache/edge".to_owned());
     let check = diagnose(&host, &options(EngineKind::Tract)).get("engine-cache").unwrap().clone();
@@ -345,7 +343,8 @@ fn probe_outputs_parse() {
         Some("535.104.05")
     );
     assert_eq!(parse_tegra_release("# R36 (release), REVISION: 4.0, GCID: 1\n").as_deref(), Some("R36.4.0"));
-    let df = "Filesystem     1024-blocks      Used Available Capacity Mounted on\n/dev/sda1   100000 40000 60000  40% /\n";
+    let df =
+        "Filesystem     1024-blocks      Used Available Capacity Mounted on\n/dev/sda1   100000 40000 60000  40% /\n";
     assert_eq!(parse_df_available(df), Some(60000 * 1024));
     assert_eq!(parse_df_available("garbage"), None);
     assert_eq!(parse_gst_version("gst-inspect-1.0 version 1.16.3\nGStreamer 1.16.3\n").as_deref(), Some("1.16.3"));
