@@ -149,7 +149,7 @@ fn measure(model: &Path, engine: &str, extra: &str, frames: u32) -> Option<()> {
             return None;
         }
     }
-    let names = gstreid::embed::STATS_PROPERTIES;
+    let names = gstreid::reidembed::STATS_PROPERTIES;
     let before: Vec<u64> = names.iter().map(|n| stat(&element, n)).collect();
     let started = Instant::now();
     for _ in 0..frames {

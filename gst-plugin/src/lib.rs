@@ -1,32 +1,36 @@
 //! GStreamer plugin `reid`: person re-identification on live video.
 //!
-//! - `reidembed` ([`embed`]): crops each person region-of-interest of a frame, batches the crops through a ReID
+//! One folder per element, as gst-plugins-rs lays them out (`mod.rs`: the public type, defaults and helpers;
+//! `imp.rs`: the GObject implementation; further files for the element's own steps):
+//!
+//! - `reidembed` ([`reidembed`]): crops each person region-of-interest of a frame, batches the crops through a ReID
 //!   engine (tract, or ONNX Runtime CPU/CUDA/TensorRT with feature `ort`) and attaches the embedding to the ROI
 //!   meta.
-//! - `reidsynthsrc` ([`synthsrc`]): a live source of synthetic people walking through a scene, with a
+//! - `reidsynthsrc` ([`reidsynthsrc`]): a live source of synthetic people walking through a scene, with a
 //!   ground-truth person ROI (track id and identity) per visible person: pipelines run without a detector.
-//! - `reidpublish` ([`publish`], feature `publish`): publishes each frame's embeddings as JSON over Zenoh to
+//! - `reidpublish` ([`reidpublish`], feature `publish`): publishes each frame's embeddings as JSON over Zenoh to
 //!   `<prefix>/embeddings/<camera>`, where the gallery ingests them.
 //!
-//! [`frame`] crops and converts frames (the runtime's `preprocess_image` turns crops into model inputs).
-//! [`params`] documents the ROI parameter structures (`reid-embedding`, `tracking`) that these elements and
-//! downstream code share. Requires GStreamer 1.14 or newer (`GstVideoRegionOfInterestMeta` parameters).
+//! Shared by the elements: [`frame`] crops and converts frames (the runtime's `preprocess_image` turns crops into
+//! model inputs), [`params`] the ROI parameter structures (`reid-embedding`, `tracking`) that the elements and
+//! downstream code share, `lock` the mutex helper. Requires GStreamer 1.14 or newer (`GstVideoRegionOfInterestMeta` parameters).
 
-pub mod embed;
 pub mod frame;
+mod lock;
 pub mod params;
+pub mod reidembed;
 #[cfg(feature = "publish")]
-pub mod publish;
-pub mod synthsrc;
+pub mod reidpublish;
+pub mod reidsynthsrc;
 
 use gst::glib;
 
 /// Registers every element of the plugin.
 pub fn register_elements(plugin: &gst::Plugin) -> Result<(), glib::BoolError> {
-    embed::register(plugin)?;
-    synthsrc::register(plugin)?;
+    reidembed::register(plugin)?;
+    reidsynthsrc::register(plugin)?;
     #[cfg(feature = "publish")]
-    publish::register(plugin)?;
+    reidpublish::register(plugin)?;
     Ok(())
 }
 

@@ -438,7 +438,7 @@ fn stats_properties_count_frames_crops_and_stage_times() {
     h.set_src_caps_str(&caps("RGB", 64, 48));
     let element = h.find_element("reidembed").unwrap();
     let stat = |name: &str| element.property::<u64>(name);
-    for name in gstreid::embed::STATS_PROPERTIES {
+    for name in gstreid::reidembed::STATS_PROPERTIES {
         assert_eq!(stat(name), 0, "{name} before any frame");
     }
     for frame in 0..3u32 {

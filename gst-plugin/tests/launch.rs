@@ -8,7 +8,7 @@
 //! links the plugin alone into a private folder and points `GST_PLUGIN_PATH` there.
 
 use crate::common::*;
-use gstreid::publish::zenoh_config;
+use gstreid::reidpublish::zenoh_config;
 use reid_protocol::{NetConfig, decode_frame};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -5,7 +5,7 @@ use gst::prelude::*;
 use gst_check::Harness;
 use gst_video::VideoRegionOfInterestMeta;
 use gstreid::params;
-use gstreid::synthsrc::{Scene, camera_id};
+use gstreid::reidsynthsrc::{Scene, camera_id};
 
 fn source(extra: &str) -> Harness {
     init();

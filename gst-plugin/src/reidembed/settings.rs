@@ -1,0 +1,97 @@
+//! The element's settings (one field per writable property) and the preprocessing they describe.
+
+use super::{DEFAULT_BATCH_SIZE, DEFAULT_ENGINE, DEFAULT_MIN_SIZE, DEFAULT_ROI_TYPE};
+use reid_runtime::engine::{ColorOrder, PreprocessConfig};
+use std::path::PathBuf;
+
+/// What the properties say, read once per state change and per frame.
+#[derive(Clone, Debug)]
+pub(super) struct Settings {
+    pub(super) model: Option<PathBuf>,
+    pub(super) model_id: Option<String>,
+    pub(super) engine: String,
+    pub(super) roi_type: String,
+    pub(super) batch_size: u32,
+    pub(super) min_size: u32,
+    pub(super) interval: u32,
+    pub(super) normalize: bool,
+    pub(super) roi_id_is_track: bool,
+    pub(super) input_width: u32,
+    pub(super) input_height: u32,
+    pub(super) pixel_mean: Option<String>,
+    pub(super) pixel_std: Option<String>,
+    pub(super) bgr: bool,
+    pub(super) ort_library: Option<PathBuf>,
+    pub(super) device_id: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            model: None,
+            model_id: None,
+            engine: DEFAULT_ENGINE.to_owned(),
+            roi_type: DEFAULT_ROI_TYPE.to_owned(),
+            batch_size: DEFAULT_BATCH_SIZE,
+            min_size: DEFAULT_MIN_SIZE,
+            interval: 1,
+            normalize: true,
+            roi_id_is_track: false,
+            input_width: 0,
+            input_height: 0,
+            pixel_mean: None,
+            pixel_std: None,
+            bgr: false,
+            ort_library: None,
+            device_id: 0,
+        }
+    }
+}
+
+/// Parses `"a,b,c"` into three finite values (positive ones with `positive`).
+fn triple(name: &str, text: &str, positive: bool) -> Result<[f32; 3], String> {
+    let values: Vec<f32> = text
+        .split(',')
+        .map(|v| v.trim().parse::<f32>())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("property `{name}` = `{text}`: {e}"))?;
+    let values: [f32; 3] = values
+        .try_into()
+        .map_err(|v: Vec<f32>| format!("property `{name}` = `{text}`: {} values, expected 3", v.len()))?;
+    if values.iter().any(|v| !v.is_finite() || (positive && *v <= 0.0)) {
+        return Err(format!(
+            "property `{name}` = `{text}`: values must be finite{}",
+            if positive { " and positive" } else { "" }
+        ));
+    }
+    Ok(values)
+}
+
+/// The preprocessing the properties give, `None` to read it from the model's metadata.
+pub(super) fn explicit_preprocess(s: &Settings) -> Result<Option<PreprocessConfig>, String> {
+    match (s.input_width, s.input_height) {
+        (0, 0) => {
+            if s.pixel_mean.is_some() || s.pixel_std.is_some() || s.bgr {
+                return Err("pixel-mean, pixel-std and bgr need input-width and input-height".to_owned());
+            }
+            Ok(None)
+        }
+        (0, _) | (_, 0) => Err("set both input-width and input-height, or neither".to_owned()),
+        (w, h) => {
+            let mut cfg = PreprocessConfig::imagenet(h, w);
+            if s.bgr {
+                // The mean and std are in the model's channel order: ImageNet's defaults reversed.
+                cfg.color = ColorOrder::Bgr;
+                cfg.mean.reverse();
+                cfg.std.reverse();
+            }
+            if let Some(mean) = &s.pixel_mean {
+                cfg.mean = triple("pixel-mean", mean, false)?;
+            }
+            if let Some(std) = &s.pixel_std {
+                cfg.std = triple("pixel-std", std, true)?;
+            }
+            Ok(Some(cfg))
+        }
+    }
+}
