@@ -8,13 +8,13 @@
 #      statically against musl: on this machine glibc aarch64 programs (Debian's libc 2.36, with qemu 7.2 and 10.0)
 #      hang under qemu-user when they start a thread, static musl ones do not; the tests are about aarch64 code.
 # Everything it needs comes from scripts/setup-aarch64.sh (idempotent). By default the dev profile with dependencies
-# at opt-level 0 instead of the workspace's 3 (this is a compile-and-test check, and CI time is short: a cold run
-# of this script compiles every dependency twice, for glibc and for musl); `--release` builds the release profile
-# instead (the sizes to ship).
+# at opt-level 0 and our crates at 1 instead of the workspace's 3 (this is a compile-and-test check, and CI time is
+# short: a cold run of this script compiles every dependency twice, for glibc and for musl); `--release` builds the
+# release profile instead (the sizes to ship).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=debug
-cargo_profile=(--config 'profile.dev.package."*".opt-level=0')
+cargo_profile=(--config 'profile.dev.opt-level=1' --config 'profile.dev.package."*".opt-level=0')
 for a in "$@"; do
   case "$a" in
     --release) profile=release; cargo_profile=(--release) ;;
@@ -63,6 +63,6 @@ done
 [ "$status" = 0 ] || exit 1
 
 echo
-echo "edge-aarch64: runtime and gallery unit tests under qemu-aarch64 (aarch64-unknown-linux-musl)"
+echo "edge-aarch64: eval, runtime, protocol and gallery unit tests under qemu-aarch64 (aarch64-unknown-linux-musl)"
 cargo-zigbuild test --locked "${cargo_profile[@]}" --target aarch64-unknown-linux-musl \
-  -p reid-runtime -p reid-gallery --features reid-gallery/net --lib
+  -p reid-eval -p reid-runtime -p reid-protocol -p reid-gallery --features reid-gallery/net --lib

@@ -38,6 +38,9 @@ DOCS_RS=1 cargo clippy -p reid-cli -p reid-gallery --all-targets --features reid
 step "edge build check on x86-64: reid without training and without ONNX Runtime or the gallery (tract only)"
 cargo clippy -p reid-cli --no-default-features --locked -- -D warnings
 
+step "quick-start build check: reid with training only (what scripts/quickstart.sh builds)"
+cargo clippy -p reid-cli --no-default-features --features train --locked -- -D warnings
+
 step "aarch64 edge build (Jetson; reid with ONNX Runtime and the gallery, the plugin; cargo-zigbuild, glibc 2.31): sizes, highest GLIBC version, unit tests under qemu"
 # Installs the Rust aarch64 target, Zig + cargo-zigbuild (PyPI), qemu-user and the arm64 GStreamer dev files.
 scripts/edge-aarch64.sh

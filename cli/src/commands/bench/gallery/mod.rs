@@ -30,7 +30,7 @@ pub struct GalleryBenchArgs {
     /// Queries per batched call.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
-    /// Python interpreter with numpy and faiss-cpu (`scripts/pyenv.sh --faiss`).
+    /// Python interpreter with numpy and faiss-cpu (`scripts/pyenv.sh --bench`).
     #[arg(long, default_value = "python3")]
     pub python: PathBuf,
     /// Only time the gallery index.
