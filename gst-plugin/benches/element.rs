@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! cargo bench -p gst-reid                    # tract
-//! cargo bench -p gst-reid --features ort     # + ort-cpu when ~/.local/share/reid/onnxruntime/lib/libonnxruntime.so exists
+//! cargo bench -p gst-reid                    # + ort-cpu when ~/.local/share/reid/onnxruntime/lib/libonnxruntime.so exists
 //! ```
 //!
 //! The model: `REID_BENCH_MODEL` if set (`stand-in` for the stand-in below), else the quick-start model `results/quickstart/export/model.onnx`
@@ -240,7 +240,7 @@ fn main() {
     match ort {
         None => println!("ort-cpu: skipped (no ~/.local/share/reid/onnxruntime/lib/libonnxruntime.so)"),
         Some(_) if !cfg!(feature = "ort") => {
-            println!("ort-cpu: skipped (a build without feature `ort`: cargo bench -p gst-reid --features ort)")
+            println!("ort-cpu: skipped (a build without feature `ort`: cargo bench -p gst-reid with default features)")
         }
         Some(lib) => {
             if measure(&model, "ort-cpu", &format!("ort-library={}", lib.display()), frames).is_none() {
