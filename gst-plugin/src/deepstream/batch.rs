@@ -44,13 +44,21 @@ impl Drop for MetaLock {
     }
 }
 
+/// One frame meta of a batch (valid while the buffer is held).
+#[derive(Clone, Copy, Debug)]
+pub struct FrameRef(*mut NvDsFrameMeta);
+
+/// One user meta of an object (valid while the buffer is held).
+#[derive(Clone, Copy, Debug)]
+pub struct UserMetaRef(pub(crate) *mut NvDsUserMeta);
+
 /// One object of one frame of a batch.
 #[derive(Clone, Copy, Debug)]
 pub struct ObjectRef {
     /// The frame.
-    pub frame: *mut NvDsFrameMeta,
+    pub(crate) frame: *mut NvDsFrameMeta,
     /// The object.
-    pub object: *mut NvDsObjectMeta,
+    pub(crate) object: *mut NvDsObjectMeta,
 }
 
 impl ObjectRef {
@@ -95,8 +103,8 @@ impl ObjectRef {
     }
 
     /// The object's user metas.
-    pub fn user_metas(&self) -> Vec<*mut NvDsUserMeta> {
-        elements(self.object().obj_user_meta_list).into_iter().map(|p| p.cast()).collect()
+    pub fn user_metas(&self) -> Vec<UserMetaRef> {
+        elements(self.object().obj_user_meta_list).into_iter().map(|p| UserMetaRef(p.cast())).collect()
     }
 }
 
@@ -126,23 +134,23 @@ impl Batch {
     }
 
     /// The frames, in list order.
-    pub fn frames(&self) -> Vec<*mut NvDsFrameMeta> {
+    pub fn frames(&self) -> Vec<FrameRef> {
         // SAFETY: a live batch meta.
         let list = unsafe { (*self.ptr).frame_meta_list };
-        elements(list).into_iter().map(|p| p.cast()).collect()
+        elements(list).into_iter().map(|p| FrameRef(p.cast())).collect()
     }
 
     /// A frame's `batch_id`, `source_id` and `frame_num`.
-    pub fn frame_ids(&self, frame: *mut NvDsFrameMeta) -> (u32, u32, i32) {
+    pub fn frame_ids(&self, frame: FrameRef) -> (u32, u32, i32) {
         // SAFETY: a frame of this batch.
-        let f = unsafe { &*frame };
+        let f = unsafe { &*frame.0 };
         (f.batch_id, f.source_id, f.frame_num)
     }
 
     /// The objects of `frame`, in list order.
-    pub fn objects(&self, frame: *mut NvDsFrameMeta) -> Vec<ObjectRef> {
+    pub fn objects(&self, frame: FrameRef) -> Vec<ObjectRef> {
         // SAFETY: a frame of this batch.
-        let list = unsafe { (*frame).obj_meta_list };
-        elements(list).into_iter().map(|o| ObjectRef { frame, object: o.cast() }).collect()
+        let list = unsafe { (*frame.0).obj_meta_list };
+        elements(list).into_iter().map(|o| ObjectRef { frame: frame.0, object: o.cast() }).collect()
     }
 }

@@ -22,7 +22,7 @@ mod surface;
 mod usermeta;
 mod version;
 
-pub use batch::{Batch, MetaLock, ObjectRef};
+pub use batch::{Batch, FrameRef, MetaLock, ObjectRef, UserMetaRef};
 pub use cameras::Cameras;
 pub use library::{DeepStream, library, status, use_library};
 pub use reid_deepstream_abi as abi;

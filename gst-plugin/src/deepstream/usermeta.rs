@@ -3,7 +3,7 @@
 //! [`reid_deepstream_abi::embedding`]) whose struct and values are `g_malloc`'d; the copy function deep-copies
 //! both, the release function frees both.
 
-use super::batch::{Batch, MetaLock, ObjectRef};
+use super::batch::{Batch, MetaLock, ObjectRef, UserMetaRef};
 use crate::params::Embedding;
 use gst::glib::ffi as glib_ffi;
 use reid_deepstream_abi::embedding::{MODEL_LEN, ReidEmbeddingMeta};
@@ -122,9 +122,9 @@ pub enum EmbeddingRead {
 }
 
 /// Reads the user meta `user` as an embedding of `batch`'s DeepStream.
-pub fn read_embedding(batch: &Batch, user: *mut NvDsUserMeta) -> EmbeddingRead {
+pub fn read_embedding(batch: &Batch, user: UserMetaRef) -> EmbeddingRead {
     // SAFETY: a user meta from an object's list of a live batch.
-    let user = unsafe { &*user };
+    let user = unsafe { &*user.0 };
     if user.base_meta.meta_type != batch.deepstream().embedding_meta_type {
         return EmbeddingRead::Foreign;
     }

@@ -3,13 +3,13 @@
 //! written back on the objects as `REID.EMBEDDING` user metas under the batch lock.
 
 use super::CAT;
-use gst::subclass::prelude::*;
 use super::attach::Tag;
 use super::plan::Candidate;
 use super::settings::Settings;
 use crate::deepstream::abi::osd::NvOSD_RectParams;
 use crate::deepstream::{Batch, ObjectRef, attach_embedding};
 use crate::frame::PixelBox;
+use gst::subclass::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The read-only NvDs counters of `reidembed` (`guint64`, since the element started):
