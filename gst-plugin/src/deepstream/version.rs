@@ -64,6 +64,18 @@ mod tests {
     }
 
     #[test]
+    fn version_files_are_read_or_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("version");
+        std::fs::write(&path, "Version: 8.0\nGitCommit: abc\n").unwrap();
+        assert_eq!(version_from_file(&path), Ok(Version { major: 8, minor: 0 }));
+        std::fs::write(&path, "garbage").unwrap();
+        assert!(version_from_file(&path).unwrap_err().contains("no `Version: X.Y` line"));
+        let missing = dir.path().join("nope");
+        assert!(version_from_file(&missing).unwrap_err().contains("nope"));
+    }
+
+    #[test]
     fn unknown_versions_are_refused_by_name() {
         assert!(Version { major: 7, minor: 1 }.layout().is_ok());
         let e = Version { major: 99, minor: 0 }.layout().unwrap_err();
