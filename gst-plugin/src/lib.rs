@@ -11,10 +11,14 @@
 //! - `reidpublish` ([`reidpublish`], feature `publish`): publishes each frame's embeddings as JSON over Zenoh to
 //!   `<prefix>/embeddings/<camera>`, where the gallery ingests them.
 //!
+//! DeepStream ([`deepstream`]): with NVIDIA's libraries present at run time, `reidembed` reads boxes from and
+//! writes embeddings to DeepStream's batch metadata and reads NVMM frames; `reidpublish` publishes from it.
+//!
 //! Shared by the elements: [`frame`] crops and converts frames (the runtime's `preprocess_image` turns crops into
 //! model inputs), [`params`] the ROI parameter structures (`reid-embedding`, `tracking`) that the elements and
 //! downstream code share, `lock` the mutex helper. Requires GStreamer 1.14 or newer (`GstVideoRegionOfInterestMeta` parameters).
 
+pub mod deepstream;
 pub mod frame;
 mod lock;
 pub mod params;

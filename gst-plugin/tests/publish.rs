@@ -12,18 +12,18 @@ use reid_protocol::{FrameEmbeddings, NetConfig, decode_frame};
 use std::time::{Duration, Instant};
 use zenoh::Wait;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A Zenoh session listening on a loopback port, subscribed to every camera's embeddings.
-struct Listener {
+pub(crate) struct Listener {
     _session: zenoh::Session,
     subscriber: zenoh::pubsub::Subscriber<zenoh::handlers::FifoChannelHandler<zenoh::sample::Sample>>,
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
-fn listener() -> Listener {
+pub(crate) fn listener() -> Listener {
     let endpoint = format!("tcp/127.0.0.1:{}", free_port());
     let net = NetConfig { listen: vec![endpoint.clone()], ..Default::default() };
     let session = zenoh::open(zenoh_config(&net).unwrap()).wait().unwrap();
@@ -32,7 +32,7 @@ fn listener() -> Listener {
 }
 
 impl Listener {
-    fn recv(&self, timeout: Duration) -> Option<(String, Vec<u8>)> {
+    pub(crate) fn recv(&self, timeout: Duration) -> Option<(String, Vec<u8>)> {
         let sample = self.subscriber.recv_timeout(timeout).ok().flatten()?;
         Some((sample.key_expr().to_string(), sample.payload().to_bytes().to_vec()))
     }

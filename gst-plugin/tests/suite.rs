@@ -1,6 +1,7 @@
 //! One integration-test binary (less linking and disk than one per file).
 
 mod common;
+mod deepstream;
 mod embed;
 #[cfg(feature = "publish")]
 mod launch;

@@ -1,13 +1,15 @@
 //! The `reidembed` GObject: properties, state changes, caps, and the per-frame work (plan, crop, run, attach).
 
-use super::attach::{Tag, attach};
+use super::attach::{Tag, attach_rois, forget, resolve};
+use super::nvds::{self, NvdsStats};
 use super::open::open;
-use super::plan::{Track, fresh_boxes, plan_frame};
+use super::plan::{Track, TrackKey, fresh_boxes, plan, roi_candidates};
 use super::run::embed_boxes;
 use super::settings::Settings;
 use super::stats::{Stats, nanos_since};
-use super::{CAT, FORMATS, frame_view, layout_of, properties};
-use crate::frame::PixelLayout;
+use super::{CAT, FORMATS, NVMM_FORMATS, frame_view, layout_of, properties};
+use crate::deepstream::{self, Batch, MappedSurface, NVMM_FEATURE};
+use crate::frame::{PixelBox, PixelLayout};
 use crate::lock::lock;
 use gst::glib;
 use gst::prelude::*;
@@ -24,11 +26,20 @@ struct State {
     engine: Box<dyn Engine>,
     description: String,
     model_id: String,
-    /// Video info and layout of the negotiated caps.
-    video: Option<(gst_video::VideoInfo, PixelLayout)>,
+    /// The negotiated caps.
+    video: Option<Video>,
     /// Frames seen since start.
     frame: u64,
-    tracks: HashMap<u64, Track>,
+    tracks: HashMap<TrackKey, Track>,
+}
+
+/// What the negotiated caps say.
+#[derive(Clone)]
+struct Video {
+    info: gst_video::VideoInfo,
+    layout: PixelLayout,
+    /// `video/x-raw(memory:NVMM)`: the buffer's memory holds an `NvBufSurface`.
+    nvmm: bool,
 }
 
 /// The element's instance data.
@@ -37,6 +48,7 @@ pub struct ReidEmbed {
     settings: Mutex<Settings>,
     state: Mutex<Option<State>>,
     stats: Arc<Stats>,
+    nvds: NvdsStats,
 }
 
 #[glib::object_subclass]
@@ -61,6 +73,12 @@ impl ObjectImpl for ReidEmbed {
     fn property(&self, _id: usize, pspec: &glib::ParamSpec) -> glib::Value {
         if pspec.name() == "engine-description" {
             return lock(&self.state).as_ref().map(|s| s.description.clone()).to_value();
+        }
+        if pspec.name() == "deepstream" {
+            return deepstream::status().to_value();
+        }
+        if let Some(v) = self.nvds.get(pspec.name()) {
+            return v.to_value();
         }
         if let Some(v) = self.stats.get(pspec.name()) {
             return v.to_value();
@@ -88,7 +106,13 @@ impl ElementImpl for ReidEmbed {
 
     fn pad_templates() -> &'static [gst::PadTemplate] {
         static TEMPLATES: LazyLock<Vec<gst::PadTemplate>> = LazyLock::new(|| {
-            let caps = gst_video::VideoCapsBuilder::new().format_list(FORMATS).build();
+            let mut caps = gst_video::VideoCapsBuilder::new().format_list(FORMATS).build();
+            // NVMM input only where DeepStream's libraries load (decided once, at class initialisation).
+            if deepstream::library().is_ok() {
+                let nvmm =
+                    gst_video::VideoCapsBuilder::new().features([NVMM_FEATURE]).format_list(NVMM_FORMATS).build();
+                caps.merge(nvmm);
+            }
             [gst::PadDirection::Src, gst::PadDirection::Sink]
                 .into_iter()
                 .map(|direction| {
@@ -120,6 +144,11 @@ impl BaseTransformImpl for ReidEmbed {
         };
         *lock(&self.state) = Some(state);
         self.stats.reset();
+        self.nvds.reset();
+        match deepstream::library() {
+            Ok(_) => gst::info!(CAT, imp = self, "{}", deepstream::status()),
+            Err(e) => gst::debug!(CAT, imp = self, "NvDs mode not available: {e}"),
+        }
         Ok(())
     }
 
@@ -133,10 +162,11 @@ impl BaseTransformImpl for ReidEmbed {
             .map_err(|_| gst::loggable_error!(CAT, "cannot parse caps {incaps}"))?;
         let layout = layout_of(info.format())
             .ok_or_else(|| gst::loggable_error!(CAT, "unsupported format {:?}", info.format()))?;
+        let nvmm = incaps.features(0).is_some_and(|f| f.contains(NVMM_FEATURE));
         gst::debug!(CAT, imp = self, "caps {incaps}");
         match lock(&self.state).as_mut() {
             Some(state) => {
-                state.video = Some((info, layout));
+                state.video = Some(Video { info, layout, nvmm });
                 Ok(())
             }
             None => Err(gst::loggable_error!(CAT, "caps set before the element started")),
@@ -159,14 +189,82 @@ impl ReidEmbed {
         gst::FlowError::Error
     }
 
-    /// The per-frame work of `transform_ip`: plan, crop and run, attach.
+    /// The frame sizes of `buf` by batch index: the surfaces of an NVMM batch, else the caps' one frame.
+    fn frame_sizes(&self, buf: &gst::BufferRef, video: &Video) -> Result<Vec<(u32, u32)>, gst::FlowError> {
+        if !video.nvmm {
+            return Ok(vec![(video.info.width(), video.info.height())]);
+        }
+        let ds =
+            deepstream::library().map_err(|e| self.stream_error(format!("NVMM buffer without DeepStream: {e}")))?;
+        let map = buf.map_readable().map_err(|e| self.stream_error(format!("cannot map the NVMM memory: {e}")))?;
+        match deepstream::surface_info(ds, map.as_slice()) {
+            Ok(info) => Ok(info.dims),
+            Err(e) => {
+                gst::element_imp_warning!(self, gst::StreamError::Decode, ("reidembed: {e}: frame skipped"));
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// The embeddings of the `fresh` boxes (surface, box), in order; `None` for boxes of a surface that could
+    /// not be read (an NVMM surface refused with a warning).
+    fn run_fresh(
+        &self,
+        buf: &gst::BufferRef,
+        fresh: &[(usize, PixelBox)],
+        engine: &dyn Engine,
+        video: &Video,
+        settings: &Settings,
+    ) -> Result<Vec<Option<Vec<f32>>>, gst::FlowError> {
+        let mut out = vec![None; fresh.len()];
+        let mut surfaces: Vec<usize> = fresh.iter().map(|f| f.0).collect();
+        surfaces.sort_unstable();
+        surfaces.dedup();
+        let batch = settings.batch_size as usize;
+        for surface in surfaces {
+            let (slots, boxes): (Vec<usize>, Vec<PixelBox>) =
+                fresh.iter().enumerate().filter(|(_, f)| f.0 == surface).map(|(i, f)| (i, f.1)).unzip();
+            let vectors = if video.nvmm {
+                let ds = deepstream::library().map_err(|e| self.stream_error(e.to_owned()))?;
+                let map =
+                    buf.map_readable().map_err(|e| self.stream_error(format!("cannot map the NVMM memory: {e}")))?;
+                match MappedSurface::map(ds, map.as_slice(), surface, video.layout) {
+                    Ok(mapped) => embed_boxes(engine, &mapped.view(), &boxes, batch, settings.normalize, &self.stats)
+                        .map_err(|e| self.stream_error(e))?,
+                    Err(e) => {
+                        self.nvds.skipped_frames.fetch_add(1, Ordering::Relaxed);
+                        gst::element_imp_warning!(
+                            self,
+                            gst::StreamError::Decode,
+                            ("reidembed: {e}: its boxes skipped")
+                        );
+                        continue;
+                    }
+                }
+            } else {
+                let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, &video.info)
+                    .map_err(|e| self.stream_error(format!("cannot map the video frame: {e}")))?;
+                let view =
+                    frame_view(&frame, video.layout).map_err(|e| self.stream_error(format!("bad video frame: {e}")))?;
+                embed_boxes(engine, &view, &boxes, batch, settings.normalize, &self.stats)
+                    .map_err(|e| self.stream_error(e))?
+            };
+            for (slot, vector) in slots.into_iter().zip(vectors) {
+                out[slot] = Some(vector);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The per-frame work of `transform_ip`: candidates (DeepStream objects when the buffer carries a batch
+    /// meta, else ROI metas), plan, crop and run, attach.
     fn embed_frame(&self, buf: &mut gst::BufferRef) -> Result<gst::FlowSuccess, gst::FlowError> {
         let settings = lock(&self.settings).clone();
         let mut guard = lock(&self.state);
         let Some(state) = guard.as_mut() else {
             return Err(self.stream_error("buffer before the element started".to_owned()));
         };
-        let Some((info, layout)) = state.video.clone() else {
+        let Some(video) = state.video.clone() else {
             gst::element_imp_error!(self, gst::CoreError::Negotiation, ("reidembed: buffer before caps"));
             return Err(gst::FlowError::NotNegotiated);
         };
@@ -174,24 +272,32 @@ impl ReidEmbed {
         let frame_no = state.frame;
         let interval = u64::from(settings.interval.max(1));
 
-        let plans = plan_frame(buf, (info.width(), info.height()), &settings, &mut state.tracks, frame_no);
-        let boxes = fresh_boxes(&plans);
-        let vectors = if boxes.is_empty() {
+        let sizes = self.frame_sizes(buf, &video)?;
+        let batch = deepstream::library().ok().and_then(|ds| Batch::of(ds, buf));
+        let (objects, candidates) = match &batch {
+            Some(batch) => nvds::candidates(self, batch, &sizes, &settings, &self.nvds),
+            None => (Vec::new(), roi_candidates(buf, sizes.first().copied().unwrap_or((0, 0)), &settings)),
+        };
+        let plans: Vec<_> = candidates.into_iter().map(|c| plan(c, &settings, &mut state.tracks, frame_no)).collect();
+        let fresh = fresh_boxes(&plans);
+        let vectors = if fresh.is_empty() {
             Vec::new()
         } else {
-            let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, &info)
-                .map_err(|e| self.stream_error(format!("cannot map the video frame: {e}")))?;
-            let view = frame_view(&frame, layout).map_err(|e| self.stream_error(format!("bad video frame: {e}")))?;
-            let batch = settings.batch_size as usize;
-            let vectors = embed_boxes(state.engine.as_ref(), &view, &boxes, batch, settings.normalize, &self.stats)
-                .map_err(|e| self.stream_error(e))?;
-            gst::trace!(CAT, imp = self, "frame {frame_no}: {} crops embedded", boxes.len());
+            let vectors = self.run_fresh(buf, &fresh, state.engine.as_ref(), &video, &settings)?;
+            gst::trace!(CAT, imp = self, "frame {frame_no}: {} crops embedded", fresh.len());
             vectors
         };
 
         let normalized = state.engine.info().l2_normalized || settings.normalize;
         let tag = Tag { model: &state.model_id, normalized };
-        attach(buf, plans, vectors, &mut state.tracks, (frame_no, interval), &tag);
+        let resolved = resolve(plans, vectors, &mut state.tracks, (frame_no, interval));
+        match &batch {
+            Some(batch) => {
+                nvds::attach_objects(batch, &objects, resolved, &tag, &settings);
+            }
+            None => attach_rois(buf, resolved, &tag),
+        }
+        forget(&mut state.tracks, (frame_no, interval));
         Ok(gst::FlowSuccess::Ok)
     }
 }

@@ -8,6 +8,12 @@
 //! `normalize` is set and the model does not already, and attached to the ROI as a `reid-embedding` parameter
 //! structure (see [`crate::params`]). The video data passes through untouched.
 //!
+//! **NvDs mode** (see [`crate::deepstream`]): when DeepStream's libraries load and the buffer carries its batch
+//! meta, the boxes come from the `NvDsObjectMeta`s instead (`class-ids`, `min-confidence`; the tracker's
+//! `object_id` per `source_id` is the track; each frame meta's `batch_id` selects its surface), and each
+//! embedding goes back on its object as a `REID.EMBEDDING` user meta (`nvds.rs`). With the libraries loaded the
+//! element also accepts `video/x-raw(memory:NVMM)` RGBA and NV12, mapping the `NvBufSurface` for the CPU.
+//!
 //! With `interval` N > 1, a tracked object (see [`crate::params::track_id`]) is re-embedded only every N frames;
 //! in between, its last embedding is attached again with `age` > 0.
 //!
@@ -18,12 +24,15 @@
 //!
 //! Files: `imp.rs` (the GObject: properties, state changes, caps, the per-frame driver), `properties.rs` and
 //! `settings.rs` (what the properties say), `open.rs` (model and engine), then one file per step of a frame:
-//! `plan.rs` (skip, embed or reuse each ROI) -> `crop.rs` (crop, convert, preprocess) -> `run.rs` (engine batches)
-//! -> `attach.rs` (parameter structures on the ROIs, track memory); `stats.rs` (the `stats-*` counters).
+//! `plan.rs` (the candidate boxes of ROI metas; skip, embed or reuse each) -> `crop.rs` (crop, convert,
+//! preprocess) -> `run.rs` (engine batches) -> `attach.rs` (track memory, parameter structures on the ROIs);
+//! `nvds.rs` (NvDs mode: candidates from DeepStream objects, user metas on them); `stats.rs` (the `stats-*`
+//! counters).
 
 mod attach;
 mod crop;
 mod imp;
+mod nvds;
 mod open;
 mod plan;
 mod properties;
@@ -31,6 +40,7 @@ mod run;
 mod settings;
 mod stats;
 
+pub use nvds::{NVDS_PROPERTIES, NvdsStats};
 pub use stats::{STATS_PROPERTIES, Stats};
 
 use crate::frame::{FrameView, PixelLayout};
@@ -49,6 +59,10 @@ pub const DEFAULT_ROI_TYPE: &str = "person";
 pub const DEFAULT_BATCH_SIZE: u32 = 16;
 /// Default `min-size` in pixels.
 pub const DEFAULT_MIN_SIZE: u32 = 16;
+/// Default `class-ids`: class 0, person in NVIDIA's PeopleNet (labels person, bag, face).
+pub const DEFAULT_CLASS_IDS: &[i32] = &[0];
+/// Default `min-confidence`: every object, tracker-only ones (confidence -0.1) included.
+pub const DEFAULT_MIN_CONFIDENCE: f32 = -1.0;
 /// Default `engine`.
 pub const DEFAULT_ENGINE: &str = "auto";
 
@@ -60,6 +74,10 @@ pub const FORMATS: [gst_video::VideoFormat; 5] = [
     gst_video::VideoFormat::Nv12,
     gst_video::VideoFormat::I420,
 ];
+
+/// The formats `reidembed` accepts in NVMM memory (`video/x-raw(memory:NVMM)`, offered only when DeepStream's
+/// libraries load).
+pub const NVMM_FORMATS: [gst_video::VideoFormat; 2] = [gst_video::VideoFormat::Rgba, gst_video::VideoFormat::Nv12];
 
 /// The layout of a negotiated format, `None` for formats the element does not read.
 pub fn layout_of(format: gst_video::VideoFormat) -> Option<PixelLayout> {

@@ -1,8 +1,13 @@
 //! The properties of `reidembed`: their specs (names, ranges, defaults, blurbs), and reading and writing them on
 //! [`Settings`].
 
+use super::nvds::NVDS_PROPERTIES;
 use super::settings::Settings;
-use super::{DEFAULT_BATCH_SIZE, DEFAULT_ENGINE, DEFAULT_MIN_SIZE, DEFAULT_ROI_TYPE, STATS_PROPERTIES};
+use super::settings::parse_class_ids;
+use super::{
+    DEFAULT_BATCH_SIZE, DEFAULT_ENGINE, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SIZE, DEFAULT_ROI_TYPE, STATS_PROPERTIES,
+};
+use crate::deepstream::Cameras;
 use gst::glib;
 use gst::prelude::*;
 use reid_runtime::engine::EngineKind;
@@ -132,6 +137,39 @@ pub(super) fn specs() -> Vec<glib::ParamSpec> {
             .default_value(0)
             .mutable_ready()
             .build(),
+        glib::ParamSpecString::builder("class-ids")
+            .nick("Class ids")
+            .blurb(
+                "NvDs mode: comma-separated detector class ids to embed (default 0: person in NVIDIA's PeopleNet, \
+                 whose labels are person, bag, face)",
+            )
+            .default_value(Some("0"))
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecFloat::builder("min-confidence")
+            .nick("Minimum confidence")
+            .blurb(
+                "NvDs mode: objects with a lower detector confidence are skipped (default -1 keeps all, \
+                 including objects only the tracker reported, whose confidence DeepStream sets to -0.1)",
+            )
+            .minimum(-1.0)
+            .maximum(f32::MAX)
+            .default_value(DEFAULT_MIN_CONFIDENCE)
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecString::builder("cameras")
+            .nick("Cameras")
+            .blurb(
+                "NvDs mode: camera names of DeepStream source ids, \"0=gate,1=lobby\" (default cam<source_id>), \
+                 recorded in each REID.EMBEDDING user meta",
+            )
+            .mutable_playing()
+            .build(),
+        glib::ParamSpecString::builder("deepstream")
+            .nick("DeepStream")
+            .blurb("The DeepStream version and libraries found, or why NvDs mode and NVMM input are off")
+            .read_only()
+            .build(),
         glib::ParamSpecString::builder("engine-description")
             .nick("Engine description")
             .blurb("What runs the model (set once the element has started)")
@@ -139,6 +177,14 @@ pub(super) fn specs() -> Vec<glib::ParamSpec> {
             .build(),
     ]
     .into_iter()
+    .chain(NVDS_PROPERTIES.iter().map(|name| {
+        let blurb = match *name {
+            "nvds-objects" => "NvDs mode: objects of the chosen classes and confidence with a usable box",
+            "nvds-skipped-boxes" => "NvDs mode: objects skipped for a zero, negative or non-finite box",
+            _ => "NvDs mode: frame metas skipped because their batch_id lies beyond the batch",
+        };
+        glib::ParamSpecUInt64::builder(name).nick(name).blurb(blurb).read_only().build()
+    }))
     .chain(STATS_PROPERTIES.iter().map(|name| {
         let blurb = match *name {
             "stats-frames" => "Frames handled since the element started",
@@ -180,6 +226,9 @@ pub(super) fn set(s: &mut Settings, name: &str, value: &glib::Value) -> Result<(
         "bgr" => s.bgr = value.get().unwrap_or(false),
         "ort-library" => s.ort_library = string().map(PathBuf::from),
         "device-id" => s.device_id = value.get().unwrap_or(0),
+        "class-ids" => s.class_ids = parse_class_ids(&string().unwrap_or_else(|| "0".to_owned()))?,
+        "min-confidence" => s.min_confidence = value.get().unwrap_or(DEFAULT_MIN_CONFIDENCE),
+        "cameras" => s.cameras = Cameras::parse(&string().unwrap_or_default())?,
         other => return Err(format!("unknown property {other}")),
     }
     Ok(())
@@ -204,6 +253,9 @@ pub(super) fn get(s: &Settings, name: &str) -> glib::Value {
         "bgr" => s.bgr.to_value(),
         "ort-library" => s.ort_library.as_ref().map(|p| p.display().to_string()).to_value(),
         "device-id" => s.device_id.to_value(),
+        "class-ids" => s.class_ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",").to_value(),
+        "min-confidence" => s.min_confidence.to_value(),
+        "cameras" => s.cameras.to_text().to_value(),
         _ => None::<String>.to_value(),
     }
 }

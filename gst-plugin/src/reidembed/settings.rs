@@ -1,6 +1,9 @@
 //! The element's settings (one field per writable property) and the preprocessing they describe.
 
-use super::{DEFAULT_BATCH_SIZE, DEFAULT_ENGINE, DEFAULT_MIN_SIZE, DEFAULT_ROI_TYPE};
+use super::{
+    DEFAULT_BATCH_SIZE, DEFAULT_CLASS_IDS, DEFAULT_ENGINE, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SIZE, DEFAULT_ROI_TYPE,
+};
+use crate::deepstream::Cameras;
 use reid_runtime::engine::{ColorOrder, PreprocessConfig};
 use std::path::PathBuf;
 
@@ -23,6 +26,12 @@ pub(super) struct Settings {
     pub(super) bgr: bool,
     pub(super) ort_library: Option<PathBuf>,
     pub(super) device_id: u32,
+    /// NvDs mode: the detector classes embedded.
+    pub(super) class_ids: Vec<i32>,
+    /// NvDs mode: objects with a lower confidence are skipped.
+    pub(super) min_confidence: f32,
+    /// NvDs mode: camera names of source ids.
+    pub(super) cameras: Cameras,
 }
 
 impl Default for Settings {
@@ -44,6 +53,9 @@ impl Default for Settings {
             bgr: false,
             ort_library: None,
             device_id: 0,
+            class_ids: DEFAULT_CLASS_IDS.to_vec(),
+            min_confidence: DEFAULT_MIN_CONFIDENCE,
+            cameras: Cameras::default(),
         }
     }
 }
@@ -94,4 +106,18 @@ pub(super) fn explicit_preprocess(s: &Settings) -> Result<Option<PreprocessConfi
             Ok(Some(cfg))
         }
     }
+}
+
+/// Parses the `class-ids` property: comma-separated class indices, at least one.
+pub(super) fn parse_class_ids(text: &str) -> Result<Vec<i32>, String> {
+    let ids: Vec<i32> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse::<i32>().map_err(|e| format!("property `class-ids` = `{text}`: `{t}`: {e}")))
+        .collect::<Result<_, _>>()?;
+    if ids.is_empty() {
+        return Err(format!("property `class-ids` = `{text}`: no class"));
+    }
+    Ok(ids)
 }

@@ -1,6 +1,7 @@
 //! The `reidpublish` GObject: properties, the Zenoh session and its worker thread, and the per-buffer render.
 
 use super::*;
+use crate::deepstream::{self, Batch, Cameras};
 use crate::lock::lock;
 
 #[derive(Clone, Debug)]
@@ -14,6 +15,7 @@ struct Settings {
     queue_size: u32,
     skip_empty: bool,
     roi_id_is_track: bool,
+    cameras: String,
 }
 
 impl Default for Settings {
@@ -28,6 +30,7 @@ impl Default for Settings {
             queue_size: DEFAULT_QUEUE_SIZE,
             skip_empty: false,
             roi_id_is_track: false,
+            cameras: String::new(),
         }
     }
 }
@@ -37,12 +40,15 @@ struct Counters {
     published: AtomicU64,
     dropped: AtomicU64,
     failed: AtomicU64,
+    bad_metas: AtomicU64,
 }
 
 struct State {
     key: String,
     camera: String,
-    sender: Option<SyncSender<Vec<u8>>>,
+    keys: KeySpace,
+    cameras: Cameras,
+    sender: Option<SyncSender<(String, Vec<u8>)>>,
     worker: Option<JoinHandle<()>>,
     frames: u64,
 }
@@ -55,8 +61,8 @@ pub struct ReidPublish {
 }
 
 /// Drains the queue into the session until the sender is dropped, then closes the session.
-fn worker(session: zenoh::Session, key: String, queue: Receiver<Vec<u8>>, counters: Arc<Counters>) {
-    while let Ok(body) = queue.recv() {
+fn worker(session: zenoh::Session, queue: Receiver<(String, Vec<u8>)>, counters: Arc<Counters>) {
+    while let Ok((key, body)) = queue.recv() {
         match session.put(&key, body).wait() {
             Ok(()) => counters.published.fetch_add(1, Ordering::Relaxed),
             Err(e) => {
@@ -134,6 +140,16 @@ impl ObjectImpl for ReidPublish {
                     .default_value(false)
                     .mutable_playing()
                     .build(),
+                glib::ParamSpecString::builder("cameras")
+                    .nick("Cameras")
+                    .blurb("NvDs mode: camera names of DeepStream source ids, \"0=gate,1=lobby\" (default cam<source_id>): the key and `camera` of each frame's message")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecUInt64::builder("bad-metas")
+                    .nick("Bad metas")
+                    .blurb("NvDs mode: REID.EMBEDDING user metas that could not be read (no data, bad size)")
+                    .read_only()
+                    .build(),
                 glib::ParamSpecUInt64::builder("published")
                     .nick("Published")
                     .blurb("Messages handed to Zenoh since the element started")
@@ -167,6 +183,7 @@ impl ObjectImpl for ReidPublish {
             "queue-size" => s.queue_size = value.get().unwrap_or(DEFAULT_QUEUE_SIZE),
             "skip-empty" => s.skip_empty = value.get().unwrap_or(false),
             "roi-id-is-track" => s.roi_id_is_track = value.get().unwrap_or(false),
+            "cameras" => s.cameras = string(),
             other => gst::warning!(CAT, imp = self, "unknown property {other}"),
         }
     }
@@ -177,6 +194,7 @@ impl ObjectImpl for ReidPublish {
             "published" => return c.published.load(Ordering::Relaxed).to_value(),
             "dropped" => return c.dropped.load(Ordering::Relaxed).to_value(),
             "failed" => return c.failed.load(Ordering::Relaxed).to_value(),
+            "bad-metas" => return c.bad_metas.load(Ordering::Relaxed).to_value(),
             _ => {}
         }
         let s = lock(&self.settings);
@@ -190,6 +208,7 @@ impl ObjectImpl for ReidPublish {
             "queue-size" => s.queue_size.to_value(),
             "skip-empty" => s.skip_empty.to_value(),
             "roi-id-is-track" => s.roi_id_is_track.to_value(),
+            "cameras" => s.cameras.to_value(),
             _ => None::<String>.to_value(),
         }
     }
@@ -240,6 +259,7 @@ impl BaseSinkImpl for ReidPublish {
                 s.camera
             )));
         }
+        let cameras = Cameras::parse(&s.cameras).map_err(|e| settings_error(format!("property `cameras`: {e}")))?;
         let mode: Mode = s.mode.parse().map_err(|e: String| settings_error(format!("property `mode`: {e}")))?;
         let net = NetConfig {
             mode,
@@ -261,18 +281,17 @@ impl BaseSinkImpl for ReidPublish {
         })?;
         let key = keys.embeddings(&s.camera);
         gst::info!(CAT, imp = self, "publishing on {key} ({} mode)", s.mode);
-        for c in [&self.counters.published, &self.counters.dropped, &self.counters.failed] {
+        for c in [&self.counters.published, &self.counters.dropped, &self.counters.failed, &self.counters.bad_metas] {
             c.store(0, Ordering::Relaxed);
         }
         let (sender, receiver) = sync_channel(s.queue_size.max(1) as usize);
         let counters = self.counters.clone();
-        let worker_key = key.clone();
         let worker = std::thread::Builder::new()
             .name("reidpublish".to_owned())
-            .spawn(move || worker(session, worker_key, receiver, counters))
+            .spawn(move || worker(session, receiver, counters))
             .map_err(|e| gst::error_msg!(gst::CoreError::Thread, ("reidpublish: cannot start the worker: {e}")))?;
         *lock(&self.state) =
-            Some(State { key, camera: s.camera, sender: Some(sender), worker: Some(worker), frames: 0 });
+            Some(State { key, camera: s.camera, keys, cameras, sender: Some(sender), worker: Some(worker), frames: 0 });
         Ok(())
     }
 
@@ -297,27 +316,54 @@ impl BaseSinkImpl for ReidPublish {
             gst::element_imp_error!(self, gst::CoreError::Failed, ("reidpublish: not started"));
             return Err(gst::FlowError::Error);
         };
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        if let Some(batch) = deepstream::library().ok().and_then(|ds| Batch::of(ds, buffer)) {
+            let (messages, bad) = nvds_frame_messages(&batch, &state.cameras, now);
+            for why in bad {
+                self.counters.bad_metas.fetch_add(1, Ordering::Relaxed);
+                gst::warning!(CAT, imp = self, "{why}: skipped");
+            }
+            state.frames += 1;
+            for message in messages {
+                let key = state.keys.embeddings(&message.camera);
+                self.send(state, &s, key, &message)?;
+            }
+            return Ok(gst::FlowSuccess::Ok);
+        }
         let frame = buffer.offset();
         let frame = if frame == gst::format::Buffers::OFFSET_NONE { state.frames } else { frame };
         state.frames += 1;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         let message = frame_message(buffer, &state.camera, Some(frame), now, s.roi_id_is_track);
+        let key = state.key.clone();
+        self.send(state, &s, key, &message)
+    }
+}
+
+impl ReidPublish {
+    /// Queues `message` for `key` (unless empty with `skip-empty`); a full queue drops it (counted).
+    fn send(
+        &self,
+        state: &State,
+        s: &Settings,
+        key: String,
+        message: &FrameEmbeddings,
+    ) -> Result<gst::FlowSuccess, gst::FlowError> {
         if s.skip_empty && message.detections.is_empty() {
             return Ok(gst::FlowSuccess::Ok);
         }
-        let body = match serde_json::to_vec(&message) {
+        let body = match serde_json::to_vec(message) {
             Ok(body) => body,
             Err(e) => {
-                gst::warning!(CAT, imp = self, "cannot encode frame {frame}: {e}");
+                gst::warning!(CAT, imp = self, "cannot encode frame {:?}: {e}", message.frame);
                 return Ok(gst::FlowSuccess::Ok);
             }
         };
         let Some(sender) = state.sender.as_ref() else { return Ok(gst::FlowSuccess::Ok) };
-        match sender.try_send(body) {
+        match sender.try_send((key, body)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 let dropped = self.counters.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                gst::debug!(CAT, imp = self, "queue full on {}: {dropped} messages dropped", state.key);
+                gst::debug!(CAT, imp = self, "queue full: {dropped} messages dropped");
             }
             Err(TrySendError::Disconnected(_)) => {
                 gst::element_imp_error!(self, gst::ResourceError::Write, ("reidpublish: the publishing thread ended"));

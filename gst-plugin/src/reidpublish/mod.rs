@@ -7,6 +7,14 @@
 //! would refuse the frame). `timestamp_ms` is the wall clock when the frame reaches the sink; `frame` is the
 //! buffer's offset when it has one, else the number of frames the sink has seen.
 //!
+//! **NvDs mode**: when the buffer carries DeepStream's batch meta (and the libraries load, see
+//! [`crate::deepstream`]), each frame meta of the batch becomes one message, to
+//! `<prefix>/embeddings/<camera>` with the camera named from the frame's `source_id` by the `cameras` property
+//! (`"0=gate,1=lobby"`, default `cam<source_id>`; set it as on `reidembed`), its detections from the
+//! `REID.EMBEDDING` user metas on the objects (track id: the tracker's `object_id`; bbox: `rect_params`);
+//! `frame` is the frame meta's `frame_num` ([`nvds_frame_messages`]). `REID.EMBEDDING` metas that cannot be
+//! read are counted (`bad-metas`) and logged; user metas of other components are passed over.
+//!
 //! The streaming thread never waits for the network: messages go into a bounded queue (`queue-size`) that a
 //! worker thread drains into the Zenoh session; when the queue is full the message is dropped and counted
 //! (`dropped`). `published` counts messages handed to Zenoh, `failed` the ones Zenoh refused.
@@ -95,3 +103,6 @@ fn endpoints(list: &str) -> Vec<String> {
 }
 
 mod imp;
+mod nvds;
+
+pub use nvds::nvds_frame_messages;

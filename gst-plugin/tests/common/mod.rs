@@ -17,10 +17,34 @@ pub const W: u32 = 8;
 /// Embedding size.
 pub const D: usize = 8;
 
-/// Initialises GStreamer and registers the plugin once.
+/// The test-only fake DeepStream library (`reid-fake-deepstream`'s cdylib, built by `cargo test` because it is a
+/// dev-dependency): the newest `libreid_fake_deepstream*.so` beside this test binary (target/<profile>/deps), or
+/// `REID_FAKE_DEEPSTREAM` when set.
+pub fn fake_deepstream_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("REID_FAKE_DEEPSTREAM") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("libreid_fake_deepstream") && name.ends_with(".so")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    candidates.sort();
+    candidates.pop().map(|(_, p)| p).unwrap_or_else(|| panic!("no libreid_fake_deepstream*.so in {}", dir.display()))
+}
+
+/// Initialises GStreamer and registers the plugin once; every element of this test binary sees the fake
+/// DeepStream library (ROI tests are unaffected: their buffers carry no batch meta).
 pub fn init() {
     static INIT: Once = Once::new();
     INIT.call_once(|| {
+        assert!(gstreid::deepstream::use_library(fake_deepstream_path()), "DeepStream was loaded before init()");
         gst::init().unwrap();
         gstreid::register_static().unwrap();
     });
