@@ -6,6 +6,7 @@
 //! `NvBufSurface` table differs (`isImportedBuf`, DeepStream 8.0).
 
 use crate::embedding::ReidEmbeddingMeta;
+use crate::infer::*;
 use crate::meta::*;
 use crate::osd::*;
 use crate::surface::*;
@@ -135,6 +136,25 @@ fn metadata_rows() -> Vec<Row> {
         ("ReidEmbeddingMeta.model", offset_of!(ReidEmbeddingMeta, model), 24),
         ("ReidEmbeddingMeta.camera", offset_of!(ReidEmbeddingMeta, camera), 88),
         ("sizeof(ReidEmbeddingMeta)", size_of::<ReidEmbeddingMeta>(), 152),
+        // NvDsInferDims (nvdsinfer.h): numDims 0, d[8] 4..36, numElements 36; 40 bytes.
+        ("NvDsInferDims.d", offset_of!(NvDsInferDims, d), 4),
+        ("NvDsInferDims.numElements", offset_of!(NvDsInferDims, num_elements), 36),
+        ("sizeof(NvDsInferDims)", size_of::<NvDsInferDims>(), 40),
+        // NvDsInferLayerInfo: dataType enum 0, inferDims 4..44, bindingIndex 44, layerName 48, buffer 56,
+        // isInput 64, (pad) 72 bytes.
+        ("NvDsInferLayerInfo.inferDims", offset_of!(NvDsInferLayerInfo, infer_dims), 4),
+        ("NvDsInferLayerInfo.bindingIndex", offset_of!(NvDsInferLayerInfo, binding_index), 44),
+        ("NvDsInferLayerInfo.layerName", offset_of!(NvDsInferLayerInfo, layer_name), 48),
+        ("NvDsInferLayerInfo.buffer", offset_of!(NvDsInferLayerInfo, buffer), 56),
+        ("NvDsInferLayerInfo.isInput", offset_of!(NvDsInferLayerInfo, is_input), 64),
+        ("sizeof(NvDsInferLayerInfo)", size_of::<NvDsInferLayerInfo>(), 72),
+        // NvDsInferTensorMeta (gstnvdsinfer.h), the members read: unique_id 0, num_output_layers 4,
+        // output_layers_info 8, out_buf_ptrs_host 16, out_buf_ptrs_dev 24, gpu_id 32, (pad) priv_data 40.
+        ("NvDsInferTensorMeta.num_output_layers", offset_of!(NvDsInferTensorMeta, num_output_layers), 4),
+        ("NvDsInferTensorMeta.output_layers_info", offset_of!(NvDsInferTensorMeta, output_layers_info), 8),
+        ("NvDsInferTensorMeta.out_buf_ptrs_host", offset_of!(NvDsInferTensorMeta, out_buf_ptrs_host), 16),
+        ("NvDsInferTensorMeta.gpu_id", offset_of!(NvDsInferTensorMeta, gpu_id), 32),
+        ("NvDsInferTensorMeta.priv_data", offset_of!(NvDsInferTensorMeta, priv_data), 40),
     ]
 }
 

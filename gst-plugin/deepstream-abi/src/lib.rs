@@ -14,6 +14,7 @@
 //! tests assert them against a table transcribed by hand from the headers.
 
 pub mod embedding;
+pub mod infer;
 pub mod meta;
 pub mod osd;
 pub mod surface;

@@ -12,6 +12,8 @@
 //! - `usermeta.rs`: the `REID.EMBEDDING` user meta (see [`abi::embedding`]): writing it with copy and release
 //!   functions, reading it back.
 //! - `cameras.rs`: the `cameras` property (source ids to camera names) both elements share.
+//! - `tensor.rs`: nvinfer's output tensor on an object (`NvDsInferTensorMeta`), read back as an embedding for
+//!   `reidembed engine=nvinfer`, every count and pointer checked first.
 //! - `surface.rs`: an NVMM buffer's `NvBufSurface` mapped for the CPU as a [`crate::frame::FrameView`], sizes
 //!   validated before anything is read, unmapped on drop.
 
@@ -19,6 +21,7 @@ mod batch;
 mod cameras;
 mod library;
 mod surface;
+mod tensor;
 mod usermeta;
 mod version;
 
@@ -27,6 +30,7 @@ pub use cameras::Cameras;
 pub use library::{DeepStream, library, status, use_library};
 pub use reid_deepstream_abi as abi;
 pub use surface::{MappedSurface, SurfaceInfo, surface_info};
+pub use tensor::{object_embedding, read_first_output};
 pub use usermeta::{EmbeddingRead, attach_embedding, read_embedding};
 pub use version::{Version, parse_version_file};
 

@@ -23,7 +23,8 @@ use std::time::Instant;
 
 /// Everything the element holds between `start` and `stop`.
 struct State {
-    engine: Box<dyn Engine>,
+    /// The engine; `None` with `engine=nvinfer` (DeepStream's nvinfer has run the model).
+    engine: Option<Box<dyn Engine>>,
     description: String,
     model_id: String,
     /// The negotiated caps.
@@ -283,12 +284,24 @@ impl ReidEmbed {
         let vectors = if fresh.is_empty() {
             Vec::new()
         } else {
-            let vectors = self.run_fresh(buf, &fresh, state.engine.as_ref(), &video, &settings)?;
+            let vectors = match (&state.engine, &batch) {
+                (Some(engine), _) => self.run_fresh(buf, &fresh, engine.as_ref(), &video, &settings)?,
+                (None, Some(_)) => nvds::nvinfer_vectors(self, &objects, &plans, &settings, &self.nvds),
+                (None, None) => {
+                    self.nvds.missing_tensors.fetch_add(fresh.len() as u64, Ordering::Relaxed);
+                    gst::warning!(
+                        CAT,
+                        imp = self,
+                        "engine=nvinfer: a buffer without DeepStream batch meta: its ROIs are not embedded"
+                    );
+                    vec![None; fresh.len()]
+                }
+            };
             gst::trace!(CAT, imp = self, "frame {frame_no}: {} crops embedded", fresh.len());
             vectors
         };
 
-        let normalized = state.engine.info().l2_normalized || settings.normalize;
+        let normalized = state.engine.as_ref().is_some_and(|e| e.info().l2_normalized) || settings.normalize;
         let tag = Tag { model: &state.model_id, normalized };
         let resolved = resolve(plans, vectors, &mut state.tracks, (frame_no, interval));
         match &batch {

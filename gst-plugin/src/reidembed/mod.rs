@@ -63,6 +63,9 @@ pub const DEFAULT_MIN_SIZE: u32 = 16;
 pub const DEFAULT_CLASS_IDS: &[i32] = &[0];
 /// Default `min-confidence`: every object, tracker-only ones (confidence -0.1) included.
 pub const DEFAULT_MIN_CONFIDENCE: f32 = -1.0;
+/// `engine=nvinfer`: read the embeddings DeepStream's nvinfer computed (its output tensor metas on the objects)
+/// instead of running a model.
+pub const NVINFER_ENGINE: &str = "nvinfer";
 /// Default `engine`.
 pub const DEFAULT_ENGINE: &str = "auto";
 

@@ -4,10 +4,10 @@
 
 use super::CAT;
 use super::attach::Tag;
-use super::plan::Candidate;
+use super::plan::{Candidate, Plan};
 use super::settings::Settings;
 use crate::deepstream::abi::osd::NvOSD_RectParams;
-use crate::deepstream::{Batch, ObjectRef, attach_embedding};
+use crate::deepstream::{Batch, ObjectRef, attach_embedding, object_embedding};
 use crate::frame::PixelBox;
 use gst::subclass::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// | `nvds-objects` | objects of the chosen classes and confidence with a usable box (candidates) |
 /// | `nvds-skipped-boxes` | objects skipped for a zero, negative or non-finite box (each logged as a warning) |
 /// | `nvds-skipped-frames` | frame metas skipped because their `batch_id` lies beyond the batch (warning) |
-pub const NVDS_PROPERTIES: [&str; 3] = ["nvds-objects", "nvds-skipped-boxes", "nvds-skipped-frames"];
+/// | `nvds-missing-tensors` | `engine=nvinfer`: objects to embed without an nvinfer tensor meta (not embedded) |
+/// | `nvds-bad-tensors` | `engine=nvinfer`: tensor metas refused (counts, data type, pointers; warning) |
+pub const NVDS_PROPERTIES: [&str; 5] =
+    ["nvds-objects", "nvds-skipped-boxes", "nvds-skipped-frames", "nvds-missing-tensors", "nvds-bad-tensors"];
 
 /// The counters behind [`NVDS_PROPERTIES`].
 #[derive(Debug, Default)]
@@ -30,6 +33,10 @@ pub struct NvdsStats {
     pub skipped_boxes: AtomicU64,
     /// Frames with a `batch_id` beyond the batch.
     pub skipped_frames: AtomicU64,
+    /// `engine=nvinfer`: objects without a tensor meta.
+    pub missing_tensors: AtomicU64,
+    /// `engine=nvinfer`: tensor metas refused.
+    pub bad_tensors: AtomicU64,
 }
 
 impl NvdsStats {
@@ -39,6 +46,8 @@ impl NvdsStats {
             "nvds-objects" => &self.objects,
             "nvds-skipped-boxes" => &self.skipped_boxes,
             "nvds-skipped-frames" => &self.skipped_frames,
+            "nvds-missing-tensors" => &self.missing_tensors,
+            "nvds-bad-tensors" => &self.bad_tensors,
             _ => return None,
         };
         Some(counter.load(Ordering::Relaxed))
@@ -46,7 +55,7 @@ impl NvdsStats {
 
     /// Sets every counter to zero.
     pub fn reset(&self) {
-        for c in [&self.objects, &self.skipped_boxes, &self.skipped_frames] {
+        for c in [&self.objects, &self.skipped_boxes, &self.skipped_frames, &self.missing_tensors, &self.bad_tensors] {
             c.store(0, Ordering::Relaxed);
         }
     }
@@ -119,6 +128,41 @@ pub(super) fn candidates(
         }
     }
     (objects, candidates)
+}
+
+/// `engine=nvinfer`: the embeddings of the `Fresh` plans (in their order), read from the nvinfer tensor meta of
+/// their objects (`objects` and `plans` are parallel) and L2-normalised with `normalize`; `None` for an object
+/// without one (counted) or with a malformed one (counted, warned).
+pub(super) fn nvinfer_vectors(
+    element: &super::imp::ReidEmbed,
+    objects: &[ObjectRef],
+    plans: &[Plan],
+    settings: &Settings,
+    stats: &NvdsStats,
+) -> Vec<Option<Vec<f32>>> {
+    objects
+        .iter()
+        .zip(plans)
+        .filter(|(_, plan)| matches!(plan, Plan::Fresh(_)))
+        .map(|(object, _)| match object_embedding(object, settings.nvinfer_gie_id) {
+            Ok(Some(mut vector)) => {
+                if settings.normalize {
+                    reid_eval::distance::l2_normalize(&mut vector);
+                }
+                Some(vector)
+            }
+            Ok(None) => {
+                stats.missing_tensors.fetch_add(1, Ordering::Relaxed);
+                gst::debug!(CAT, imp = element, "object {:?} carries no nvinfer tensor meta", object.track_id());
+                None
+            }
+            Err(e) => {
+                stats.bad_tensors.fetch_add(1, Ordering::Relaxed);
+                gst::warning!(CAT, imp = element, "object {:?}: {e}: not embedded", object.track_id());
+                None
+            }
+        })
+        .collect()
 }
 
 /// Attaches the `resolved` embeddings to their `objects` under the batch lock; returns how many were attached.

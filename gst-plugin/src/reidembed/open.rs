@@ -1,15 +1,15 @@
 //! Opening the model the settings name on the engine they choose, with GStreamer errors that say which property
 //! to fix.
 
-use super::CAT;
 use super::settings::{Settings, explicit_preprocess};
+use super::{CAT, NVINFER_ENGINE};
 use reid_runtime::engine::ort::{BatchProfile, OrtOptions, TensorRtOptions};
 use reid_runtime::engine::{Engine, EngineError, EngineKind, open_engine};
 
 /// An opened model.
 pub(super) struct Opened {
-    /// The engine running it.
-    pub(super) engine: Box<dyn Engine>,
+    /// The engine running it; `None` for `engine=nvinfer`.
+    pub(super) engine: Option<Box<dyn Engine>>,
     /// What runs it (engine and provider), for `engine-description`.
     pub(super) description: String,
     /// The id written into each embedding.
@@ -38,6 +38,9 @@ fn open_error(e: &EngineError) -> gst::ErrorMessage {
 
 /// Opens the engine the settings describe; `element` is named in the log.
 pub(super) fn open(element: &super::ReidEmbed, s: &Settings) -> Result<Opened, gst::ErrorMessage> {
+    if s.engine == NVINFER_ENGINE {
+        return open_nvinfer(element, s);
+    }
     let Some(model) = s.model.clone() else {
         return Err(gst::error_msg!(
             gst::LibraryError::Settings,
@@ -77,5 +80,22 @@ pub(super) fn open(element: &super::ReidEmbed, s: &Settings) -> Result<Opened, g
         info.output_dim.map_or_else(|| "unknown".to_owned(), |d| d.to_string()),
         opened.description
     );
-    Ok(Opened { engine: opened.engine, description: opened.description, model_id })
+    Ok(Opened { engine: Some(opened.engine), description: opened.description, model_id })
+}
+
+/// `engine=nvinfer`: no model of our own; DeepStream's libraries must load (the embeddings come from nvinfer's
+/// tensor metas on the objects of the batch meta).
+fn open_nvinfer(element: &super::ReidEmbed, s: &Settings) -> Result<Opened, gst::ErrorMessage> {
+    if let Err(e) = crate::deepstream::library() {
+        return Err(gst::error_msg!(
+            gst::LibraryError::Init,
+            ("reidembed: engine=nvinfer reads nvinfer's output tensors from DeepStream metadata, but DeepStream \
+                 is not available: {e}")
+        ));
+    }
+    let gie = if s.nvinfer_gie_id == 0 { "any".to_owned() } else { s.nvinfer_gie_id.to_string() };
+    let description = format!("nvinfer (the output tensor of gie-unique-id {gie}, DeepStream's TensorRT)");
+    gst::info!(CAT, obj = element, "engine {description}");
+    let model_id = s.model_id.clone().unwrap_or_else(|| NVINFER_ENGINE.to_owned());
+    Ok(Opened { engine: None, description, model_id })
 }

@@ -5,7 +5,8 @@ use super::nvds::NVDS_PROPERTIES;
 use super::settings::Settings;
 use super::settings::parse_class_ids;
 use super::{
-    DEFAULT_BATCH_SIZE, DEFAULT_ENGINE, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SIZE, DEFAULT_ROI_TYPE, STATS_PROPERTIES,
+    DEFAULT_BATCH_SIZE, DEFAULT_ENGINE, DEFAULT_MIN_CONFIDENCE, DEFAULT_MIN_SIZE, DEFAULT_ROI_TYPE, NVINFER_ENGINE,
+    STATS_PROPERTIES,
 };
 use crate::deepstream::Cameras;
 use gst::glib;
@@ -33,7 +34,9 @@ pub(super) fn specs() -> Vec<glib::ParamSpec> {
             .nick("Engine")
             .blurb(
                 "Inference engine: auto (ONNX Runtime CPU when its library is found, else tract), \
-                 tract, ort-cpu, cuda, tensorrt (ONNX Runtime engines need a build with feature `ort`)",
+                 tract, ort-cpu, cuda, tensorrt (ONNX Runtime engines need a build with feature `ort`), or \
+                 nvinfer (DeepStream: read the output tensor nvinfer attached to each object, configured with \
+                 `reid deepstream config`; no model property needed)",
             )
             .default_value(Some(DEFAULT_ENGINE))
             .mutable_ready()
@@ -165,6 +168,15 @@ pub(super) fn specs() -> Vec<glib::ParamSpec> {
             )
             .mutable_playing()
             .build(),
+        glib::ParamSpecUInt::builder("nvinfer-gie-id")
+            .nick("nvinfer gie id")
+            .blurb(
+                "engine=nvinfer: read the tensor metas of the nvinfer instance with this gie-unique-id \
+                 (0: the first tensor meta of any instance)",
+            )
+            .default_value(0)
+            .mutable_ready()
+            .build(),
         glib::ParamSpecString::builder("deepstream")
             .nick("DeepStream")
             .blurb("The DeepStream version and libraries found, or why NvDs mode and NVMM input are off")
@@ -181,6 +193,8 @@ pub(super) fn specs() -> Vec<glib::ParamSpec> {
         let blurb = match *name {
             "nvds-objects" => "NvDs mode: objects of the chosen classes and confidence with a usable box",
             "nvds-skipped-boxes" => "NvDs mode: objects skipped for a zero, negative or non-finite box",
+            "nvds-missing-tensors" => "engine=nvinfer: objects to embed that carried no nvinfer tensor meta",
+            "nvds-bad-tensors" => "engine=nvinfer: nvinfer tensor metas refused (bad counts, type or pointers)",
             _ => "NvDs mode: frame metas skipped because their batch_id lies beyond the batch",
         };
         glib::ParamSpecUInt64::builder(name).nick(name).blurb(blurb).read_only().build()
@@ -209,7 +223,7 @@ pub(super) fn set(s: &mut Settings, name: &str, value: &glib::Value) -> Result<(
         "model-id" => s.model_id = string(),
         "engine" => {
             let engine = string().unwrap_or_else(|| DEFAULT_ENGINE.to_owned());
-            let parsed = engine.parse::<EngineKind>().map(drop);
+            let parsed = if engine == NVINFER_ENGINE { Ok(()) } else { engine.parse::<EngineKind>().map(drop) };
             s.engine = engine;
             parsed.map_err(|e| format!("{e}; the element will not start"))?;
         }
@@ -229,6 +243,7 @@ pub(super) fn set(s: &mut Settings, name: &str, value: &glib::Value) -> Result<(
         "class-ids" => s.class_ids = parse_class_ids(&string().unwrap_or_else(|| "0".to_owned()))?,
         "min-confidence" => s.min_confidence = value.get().unwrap_or(DEFAULT_MIN_CONFIDENCE),
         "cameras" => s.cameras = Cameras::parse(&string().unwrap_or_default())?,
+        "nvinfer-gie-id" => s.nvinfer_gie_id = value.get().unwrap_or(0),
         other => return Err(format!("unknown property {other}")),
     }
     Ok(())
@@ -256,6 +271,7 @@ pub(super) fn get(s: &Settings, name: &str) -> glib::Value {
         "class-ids" => s.class_ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",").to_value(),
         "min-confidence" => s.min_confidence.to_value(),
         "cameras" => s.cameras.to_text().to_value(),
+        "nvinfer-gie-id" => s.nvinfer_gie_id.to_value(),
         _ => None::<String>.to_value(),
     }
 }

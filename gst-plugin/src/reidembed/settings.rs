@@ -32,6 +32,8 @@ pub(super) struct Settings {
     pub(super) min_confidence: f32,
     /// NvDs mode: camera names of source ids.
     pub(super) cameras: Cameras,
+    /// `engine=nvinfer`: the `gie-unique-id` whose tensor metas are read (0: any).
+    pub(super) nvinfer_gie_id: u32,
 }
 
 impl Default for Settings {
@@ -56,6 +58,7 @@ impl Default for Settings {
             class_ids: DEFAULT_CLASS_IDS.to_vec(),
             min_confidence: DEFAULT_MIN_CONFIDENCE,
             cameras: Cameras::default(),
+            nvinfer_gie_id: 0,
         }
     }
 }
