@@ -5,6 +5,7 @@
 
 mod embed;
 pub(crate) mod fake;
+mod nvinfer;
 mod nvmm;
 #[cfg(feature = "publish")]
 mod publish;
