@@ -100,8 +100,8 @@ fn nvinfer_tensors_become_embeddings_without_a_model() {
         assert!(close(&e.values, &want), "object {i}: {:?} vs {want:?}", e.values);
         assert_eq!((e.age, e.normalized, e.model.as_str(), e.camera.as_str()), (0, true, "osnet", "gate"));
     }
-    for i in 2..7 {
-        assert!(got[i].is_empty(), "object {i} must not be embedded: {:?}", got[i]);
+    for (i, e) in got.iter().enumerate().skip(2) {
+        assert!(e.is_empty(), "object {i} must not be embedded: {e:?}");
     }
     assert_eq!(element.property::<u64>("nvds-objects"), 6, "six persons");
     assert_eq!(element.property::<u64>("nvds-missing-tensors"), 2, "no tensor; another gie's only");
