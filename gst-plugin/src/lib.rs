@@ -12,9 +12,10 @@
 //!   `<prefix>/embeddings/<camera>`, where the gallery ingests them.
 //!
 //! Shared by the elements: [`frame`] crops and converts frames (the runtime's `preprocess_image` turns crops into
-//! model inputs), [`params`] the ROI parameter structures (`reid-embedding`, `tracking`) that the elements and
+//! model inputs), [`colorimetry`] the YUV matrix and range a stream's caps give, [`params`] the ROI parameter structures (`reid-embedding`, `tracking`) that the elements and
 //! downstream code share, `lock` the mutex helper. Requires GStreamer 1.14 or newer (`GstVideoRegionOfInterestMeta` parameters).
 
+pub mod colorimetry;
 pub mod frame;
 mod lock;
 pub mod params;

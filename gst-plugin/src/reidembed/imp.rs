@@ -134,6 +134,13 @@ impl BaseTransformImpl for ReidEmbed {
         let layout = layout_of(info.format())
             .ok_or_else(|| gst::loggable_error!(CAT, "unsupported format {:?}", info.format()))?;
         gst::debug!(CAT, imp = self, "caps {incaps}");
+        if matches!(layout, PixelLayout::Nv12 | PixelLayout::I420) {
+            let colour = crate::colorimetry::resolve_info(&info);
+            if let Some(fallback) = &colour.fallback {
+                gst::warning!(CAT, imp = self, "{fallback}");
+            }
+            gst::info!(CAT, imp = self, "YUV to RGB as {}", colour.colour);
+        }
         match lock(&self.state).as_mut() {
             Some(state) => {
                 state.video = Some((info, layout));
