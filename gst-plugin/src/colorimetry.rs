@@ -5,14 +5,14 @@
 //!   range, in any spelling GStreamer parses (`bt709`, `1:3:5:1`, ...): honoured as they are.
 //! - No `colorimetry` field: `VideoInfo::from_caps` fills GStreamer's default (`set_default_colorimetry` in
 //!   gst-plugins-base `video-info.c`), and the element uses it: YUV frames up to 576 lines BT.601, from 577 lines
-//!   BT.709, from 2160 lines BT.2020 (GStreamer 1.22, checked by the tests; older versions may give BT.709 there),
-//!   all limited range. An unparsable colorimetry,
+//!   BT.709, all limited range (checked on GStreamer 1.22, which gives BT.709 at 2160 lines and more too; newer
+//!   gst-plugins-base has a rule giving BT.2020 from 2160 lines, which the element then follows as well). An unparsable colorimetry,
 //!   the RGB matrix or an unknown matrix on a YUV format get the same default from `from_caps` (GStreamer logs a
 //!   warning of its own).
 //! - Matrices GStreamer knows but this element does not convert with: SMPTE 240M is read as BT.709 (`Kr` 0.212,
 //!   `Kb` 0.087 against 0.2126, 0.0722), FCC as BT.601 (0.30, 0.11 against 0.299, 0.114), with one warning per
-//!   negotiation naming the matrix. A matrix that is unknown here in a hand-built `VideoInfo` gets the default
-//!   by frame height, with the same warning.
+//!   negotiation naming the matrix. A matrix that is unknown here in a hand-built `VideoInfo` gets the installed
+//!   GStreamer's default for the frame height ([`default_colour`]), with the same warning.
 //! - An unknown range is read as full range, as GStreamer's own conversion does (`gst_video_color_range_offsets`
 //!   treats every range other than 16-235 as 0-255), with the same warning.
 
@@ -28,14 +28,21 @@ pub struct Resolved {
     pub fallback: Option<String>,
 }
 
-/// GStreamer's default colour of a YUV frame `height` lines high (see the module documentation).
+/// GStreamer's default colour of a YUV frame `height` lines high, as the installed GStreamer gives it
+/// (`gst_video_info_set_format` applies the same default as `from_caps`); BT.601 up to 576 lines and BT.709 above
+/// if it gives no supported matrix. Needs `gst::init`.
 pub fn default_colour(height: u32) -> Colour {
-    let matrix = match height {
-        2160.. => YuvMatrix::Bt2020,
-        577.. => YuvMatrix::Bt709,
-        _ => YuvMatrix::Bt601,
-    };
-    Colour::new(matrix, YuvRange::Limited)
+    let rule = if height > 576 { YuvMatrix::Bt709 } else { YuvMatrix::Bt601 };
+    let installed = gst_video::VideoInfo::builder(gst_video::VideoFormat::Nv12, 16, height.max(1))
+        .build()
+        .ok()
+        .and_then(|info| match info.colorimetry().matrix() {
+            VideoColorMatrix::Bt601 => Some(YuvMatrix::Bt601),
+            VideoColorMatrix::Bt709 => Some(YuvMatrix::Bt709),
+            VideoColorMatrix::Bt2020 => Some(YuvMatrix::Bt2020),
+            _ => None,
+        });
+    Colour::new(installed.unwrap_or(rule), YuvRange::Limited)
 }
 
 /// The colour of a YUV frame `height` lines high whose caps carry `colorimetry` (see the module documentation).
@@ -111,13 +118,14 @@ mod tests {
 
     #[test]
     fn unsupported_matrices_fall_back_to_the_nearest_with_a_note() {
+        gst::init().unwrap();
         let got = resolve(&colorimetry(VideoColorRange::Range16_235, VideoColorMatrix::Smpte240m), 1080);
         assert_eq!(got.colour, Colour::BT709_LIMITED);
         assert!(got.fallback.as_deref().unwrap().contains("SMPTE 240M"), "{got:?}");
         let got = resolve(&colorimetry(VideoColorRange::Range0_255, VideoColorMatrix::Fcc), 1080);
         assert_eq!(got.colour, Colour::new(YuvMatrix::Bt601, YuvRange::Full));
         assert!(got.fallback.as_deref().unwrap().contains("FCC"), "{got:?}");
-        for (height, matrix) in [(480, YuvMatrix::Bt601), (720, YuvMatrix::Bt709), (2160, YuvMatrix::Bt2020)] {
+        for (height, matrix) in [(480, YuvMatrix::Bt601), (720, YuvMatrix::Bt709)] {
             for odd in [VideoColorMatrix::Rgb, VideoColorMatrix::Unknown] {
                 let got = resolve(&colorimetry(VideoColorRange::Range16_235, odd), height);
                 assert_eq!(got.colour, Colour::new(matrix, YuvRange::Limited), "{odd:?} at {height} lines");
@@ -132,19 +140,19 @@ mod tests {
     #[test]
     fn caps_without_colorimetry_get_gstreamers_default_by_height() {
         gst::init().unwrap();
+        // 2160 lines: BT.709 on GStreamer 1.22 (checked); other versions may have the UHD rule (BT.2020).
+        let (major, minor, ..) = gst::version();
+        let uhd = if (major, minor) == (1, 22) { YuvMatrix::Bt709 } else { default_colour(2160).matrix };
+        assert!(matches!(uhd, YuvMatrix::Bt709 | YuvMatrix::Bt2020), "{uhd:?}");
         let heights = [
             (480, YuvMatrix::Bt601),
             (576, YuvMatrix::Bt601),
             (578, YuvMatrix::Bt709),
             (1080, YuvMatrix::Bt709),
-            (2160, YuvMatrix::Bt2020),
+            (2160, uhd),
         ];
         for (height, matrix) in heights {
-            assert_eq!(default_colour(height).matrix, matrix);
-            if height >= 2160 && gst::version() < (1, 22, 0, 0) {
-                // The UHD rule is checked on 1.22; older GStreamer may give BT.709 there.
-                continue;
-            }
+            assert_eq!(default_colour(height), Colour::new(matrix, YuvRange::Limited), "{height} lines");
             for format in ["NV12", "I420"] {
                 let caps: gst::Caps =
                     format!("video/x-raw,format={format},width=640,height={height},framerate=30/1").parse().unwrap();

@@ -98,7 +98,7 @@ fn yuv_row_body(c: YuvCoefficients, luma: &[u8], u: &[u8], v: &[u8], step: usize
 
 #[cfg(test)]
 mod tests {
-    use super::super::colour::{Colour, YuvMatrix, YuvRange};
+    use super::super::colour::Colour;
     use super::*;
 
     #[test]
@@ -140,8 +140,7 @@ mod tests {
 
     #[test]
     fn row_conversion_equals_the_formula_for_every_yuv_triple() {
-        // Both ranges (the luma offset differs) and the two matrices cameras send most.
-        for colour in [Colour::BT601_LIMITED, Colour::BT709_LIMITED, Colour::new(YuvMatrix::Bt2020, YuvRange::Full)] {
+        for colour in Colour::all() {
             row_equals_the_formula(colour);
         }
     }
