@@ -25,6 +25,7 @@ use crate::common::*;
 use gst::prelude::*;
 use gst_check::Harness;
 use gst_video::VideoFormat;
+use gst_video::prelude::*;
 use gst_video::{VideoColorMatrix, VideoColorPrimaries, VideoColorRange, VideoColorimetry, VideoTransferFunction};
 use gstreid::frame::{Colour, PixelBox, YuvMatrix, YuvRange};
 use rand::rngs::StdRng;
@@ -280,30 +281,63 @@ fn embed(
     embeddings(&out).into_iter().map(|e| e.expect("an embedding on every box").vector).collect()
 }
 
+/// `packed` (tight RGB rows of a 320x240 frame) as a buffer laid out as GStreamer lays out RGB, and its caps.
+fn rgb_frame(packed: &[u8]) -> (gst::Caps, gst::Buffer) {
+    let info = gst_video::VideoInfo::builder(VideoFormat::Rgb, 320, 240).fps(30).build().unwrap();
+    let stride = info.stride()[0] as usize;
+    let mut data = vec![0u8; info.size()];
+    for (y, row) in packed.chunks_exact(3 * 320).enumerate() {
+        data[y * stride..y * stride + row.len()].copy_from_slice(row);
+    }
+    (info.to_caps().unwrap(), gst::Buffer::from_mut_slice(data))
+}
+
+/// Embeddings of NV12 frames through `reidembed`, against the same frames converted to RGB by `videoconvert` and
+/// by the real-valued formula, then embedded by `reidembed` too (the test model: every pixel weighs linearly, with
+/// random weights, so it is sensitive to a uniform shift). The element's embeddings equal the formula's (cosine
+/// >= 0.9999 on every box) and are exactly as close to videoconvert's as the formula's are. Against videoconvert
+/// itself the cosine is >= 0.9999 on 53 of 72 boxes and goes down to 0.988 (measured on GStreamer 1.22; printed):
+/// its limited-range output sits about 2.4 levels below the formula (module documentation), which this linear
+/// model sees most on the grey noise of `snow` (0.988-0.996) and least on the SMPTE bars (0.9993-0.9998); in full
+/// range one box of 36 is below 0.9999 (0.99978).
 #[test]
-fn nv12_embeddings_equal_those_of_videoconvert_rgb() {
+fn nv12_embeddings_against_videoconvert_rgb() {
     init();
     let dir = tempfile::tempdir().unwrap();
     let model = write_model(dir.path());
     let boxes = [(0, 0, 40, 80), (37, 11, 61, 130), (150, 60, 90, 170), (250, 5, 70, 235)];
+    let (mut lowest, mut below, mut n) = (f32::MAX, Vec::new(), 0);
     for colour in Colour::all() {
         for pattern in ["smpte", "ball", "snow"] {
             let info = yuv_info(VideoFormat::Nv12, 320, 240, colour);
             let frame = test_pattern(pattern, &info);
-            let rgb_info = gst_video::VideoInfo::builder(VideoFormat::Rgb, 320, 240).fps(30).build().unwrap();
-            let rgb = videoconvert_rgb(&frame, &info);
-            // Back into a buffer laid out as GStreamer lays out RGB (rows padded to 4 bytes).
-            let stride = rgb_info.stride()[0] as usize;
-            let mut data = vec![0u8; rgb_info.size()];
-            for (y, row) in rgb.chunks_exact(3 * 320).enumerate() {
-                data[y * stride..y * stride + row.len()].copy_from_slice(row);
-            }
+            let formula: Vec<u8> =
+                samples(&frame, &info).iter().flat_map(|s| exact(colour, s[0], s[1], s[2])).collect();
             let from_yuv = embed(&model, &info.to_caps().unwrap(), &frame, &boxes);
-            let from_rgb = embed(&model, &rgb_info.to_caps().unwrap(), &gst::Buffer::from_mut_slice(data), &boxes);
-            for ((b, a), c) in boxes.iter().zip(&from_yuv).zip(&from_rgb) {
-                let cos = cosine(a, c);
-                assert!(cos >= 0.9999, "{colour} {pattern} box {b:?}: cosine {cos}");
+            let (caps, buffer) = rgb_frame(&videoconvert_rgb(&frame, &info));
+            let from_videoconvert = embed(&model, &caps, &buffer, &boxes);
+            let (caps, buffer) = rgb_frame(&formula);
+            let from_formula = embed(&model, &caps, &buffer, &boxes);
+            for (i, b) in boxes.iter().enumerate() {
+                let ours = cosine(&from_yuv[i], &from_formula[i]);
+                assert!(ours >= 0.9999, "{colour} {pattern} box {b:?}: cosine {ours} to the formula's embedding");
+                let (theirs, formulas) =
+                    (cosine(&from_yuv[i], &from_videoconvert[i]), cosine(&from_formula[i], &from_videoconvert[i]));
+                assert!(
+                    theirs >= formulas - 1e-5,
+                    "{colour} {pattern} box {b:?}: cosine {theirs} to videoconvert's, the formula's {formulas}"
+                );
+                lowest = lowest.min(theirs);
+                n += 1;
+                if theirs < 0.9999 {
+                    below.push(format!("{colour} {pattern} {b:?}: {theirs:.6} (formula {formulas:.6})"));
+                }
             }
         }
     }
+    println!(
+        "cosine to videoconvert's embeddings: lowest {lowest:.6}; {} of {n} boxes below 0.9999:\n  {}",
+        below.len(),
+        below.join("\n  ")
+    );
 }
