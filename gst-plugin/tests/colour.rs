@@ -341,3 +341,37 @@ fn nv12_embeddings_against_videoconvert_rgb() {
         below.join("\n  ")
     );
 }
+
+#[test]
+fn unsupported_matrices_convert_as_the_nearest_supported_one() {
+    // SMPTE 240M caps through the element: no error, embeddings equal to those of the same frame as BT.709 (the
+    // documented fallback, warned about once), and not to those of the frame as BT.601.
+    init();
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_model(dir.path());
+    let boxes = [(10, 10, 60, 120), (150, 60, 90, 170)];
+    let info = yuv_info(VideoFormat::Nv12, 320, 240, Colour::BT709_LIMITED);
+    let frame = test_pattern("smpte", &info);
+    let smpte240m = VideoColorimetry::new(
+        VideoColorRange::Range16_235,
+        VideoColorMatrix::Smpte240m,
+        VideoTransferFunction::Smpte240m,
+        VideoColorPrimaries::Smpte240m,
+    );
+    let caps_of = |c: &VideoColorimetry| {
+        gst_video::VideoInfo::builder(VideoFormat::Nv12, 320, 240)
+            .colorimetry(c)
+            .fps(30)
+            .build()
+            .unwrap()
+            .to_caps()
+            .unwrap()
+    };
+    let got = embed(&model, &caps_of(&smpte240m), &frame, &boxes);
+    let as709 = embed(&model, &caps_of(&colorimetry(Colour::BT709_LIMITED)), &frame, &boxes);
+    let as601 = embed(&model, &caps_of(&colorimetry(Colour::BT601_LIMITED)), &frame, &boxes);
+    for i in 0..boxes.len() {
+        assert_close(&got[i], &as709[i], &format!("box {i} as BT.709"));
+        assert!(cosine(&got[i], &as601[i]) < 0.9999, "box {i}: BT.601 would give the same embedding");
+    }
+}
