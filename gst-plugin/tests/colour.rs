@@ -294,8 +294,8 @@ fn rgb_frame(packed: &[u8]) -> (gst::Caps, gst::Buffer) {
 
 /// Embeddings of NV12 frames through `reidembed`, against the same frames converted to RGB by `videoconvert` and
 /// by the real-valued formula, then embedded by `reidembed` too (the test model: every pixel weighs linearly, with
-/// random weights, so it is sensitive to a uniform shift). The element's embeddings equal the formula's (cosine
-/// >= 0.9999 on every box) and are exactly as close to videoconvert's as the formula's are. Against videoconvert
+/// random weights, so it is sensitive to a uniform shift). The element's embeddings equal the formula's (a cosine
+/// of at least 0.9999 on every box) and are exactly as close to videoconvert's as the formula's are. Against videoconvert
 /// itself the cosine is >= 0.9999 on 53 of 72 boxes and goes down to 0.988 (measured on GStreamer 1.22; printed):
 /// its limited-range output sits about 2.4 levels below the formula (module documentation), which this linear
 /// model sees most on the grey noise of `snow` (0.988-0.996) and least on the SMPTE bars (0.9993-0.9998); in full
