@@ -101,18 +101,23 @@ impl Colour {
         YuvMatrix::ALL.into_iter().flat_map(|m| YuvRange::ALL.into_iter().map(move |r| Colour::new(m, r)))
     }
 
-    /// The fixed-point coefficients of this colour's conversion (a table computed at compile time).
-    pub fn coefficients(self) -> YuvCoefficients {
-        const fn row(m: YuvMatrix) -> [YuvCoefficients; 2] {
-            [YuvCoefficients::new(m, YuvRange::Limited), YuvCoefficients::new(m, YuvRange::Full)]
-        }
-        const TABLE: [[YuvCoefficients; 2]; 3] = [row(YuvMatrix::Bt601), row(YuvMatrix::Bt709), row(YuvMatrix::Bt2020)];
+    /// This colour's place in [`COEFFICIENTS`] (matrix-major: BT.601 limited, BT.601 full, BT.709 limited, ...).
+    pub const fn index(self) -> usize {
         let m = match self.matrix {
             YuvMatrix::Bt601 => 0,
             YuvMatrix::Bt709 => 1,
             YuvMatrix::Bt2020 => 2,
         };
-        TABLE[m][usize::from(self.range == YuvRange::Full)]
+        let r = match self.range {
+            YuvRange::Limited => 0,
+            YuvRange::Full => 1,
+        };
+        2 * m + r
+    }
+
+    /// The fixed-point coefficients of this colour's conversion (from [`COEFFICIENTS`], computed at compile time).
+    pub fn coefficients(self) -> YuvCoefficients {
+        COEFFICIENTS[self.index()]
     }
 
     /// The real-valued conversion of one sample (see the module documentation), before rounding: the reference
@@ -183,6 +188,17 @@ impl YuvCoefficients {
     }
 }
 
+/// The coefficients of the six colours, in [`Colour::index`] order, computed at compile time (the row loop takes
+/// them as constants: `yuv.rs`).
+pub const COEFFICIENTS: [YuvCoefficients; 6] = [
+    YuvCoefficients::new(YuvMatrix::Bt601, YuvRange::Limited),
+    YuvCoefficients::new(YuvMatrix::Bt601, YuvRange::Full),
+    YuvCoefficients::new(YuvMatrix::Bt709, YuvRange::Limited),
+    YuvCoefficients::new(YuvMatrix::Bt709, YuvRange::Full),
+    YuvCoefficients::new(YuvMatrix::Bt2020, YuvRange::Limited),
+    YuvCoefficients::new(YuvMatrix::Bt2020, YuvRange::Full),
+];
+
 #[cfg(test)]
 mod tests {
     use super::super::yuv::yuv_to_rgb;
@@ -209,6 +225,13 @@ mod tests {
             assert!((f64::from(*got) / 65536.0 - want).abs() < 1e-5, "{got} vs {want}");
         }
         assert_eq!(c.y_offset, 0);
+    }
+
+    #[test]
+    fn the_table_is_in_index_order() {
+        for colour in Colour::all() {
+            assert_eq!(COEFFICIENTS[colour.index()], YuvCoefficients::new(colour.matrix, colour.range), "{colour}");
+        }
     }
 
     #[test]

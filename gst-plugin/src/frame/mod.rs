@@ -12,7 +12,7 @@
 mod colour;
 mod yuv;
 
-pub use colour::{Colour, YuvCoefficients, YuvMatrix, YuvRange};
+pub use colour::{COEFFICIENTS, Colour, YuvCoefficients, YuvMatrix, YuvRange};
 use yuv::yuv_row;
 pub use yuv::yuv_to_rgb;
 
@@ -183,7 +183,6 @@ impl<'a> FrameView<'a> {
         let w = area.width as usize;
         let [p0, p1, p2] = self.planes;
         let [s0, s1, s2] = self.strides;
-        let coefficients = self.colour.coefficients();
         for (row, dst) in out.chunks_exact_mut(3 * w).enumerate() {
             let y = y0 + row;
             match self.layout {
@@ -208,7 +207,7 @@ impl<'a> FrameView<'a> {
                     // Chroma pairs (U, V) covering columns x0 & !1 .. x0 + w.
                     let c0 = (y / 2) * s1 + 2 * (x0 / 2);
                     let chroma = &p1[c0..c0 + 2 * ((x0 + w).div_ceil(2) - x0 / 2)];
-                    yuv_row(coefficients, luma, chroma, &chroma[1..], 2, x0 % 2, dst);
+                    yuv_row(self.colour, luma, chroma, &chroma[1..], 2, x0 % 2, dst);
                 }
                 PixelLayout::I420 => {
                     let luma = &p0[y * s0 + x0..y * s0 + x0 + w];
@@ -216,7 +215,7 @@ impl<'a> FrameView<'a> {
                     let u = &p1[c0..c0 + cn];
                     let c0 = (y / 2) * s2 + x0 / 2;
                     let v = &p2[c0..c0 + cn];
-                    yuv_row(coefficients, luma, u, v, 1, x0 % 2, dst);
+                    yuv_row(self.colour, luma, u, v, 1, x0 % 2, dst);
                 }
             }
         }
