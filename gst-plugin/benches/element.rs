@@ -1,4 +1,5 @@
-//! `reidembed` throughput on 1920x1080 NV12 frames with 10 person boxes each, and the element's own cost
+//! `reidembed` throughput on 1920x1080 NV12 frames (caps without colorimetry, so GStreamer's default for HD,
+//! BT.709 limited range) with 10 person boxes each, and the element's own cost
 //! (colour conversion, crop, resize, normalisation, metas) as a share of the engine's time, both measured in the
 //! same run by the element's `stats-*` properties. Prints numbers; asserts nothing about speed.
 //!
@@ -190,6 +191,8 @@ fn stages(model: &Path) {
         height: HEIGHT,
         planes: [&data[..o1], &data[o1..], &[]],
         strides: [s0, s1, 0],
+        // What the element uses for these caps (no colorimetry at 1080 lines: GStreamer's default, BT.709).
+        colour: gstreid::colorimetry::resolve_info(&info).colour,
     };
     view.validate().unwrap();
     let Ok(opened) = reid_runtime::engine::TractEngine::open(model, None) else { return };
@@ -211,8 +214,9 @@ fn stages(model: &Path) {
         }
     }
     println!(
-        "stages on one thread: crop + NV12->RGB {:.2} ns/pixel ({:.2} ms per frame of {pixels} box pixels), \
+        "stages on one thread ({}): crop + NV12->RGB {:.2} ns/pixel ({:.2} ms per frame of {pixels} box pixels), \
          resize + normalise to {}x{} {:.1} us per crop (checksum {checksum:.1})",
+        view.colour,
         convert as f64 / (rounds as f64 * pixels as f64),
         convert as f64 / rounds as f64 / 1e6,
         cfg.width,

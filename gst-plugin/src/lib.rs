@@ -15,9 +15,10 @@
 //! writes embeddings to DeepStream's batch metadata and reads NVMM frames; `reidpublish` publishes from it.
 //!
 //! Shared by the elements: [`frame`] crops and converts frames (the runtime's `preprocess_image` turns crops into
-//! model inputs), [`params`] the ROI parameter structures (`reid-embedding`, `tracking`) that the elements and
+//! model inputs), [`colorimetry`] the YUV matrix and range a stream's caps give, [`params`] the ROI parameter structures (`reid-embedding`, `tracking`) that the elements and
 //! downstream code share, `lock` the mutex helper. Requires GStreamer 1.14 or newer (`GstVideoRegionOfInterestMeta` parameters).
 
+pub mod colorimetry;
 pub mod deepstream;
 pub mod frame;
 mod lock;

@@ -4,7 +4,7 @@
 //! before anything is read: a surface that does not hold what the caps say is refused with a message.
 
 use super::library::DeepStream;
-use crate::frame::{FrameView, PixelLayout};
+use crate::frame::{Colour, FrameView, PixelLayout};
 use reid_deepstream_abi::surface::{NvBufSurfaceHead, NvBufSurfaceParams};
 use reid_deepstream_abi::{NVBUF_MAP_READ, NVBUF_MAX_PLANES};
 
@@ -74,6 +74,7 @@ pub struct MappedSurface<'a> {
     surf: *mut NvBufSurfaceHead,
     index: i32,
     layout: PixelLayout,
+    colour: Colour,
     size: (u32, u32),
     planes: [(*const u8, usize); 3],
     strides: [usize; 3],
@@ -89,8 +90,15 @@ impl Drop for MappedSurface<'_> {
 
 impl<'a> MappedSurface<'a> {
     /// Maps surface `index` of the batch in `bytes` (the NVMM `GstMemory`, mapped readable: DeepStream writes
-    /// the mapped addresses into `surfaceList`, a separate allocation, not into these bytes) as a `layout` frame.
-    pub fn map(ds: &'static DeepStream, bytes: &'a [u8], index: usize, layout: PixelLayout) -> Result<Self, String> {
+    /// the mapped addresses into `surfaceList`, a separate allocation, not into these bytes) as a `layout` frame
+    /// whose YUV converts as `colour` (the caps' colorimetry).
+    pub fn map(
+        ds: &'static DeepStream,
+        bytes: &'a [u8],
+        index: usize,
+        layout: PixelLayout,
+        colour: Colour,
+    ) -> Result<Self, String> {
         let head = head(ds, bytes)?;
         if index >= head.num_filled as usize {
             return Err(format!("surface {index} of a batch with {} filled surfaces", head.num_filled));
@@ -132,6 +140,7 @@ impl<'a> MappedSurface<'a> {
             surf,
             index: index_c,
             layout,
+            colour,
             size: (params.width, params.height),
             planes: [(std::ptr::null(), 0); 3],
             strides: [0; 3],
@@ -166,6 +175,13 @@ impl<'a> MappedSurface<'a> {
                 planes[p] = unsafe { std::slice::from_raw_parts(ptr, len) };
             }
         }
-        FrameView { layout: self.layout, width: self.size.0, height: self.size.1, planes, strides: self.strides }
+        FrameView {
+            layout: self.layout,
+            width: self.size.0,
+            height: self.size.1,
+            planes,
+            strides: self.strides,
+            colour: self.colour,
+        }
     }
 }

@@ -165,6 +165,13 @@ impl BaseTransformImpl for ReidEmbed {
             .ok_or_else(|| gst::loggable_error!(CAT, "unsupported format {:?}", info.format()))?;
         let nvmm = incaps.features(0).is_some_and(|f| f.contains(NVMM_FEATURE));
         gst::debug!(CAT, imp = self, "caps {incaps}");
+        if matches!(layout, PixelLayout::Nv12 | PixelLayout::I420) {
+            let colour = crate::colorimetry::resolve_info(&info);
+            if let Some(fallback) = &colour.fallback {
+                gst::warning!(CAT, imp = self, "{fallback}");
+            }
+            gst::info!(CAT, imp = self, "YUV to RGB as {}", colour.colour);
+        }
         match lock(&self.state).as_mut() {
             Some(state) => {
                 state.video = Some(Video { info, layout, nvmm });
@@ -229,7 +236,8 @@ impl ReidEmbed {
                 let ds = deepstream::library().map_err(|e| self.stream_error(e.to_owned()))?;
                 let map =
                     buf.map_readable().map_err(|e| self.stream_error(format!("cannot map the NVMM memory: {e}")))?;
-                match MappedSurface::map(ds, map.as_slice(), surface, video.layout) {
+                let colour = crate::colorimetry::resolve_info(&video.info).colour;
+                match MappedSurface::map(ds, map.as_slice(), surface, video.layout, colour) {
                     Ok(mapped) => embed_boxes(engine, &mapped.view(), &boxes, batch, settings.normalize, &self.stats)
                         .map_err(|e| self.stream_error(e))?,
                     Err(e) => {

@@ -1,7 +1,8 @@
 //! `reidembed`: an in-place video filter that embeds every person box of each frame.
 //!
 //! For every `GstVideoRegionOfInterestMeta` whose type is `roi-type`, the box is clipped to the frame, boxes
-//! smaller than `min-size` either way are skipped, the crop is converted to RGB (see [`crate::frame`]),
+//! smaller than `min-size` either way are skipped, the crop is converted to RGB (see [`crate::frame`]; YUV with the
+//! matrix and range of the caps' colorimetry, see [`crate::colorimetry`]),
 //! preprocessed by the runtime's one preprocessing for the model
 //! ([`reid_runtime::engine::preprocess::preprocess_image`]: bilinear resize, scale, mean/std from the model's
 //! metadata), run through the engine `batch-size` crops at a time, L2-normalised when
@@ -94,7 +95,8 @@ pub fn layout_of(format: gst_video::VideoFormat) -> Option<PixelLayout> {
     }
 }
 
-/// The planes of a mapped GStreamer video frame as a [`FrameView`].
+/// The planes of a mapped GStreamer video frame as a [`FrameView`], with the colour of its caps' colorimetry
+/// (see [`crate::colorimetry`]; `set_caps` warns about fallbacks once).
 pub fn frame_view<'a>(
     frame: &'a gst_video::VideoFrameRef<&'a gst::BufferRef>,
     layout: PixelLayout,
@@ -106,7 +108,8 @@ pub fn frame_view<'a>(
         strides[plane] =
             usize::try_from(frame.plane_stride()[plane]).map_err(|_| format!("plane {plane} has a negative stride"))?;
     }
-    let view = FrameView { layout, width: frame.width(), height: frame.height(), planes, strides };
+    let colour = crate::colorimetry::resolve_info(frame.info()).colour;
+    let view = FrameView { layout, width: frame.width(), height: frame.height(), planes, strides, colour };
     view.validate().map_err(|e| e.to_string())?;
     Ok(view)
 }

@@ -186,8 +186,9 @@ impl Nv12 {
         gst::Buffer::from_mut_slice(data)
     }
 
-    /// The RGB crop of `(x, y, w, h)`, converted by hand: BT.601 limited range in 16.16 fixed point (the
-    /// element's documented formula), nearest chroma sample.
+    /// The RGB crop of `(x, y, w, h)`, converted by hand: BT.601 limited range in 16.16 fixed point, nearest
+    /// chroma sample: the element's conversion of frames up to 576 lines whose caps carry no colorimetry
+    /// (GStreamer's default for them; see `tests/colour.rs` for the other colorimetries).
     pub fn crop_rgb(&self, x0: u32, y0: u32, w: u32, h: u32) -> RgbImage {
         let cw = 2 * self.w.div_ceil(2);
         RgbImage::from_fn(w, h, |dx, dy| {
