@@ -217,3 +217,76 @@ fn deepstream_help_explains_the_single_scale() {
         assert!(stdout.contains(flag), "{flag} missing from:\n{stdout}");
     }
 }
+
+/// A random-init ReID network saved as a checkpoint (`ReidModel::save_safetensors`, as training saves one).
+fn random_checkpoint(path: &Path, backbone: &str, feat_dim: usize, classes: usize, h: usize, w: usize) {
+    let config = reid_models::ReidConfig {
+        backbone: reid_models::config::BackboneConfig::from_name(backbone, 1).unwrap(),
+        feat_dim,
+        neck: reid_models::Neck::Bnneck,
+        neck_feat: reid_models::NeckFeat::After,
+        num_classes: classes,
+        input_channels: 3,
+        input_height: h,
+        input_width: w,
+    };
+    let model = reid_models::ReidModel::new(&config, &burn::tensor::Device::flex()).unwrap();
+    model.save_safetensors(path, &Default::default()).unwrap();
+}
+
+/// Measurement driver, not a default test (minutes on 2 cores: a ResNet-50 through `reid export` and 2 x 32 crops
+/// through it): the quick-start network (ResNet-18, 64x32, ImageNet mean/std) and a ResNet-50 at 256x128 with
+/// ImageNet's per-channel std (trainer/specs/resnet50_market.yaml itself uses 0.226 for all three), both
+/// RANDOM-INIT checkpoints exported by `reid export`, then `reid deepstream config` with both scale fits. Prints
+/// what it measured; fails when an export fails or a cosine drops below 0.99.
+///   cargo test -p reid-cli --test suite deepstream_measure -- --ignored --nocapture
+#[test]
+#[ignore]
+fn deepstream_measure_random_init_networks() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cases: [(&str, &str, usize, usize, usize, usize, &[&str]); 2] = [
+        ("quick-start ResNet-18 64x32", "trainer/specs/quickstart.yaml", 128, 100, 64, 32, &[]),
+        (
+            "ResNet-50 256x128, ImageNet std",
+            "trainer/specs/resnet50_market.yaml",
+            256,
+            751,
+            256,
+            128,
+            &["dataset.pixel_std=[0.229,0.224,0.225]", "model.pretrain_choice=\"\""],
+        ),
+    ];
+    for (i, (name, spec, feat, classes, h, w, overrides)) in cases.into_iter().enumerate() {
+        let backbone = if spec.contains("resnet50") { "resnet_50" } else { "resnet_18" };
+        let ckpt = dir.path().join(format!("net{i}.safetensors"));
+        random_checkpoint(&ckpt, backbone, feat, classes, h, w);
+        let onnx = dir.path().join(format!("net{i}.onnx"));
+        let results = format!("results_dir={}", dir.path().join(format!("results{i}")).display());
+        let (c, o) = (format!("export.checkpoint={}", ckpt.display()), format!("export.onnx_file={}", onnx.display()));
+        let mut args = vec!["export", "-e", spec, &results, &c, &o];
+        args.extend_from_slice(overrides);
+        let out = Command::new(env!("CARGO_BIN_EXE_reid")).current_dir(&root).args(&args).output().unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{name}: reid export failed:\n{text}");
+        println!("== {name} (random init): {}", text.trim());
+        for fit in ["worst-case", "mean-square"] {
+            let ds = dir.path().join(format!("ds{i}-{fit}"));
+            let (ok, stdout, stderr) = reid(&[
+                "deepstream",
+                "config",
+                "-m",
+                onnx.to_str().unwrap(),
+                "-o",
+                ds.to_str().unwrap(),
+                "--samples",
+                "32",
+                "--scale-fit",
+                fit,
+            ]);
+            assert!(ok, "{name}: {stderr}");
+            println!("-- reid deepstream config --scale-fit {fit}\n{stdout}");
+            assert!(cosines(&stdout).0 > 0.99, "{name}, {fit}: {stdout}");
+        }
+    }
+}

@@ -290,7 +290,11 @@ fn deploy_deepstream_sgie_builds_the_launch_line() {
             cmd.env(k, v);
         }
         let out = cmd.output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let s = sgie.to_str().unwrap();
     let (code, stdout, stderr) = run(&[
@@ -302,13 +306,44 @@ fn deploy_deepstream_sgie_builds_the_launch_line() {
     assert_eq!(code, Some(0), "{stderr}");
     let args: Vec<&str> = stdout.lines().map(|l| l.trim_start_matches('[').trim_end_matches(']')).collect();
     let want = [
-        "-e", "filesrc", "location=/data/gate.mp4", "!", "qtdemux", "!", "h264parse", "!", "nvv4l2decoder", "!",
-        "m.sink_0", "rtspsrc", "location=rtsp://cam2.local/stream", "latency=200", "!", "rtph264depay", "!",
-        "h264parse", "!", "nvv4l2decoder", "!", "m.sink_1", "nvstreammux", "name=m", "batch-size=2", "width=1920",
-        "height=1080", "live-source=1", "batched-push-timeout=40000", "!", "nvinfer",
-        "config-file-path=/ds/samples/configs/tao_pretrained_models/config_infer_primary_peoplenet.txt", "!",
-        "nvtracker", "ll-lib-file=/ds/lib/libnvds_nvmultiobjecttracker.so",
-        "ll-config-file=/ds/samples/configs/deepstream-app/config_tracker_NvDCF_perf.yml", "!", "nvinfer",
+        "-e",
+        "filesrc",
+        "location=/data/gate.mp4",
+        "!",
+        "qtdemux",
+        "!",
+        "h264parse",
+        "!",
+        "nvv4l2decoder",
+        "!",
+        "m.sink_0",
+        "rtspsrc",
+        "location=rtsp://cam2.local/stream",
+        "latency=200",
+        "!",
+        "rtph264depay",
+        "!",
+        "h264parse",
+        "!",
+        "nvv4l2decoder",
+        "!",
+        "m.sink_1",
+        "nvstreammux",
+        "name=m",
+        "batch-size=2",
+        "width=1920",
+        "height=1080",
+        "live-source=1",
+        "batched-push-timeout=40000",
+        "!",
+        "nvinfer",
+        "config-file-path=/ds/samples/configs/tao_pretrained_models/config_infer_primary_peoplenet.txt",
+        "!",
+        "nvtracker",
+        "ll-lib-file=/ds/lib/libnvds_nvmultiobjecttracker.so",
+        "ll-config-file=/ds/samples/configs/deepstream-app/config_tracker_NvDCF_perf.yml",
+        "!",
+        "nvinfer",
     ];
     assert_eq!(&args[..want.len()], &want[..], "{stdout}");
     let rest: Vec<String> = args[want.len()..].iter().map(|a| a.to_string()).collect();

@@ -109,11 +109,13 @@ pub fn fit_scale(s: &[f64; 3], o: &[f64; 3], fit: ScaleFit) -> f64 {
                 }
             }
             // The first minimum: an exact channel scale wins ties, so equal scales give exactly that scale.
-            candidates.into_iter().fold((f64::INFINITY, s[0]), |(best, bk), k| {
-                let v = worst(k, s, &r);
-                if v < best { (v, k) } else { (best, bk) }
-            })
-            .1
+            candidates
+                .into_iter()
+                .fold((f64::INFINITY, s[0]), |(best, bk), k| {
+                    let v = worst(k, s, &r);
+                    if v < best { (v, k) } else { (best, bk) }
+                })
+                .1
         }
         ScaleFit::MeanSquare => {
             if s[0] == s[1] && s[1] == s[2] {

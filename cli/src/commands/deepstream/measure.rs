@@ -170,8 +170,9 @@ mod tests {
             .map(|img| {
                 let x = preprocess_image(img, &cfg);
                 let n = x.len() / 3;
-                let m: Vec<f64> =
-                    (0..3).map(|c| x[c * n..(c + 1) * n].iter().map(|v| f64::from(*v)).sum::<f64>() / n as f64).collect();
+                let m: Vec<f64> = (0..3)
+                    .map(|c| x[c * n..(c + 1) * n].iter().map(|v| f64::from(*v)).sum::<f64>() / n as f64)
+                    .collect();
                 let g: Vec<f64> = (0..3).map(|c| m[c] * (1.0 + a.gain_error[c])).collect();
                 let dot: f64 = m.iter().zip(&g).map(|(p, q)| p * q).sum();
                 dot / (m.iter().map(|p| p * p).sum::<f64>().sqrt() * g.iter().map(|q| q * q).sum::<f64>().sqrt())

@@ -30,7 +30,9 @@ pub enum DeepstreamCommand {
     #[command(after_help = "Example (PeopleNet as the primary GIE, person = class 0):\n  \
 reid deepstream config -m /opt/reid/models/model.onnx -o /opt/reid/deepstream --operate-on-gie-id 1 \
 --operate-on-class-ids 0\n  then: ... ! nvinfer config-file-path=/opt/reid/deepstream/config_infer_secondary_reid.txt \
-! reidembed engine=nvinfer ! reidpublish ... (deploy/pipelines/deepstream-sgie.sh)")]
+! reidembed engine=nvinfer ! reidpublish ... (deploy/pipelines/deepstream-sgie.sh)\n\nA model without `reid.*` \
+metadata needs --mean and --std (and --height/--width): nvinfer's offsets and scale come from them, so no ImageNet \
+default is assumed here.")]
     Config(ConfigArgs),
 }
 

@@ -152,7 +152,7 @@ impl SecondaryGie {
         } else {
             line(&format!(
                 "# mean / scale (exact); the per-channel scales {} are approximated by {} ({} fit):",
-                a.exact_scales.map(|v| format!("{:.9}", v)).join(", "),
+                a.exact_scales.map(|v| format!("{v:.9}")).join(", "),
                 a.scale_factor,
                 self.fit
             ));

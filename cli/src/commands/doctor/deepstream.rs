@@ -92,7 +92,11 @@ pub(super) fn check_deepstream(host: &dyn Host) -> Check {
                 Check::new(
                     "deepstream",
                     Status::Warn,
-                    format!("DeepStream {v} at {}, but NvDs mode not available ({})", root.display(), failed.join("; ")),
+                    format!(
+                        "DeepStream {v} at {}, but NvDs mode not available ({})",
+                        root.display(),
+                        failed.join("; ")
+                    ),
                     Some(fix_path),
                 )
             }
