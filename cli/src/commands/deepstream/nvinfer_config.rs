@@ -151,13 +151,13 @@ impl SecondaryGie {
             line("# mean / scale and net-scale-factor is scale / std, both exact (the three stds are equal).");
         } else {
             line(&format!(
-                "# mean / scale (exact); the per-channel scales {} are approximated by {} ({} fit):",
-                a.exact_scales.map(|v| format!("{v:.9}")).join(", "),
-                a.scale_factor,
-                self.fit
+                "# mean / scale (exact); the per-channel scales {} are approximated",
+                a.exact_scales.map(|v| format!("{v:.9}")).join(", ")
             ));
             line(&format!(
-                "# channel gains {}; largest deviation {:.4} (rms {:.4}) in normalised units.",
+                "# by {} ({} fit): channel gains {}; largest deviation {:.4} (rms {:.4}) in normalised units.",
+                a.scale_factor,
+                self.fit,
                 a.gain_error.map(|g| format!("{:+.2}%", 100.0 * g)).join(" / "),
                 a.max_deviation,
                 a.rms_deviation
