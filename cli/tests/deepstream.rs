@@ -234,6 +234,9 @@ fn random_checkpoint(path: &Path, backbone: &str, feat_dim: usize, classes: usiz
     model.save_safetensors(path, &Default::default()).unwrap();
 }
 
+/// Name, spec, embedding size, classes, input height and width, spec overrides.
+type Case<'a> = (&'a str, &'a str, usize, usize, usize, usize, &'a [&'a str]);
+
 /// Measurement driver, not a default test (minutes on 2 cores: a ResNet-50 through `reid export` and 2 x 32 crops
 /// through it): the quick-start network (ResNet-18, 64x32, ImageNet mean/std) and a ResNet-50 at 256x128 with
 /// ImageNet's per-channel std (trainer/specs/resnet50_market.yaml itself uses 0.226 for all three), both
@@ -245,7 +248,7 @@ fn random_checkpoint(path: &Path, backbone: &str, feat_dim: usize, classes: usiz
 fn deepstream_measure_random_init_networks() {
     let dir = tempfile::tempdir().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let cases: [(&str, &str, usize, usize, usize, usize, &[&str]); 2] = [
+    let cases: [Case; 2] = [
         ("quick-start ResNet-18 64x32", "trainer/specs/quickstart.yaml", 128, 100, 64, 32, &[]),
         (
             "ResNet-50 256x128, ImageNet std",
