@@ -79,6 +79,9 @@ pub fn measure(
         let a = engine.embed_batch(&exact, chunk.len()).context("embedding the exactly preprocessed crops")?;
         let b = engine.embed_batch(&near, chunk.len()).context("embedding the nvinfer-preprocessed crops")?;
         let d = a.len() / chunk.len();
+        if d == 0 || a.len() != b.len() {
+            anyhow::bail!("the model gave {} and {} output values for {} crops", a.len(), b.len(), chunk.len());
+        }
         for (x, y) in a.chunks_exact(d).zip(b.chunks_exact(d)) {
             let c = cosine(x, y);
             min = min.min(c);
