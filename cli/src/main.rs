@@ -49,8 +49,26 @@ enum Command {
     #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// DeepStream deployment: an nvinfer secondary-GIE config that runs the ReID model with TensorRT inside
+    /// DeepStream (`config`).
+    ///
+    /// On a Jetson with DeepStream, `nvinfer` already runs TensorRT. `reid deepstream config -m model.onnx -o DIR`
+    /// writes DIR/config_infer_secondary_reid.txt: nvinfer as a secondary GIE (process-mode 2, network-type 100
+    /// "other", output-tensor-meta 1) on the objects of the detector `--operate-on-gie-id` and its classes
+    /// `--operate-on-class-ids`, with the model's input size, colour order and normalisation from its `reid.*`
+    /// metadata. nvinfer then attaches each person's raw embedding as NvDsInferTensorMeta, and `reidembed
+    /// engine=nvinfer` L2-normalises it and attaches/publishes it (deploy/pipelines/deepstream-sgie.sh).
+    ///
+    /// nvinfer normalises every channel with ONE scale, y = net-scale-factor * (x - offsets[c]); a model trained
+    /// with per-channel std (ImageNet's 0.229, 0.224, 0.225) cannot be reproduced exactly. The offsets are exact
+    /// (mean / scale); the scale is chosen by `--scale-fit` and the command prints the largest deviation of a
+    /// normalised value and measures the embedding cosine between exact and nvinfer preprocessing on synthetic
+    /// person crops (`--samples`, run with this machine's engine).
+    #[command(subcommand)]
+    Deepstream(commands::deepstream::DeepstreamCommand),
     /// Check this host for edge deployment: GStreamer and the `reid` plugin, ONNX Runtime and its providers, CUDA
-    /// driver, GPU, TensorRT, disk for engine caches, Zenoh; one line each with how to fix what is missing.
+    /// driver, GPU, TensorRT, DeepStream (NvDs mode), disk for engine caches, Zenoh; one line each with how to fix
+    /// what is missing.
     Doctor(commands::doctor::DoctorArgs),
 }
 
@@ -72,6 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Export(args) => commands::train::run_export(args),
         #[cfg(feature = "bench")]
         Command::Bench(cmd) => commands::bench::run(cmd),
+        Command::Deepstream(cmd) => commands::deepstream::run(cmd),
         Command::Doctor(args) => commands::doctor::run(args),
     };
     match result {

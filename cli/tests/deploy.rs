@@ -1,6 +1,7 @@
 //! deploy/: install.sh into a staging root (twice: the same tree; an edited config kept), the pipeline runner's
-//! quoting, `systemd-analyze verify` on the installed units (SKIPPED without systemd-analyze), and the Zenoh
-//! router config against zenoh's own parser and the gallery ACL.
+//! quoting, `systemd-analyze verify` on the installed units (SKIPPED without systemd-analyze), the Zenoh router
+//! config against zenoh's own parser and the gallery ACL, `bash -n` of every shell script, and the launch line
+//! deepstream-sgie.sh builds (with a stand-in gst-launch-1.0: no DeepStream here).
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -245,4 +246,136 @@ fn deploy_zenoh_router_config_parses_and_names_the_gallery() {
     std::fs::write(dir.path().join("bad.json5"), "{ acces_control: { enabled: true } }").unwrap();
     let bad = NetConfig { config_file: Some(dir.path().join("bad.json5")), ..NetConfig::default() };
     assert!(bad.to_zenoh().is_err());
+}
+
+#[test]
+fn deploy_shell_scripts_parse() {
+    let mut scripts = vec![deploy().join("install.sh"), deploy().join("bin/reid-pipeline")];
+    let mut pipelines: Vec<PathBuf> = std::fs::read_dir(deploy().join("pipelines"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sh"))
+        .collect();
+    pipelines.sort();
+    assert!(pipelines.iter().any(|p| p.ends_with("deepstream-sgie.sh")), "{pipelines:?}");
+    scripts.extend(pipelines);
+    for script in &scripts {
+        let out = Command::new("bash").arg("-n").arg(script).output().unwrap();
+        assert!(out.status.success(), "{}: {}", script.display(), String::from_utf8_lossy(&out.stderr));
+        let mode = std::fs::metadata(script).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "{} is not executable", script.display());
+    }
+    // And `bash -n` does catch a syntax error.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.sh"), "if true; then echo\n").unwrap();
+    assert!(!Command::new("bash").arg("-n").arg(dir.path().join("bad.sh")).output().unwrap().status.success());
+}
+
+#[test]
+fn deploy_deepstream_sgie_builds_the_launch_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake-gst-launch");
+    std::fs::write(&fake, "#!/bin/sh\nfor a in \"$@\"; do printf '[%s]\\n' \"$a\"; done\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sgie = dir.path().join("config_infer_secondary_reid.txt");
+    std::fs::write(
+        &sgie,
+        "# header\n[property]\nnetwork-type=100\nprocess-mode=2\ngie-unique-id=2\noutput-tensor-meta=1\n",
+    )
+    .unwrap();
+    let run = |vars: &[(&str, &str)]| {
+        let mut cmd = Command::new(deploy().join("pipelines/deepstream-sgie.sh"));
+        cmd.env_remove("SGIE_CONFIG").env_remove("SOURCES").env_remove("CAMERAS").env("GST_LAUNCH", &fake);
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let s = sgie.to_str().unwrap();
+    let (code, stdout, stderr) = run(&[
+        ("SGIE_CONFIG", s),
+        ("SOURCES", "file:///data/gate.mp4 rtsp://cam2.local/stream"),
+        ("CAMERAS", "0=gate,1=hall"),
+        ("DS", "/ds"),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let args: Vec<&str> = stdout.lines().map(|l| l.trim_start_matches('[').trim_end_matches(']')).collect();
+    let want = [
+        "-e",
+        "filesrc",
+        "location=/data/gate.mp4",
+        "!",
+        "qtdemux",
+        "!",
+        "h264parse",
+        "!",
+        "nvv4l2decoder",
+        "!",
+        "m.sink_0",
+        "rtspsrc",
+        "location=rtsp://cam2.local/stream",
+        "latency=200",
+        "!",
+        "rtph264depay",
+        "!",
+        "h264parse",
+        "!",
+        "nvv4l2decoder",
+        "!",
+        "m.sink_1",
+        "nvstreammux",
+        "name=m",
+        "batch-size=2",
+        "width=1920",
+        "height=1080",
+        "live-source=1",
+        "batched-push-timeout=40000",
+        "!",
+        "nvinfer",
+        "config-file-path=/ds/samples/configs/tao_pretrained_models/config_infer_primary_peoplenet.txt",
+        "!",
+        "nvtracker",
+        "ll-lib-file=/ds/lib/libnvds_nvmultiobjecttracker.so",
+        "ll-config-file=/ds/samples/configs/deepstream-app/config_tracker_NvDCF_perf.yml",
+        "!",
+        "nvinfer",
+    ];
+    assert_eq!(&args[..want.len()], &want[..], "{stdout}");
+    let rest: Vec<String> = args[want.len()..].iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        rest,
+        [
+            format!("config-file-path={s}"),
+            "!".into(),
+            "reidembed".into(),
+            "engine=nvinfer".into(),
+            "cameras=0=gate,1=hall".into(),
+            "!".into(),
+            "reidpublish".into(),
+            "connect=tcp/127.0.0.1:7447".into(),
+            "skip-empty=true".into(),
+        ]
+    );
+    assert!(stderr.contains("SGIE gie-unique-id 2"), "{stderr}");
+
+    // Refusals: no config, a config that is not an SGIE one, a source that is not a URI.
+    let (code, _, stderr) = run(&[("SOURCES", "file:///a.mp4")]);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("SGIE_CONFIG"), "{stderr}");
+    let (code, _, stderr) = run(&[("SGIE_CONFIG", "/nonexistent.txt"), ("SOURCES", "file:///a.mp4")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("no such file"), "{stderr}");
+    let pgie = dir.path().join("pgie.txt");
+    std::fs::write(&pgie, "[property]\nnetwork-type=0\nprocess-mode=1\n").unwrap();
+    let (code, _, stderr) = run(&[("SGIE_CONFIG", pgie.to_str().unwrap()), ("SOURCES", "file:///a.mp4")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("lacks network-type=100"), "{stderr}");
+    let (code, _, stderr) = run(&[("SGIE_CONFIG", s), ("SOURCES", "/data/a.mp4")]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("/data/a.mp4 is not a file:// or rtsp:// URI"), "{stderr}");
 }

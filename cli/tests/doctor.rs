@@ -40,7 +40,17 @@ fn doctor_reports_each_check_on_one_line_and_exits_by_engine() {
     let checks: Vec<&str> = stdout.lines().map(|l| l.split_whitespace().nth(1).unwrap_or("")).collect();
     assert_eq!(
         checks,
-        ["gstreamer", "reid-plugin", "onnxruntime", "cuda-driver", "gpu", "tensorrt", "engine-cache", "engine"],
+        [
+            "gstreamer",
+            "reid-plugin",
+            "onnxruntime",
+            "cuda-driver",
+            "gpu",
+            "tensorrt",
+            "deepstream",
+            "engine-cache",
+            "engine"
+        ],
         "{stdout}"
     );
     for l in stdout.lines() {

@@ -1,5 +1,6 @@
 //! Integration tests of `cli`, linked into one test binary (one link instead of one per file).
 
+mod deepstream;
 mod deploy;
 mod doctor;
 mod embed;

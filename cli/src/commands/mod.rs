@@ -3,6 +3,7 @@
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod dataset;
+pub mod deepstream;
 pub mod doctor;
 pub mod embed;
 pub mod engine;

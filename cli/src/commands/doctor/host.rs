@@ -66,6 +66,25 @@ pub trait Host {
     fn connect(&self, addr: &str, timeout: Duration) -> Result<Duration, String> {
         tcp_connect(addr, timeout)
     }
+    /// Loads a shared library: a bare file name through the dynamic loader's search, a path as on the host.
+    fn load_library(&self, library: &Path) -> Result<(), String> {
+        load_library_at(self, library)
+    }
+}
+
+/// [`Host::load_library`] on the real loader (paths mapped under the host's `/`). A loaded library stays loaded:
+/// unloading libraries that register CUDA or GLib state is what crashes, and `reid doctor` exits right after.
+pub(super) fn load_library_at<H: Host + ?Sized>(host: &H, library: &Path) -> Result<(), String> {
+    let target = if library.components().count() > 1 { host.path(library) } else { library.to_owned() };
+    // SAFETY: loading runs the library's initialisers; DeepStream's libraries (the only ones probed) have none
+    // with preconditions on the caller, and no symbol is called.
+    match unsafe { libloading::Library::new(&target) } {
+        Ok(lib) => {
+            std::mem::forget(lib);
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// The machine `reid` runs on.

@@ -1,11 +1,12 @@
 //! `reid doctor`: checks what this host has for running ReID at the edge (GStreamer and the `reid` plugin, the
-//! ONNX Runtime library and its providers, the CUDA driver, the GPU, TensorRT, disk for engine caches, Zenoh
-//! reachability) and prints one line per check: status, finding, and how to fix what is missing.
+//! ONNX Runtime library and its providers, the CUDA driver, the GPU, TensorRT, DeepStream and NvDs mode, disk for
+//! engine caches, Zenoh reachability) and prints one line per check: status, finding, and how to fix what is missing.
 //!
 //! Every probe goes through [`Host`], so the checks run on a faked host in tests (a temporary folder standing
 //! for `/`, canned command output, a canned ONNX Runtime probe).
 
 mod cuda;
+mod deepstream;
 mod disk;
 mod gpu;
 mod gstreamer;
@@ -20,6 +21,7 @@ use host::{Host, SystemHost, library_dirs};
 use report::{Check, Report, Status};
 
 use cuda::check_cuda;
+use deepstream::check_deepstream;
 use disk::check_disk;
 use gpu::check_gpu;
 use gstreamer::check_gstreamer;
@@ -118,6 +120,7 @@ pub fn diagnose(host: &dyn Host, options: &Options) -> Report {
     checks.push(gpu_check);
     let (trt_check, trt) = check_tensorrt(host);
     checks.push(trt_check);
+    checks.push(check_deepstream(host));
     checks.push(check_disk(host, options.engine_cache.as_deref()));
     if let Some(endpoint) = &options.zenoh {
         checks.push(check_zenoh(host, endpoint, options.timeout));

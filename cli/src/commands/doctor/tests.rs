@@ -1,6 +1,7 @@
 //! `reid doctor` on faked hosts: every check and the engine verdict.
 
 use super::cuda::{parse_nvidia_version, parse_tegra_release};
+use super::deepstream::{LIBRARIES, parse_version};
 use super::gstreamer::{major_minor, parse_gst_version};
 use super::host::{OrtProbe, Output, parse_df_available};
 use super::plugin::ELEMENTS;
@@ -80,6 +81,13 @@ impl Host for FakeHost {
     fn free_bytes(&self, path: &Path) -> Option<u64> {
         assert!(path.starts_with(self.root.path()) && path.is_dir(), "df on a host folder: {}", path.display());
         self.free
+    }
+    fn load_library(&self, library: &Path) -> Result<(), String> {
+        // The real loader's search would find this machine's libraries: a fake host has none by name.
+        if library.components().count() == 1 {
+            return Err(format!("{} is not on the fake host's loader path", library.display()));
+        }
+        super::host::load_library_at(self, library)
     }
 }
 
@@ -349,4 +357,84 @@ fn probe_outputs_parse() {
     assert_eq!(parse_df_available("garbage"), None);
     assert_eq!(parse_gst_version("gst-inspect-1.0 version 1.16.3\nGStreamer 1.16.3\n").as_deref(), Some("1.16.3"));
     assert_eq!(major_minor("1.16.3"), Some((1, 16)));
+}
+
+/// A real shared library of this machine with no side effects when loaded twice (zlib), to copy under
+/// DeepStream's library names.
+fn loadable_library() -> Option<std::path::PathBuf> {
+    let triple = format!("{}-linux-gnu", std::env::consts::ARCH);
+    [format!("/lib/{triple}/libz.so.1"), format!("/usr/lib/{triple}/libz.so.1"), "/usr/lib64/libz.so.1".to_owned()]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|p| p.exists())
+}
+
+#[test]
+fn deepstream_absent_is_a_missing_line_not_a_failure() {
+    let host = FakeHost::new();
+    let report = diagnose(&host, &options(EngineKind::Tract));
+    let ds = report.get("deepstream").unwrap();
+    assert_eq!(ds.status, Status::Missing);
+    assert!(ds.finding.starts_with("not installed (no /opt/nvidia/deepstream/deepstream/version;"), "{}", ds.finding);
+    assert!(ds.finding.contains("NvDs mode not available"), "{}", ds.finding);
+    assert!(ds.fix.as_deref().unwrap().contains("REID_DEEPSTREAM_ROOT"));
+    assert!(report.engine_runs, "DeepStream is optional");
+}
+
+#[test]
+fn deepstream_version_and_libraries_from_a_fake_root() {
+    let Some(real) = loadable_library() else {
+        eprintln!("SKIPPED: no libz.so.1 to stand in for DeepStream's libraries");
+        return;
+    };
+    let mut host = FakeHost::new();
+    host.vars.insert("REID_DEEPSTREAM_ROOT".to_owned(), "/opt/ds".to_owned());
+    host.file("/opt/ds/version", "Version: 7.1\nGCID: 123\n");
+    let lib = |name: &str| host.path(Path::new("/opt/ds/lib")).join(name);
+    std::fs::create_dir_all(lib("")).unwrap();
+    for name in LIBRARIES {
+        std::fs::copy(&real, lib(name)).unwrap();
+    }
+    let ds = diagnose(&host, &options(EngineKind::Tract)).get("deepstream").unwrap().clone();
+    assert_eq!(ds.status, Status::Ok, "{ds:?}");
+    assert_eq!(
+        ds.finding,
+        "DeepStream 7.1 at /opt/ds; libnvds_meta.so, libnvdsgst_meta.so, libnvbufsurface.so load: NvDs mode available"
+    );
+    // A library that is not one (in another folder: the loader keeps what it loaded by path): NvDs mode not
+    // available, naming the file and both attempts.
+    host.vars.insert("REID_DEEPSTREAM_ROOT".to_owned(), "/opt/ds-broken".to_owned());
+    host.file("/opt/ds-broken/version", "Version: 7.1\n");
+    host.file("/opt/ds-broken/lib/libnvbufsurface.so", "not an ELF file");
+    for name in &LIBRARIES[..2] {
+        std::fs::copy(&real, host.path(Path::new("/opt/ds-broken/lib")).join(name)).unwrap();
+    }
+    let ds = diagnose(&host, &options(EngineKind::Tract)).get("deepstream").unwrap().clone();
+    assert_eq!(ds.status, Status::Warn);
+    let want = "DeepStream 7.1 at /opt/ds-broken, but NvDs mode not available (libnvbufsurface.so: by name:";
+    assert!(ds.finding.starts_with(want), "{}", ds.finding);
+    assert!(ds.finding.contains("/opt/ds-broken/lib/libnvbufsurface.so: "), "{}", ds.finding);
+    assert!(!ds.finding.contains("libnvds_meta.so:"), "only the failing library is named: {}", ds.finding);
+    assert!(ds.fix.as_deref().unwrap().contains("/opt/ds-broken/lib"));
+    host.vars.insert("REID_DEEPSTREAM_ROOT".to_owned(), "/opt/ds".to_owned());
+    // A damaged version file.
+    host.file("/opt/ds/version", "garbage\n");
+    let ds = diagnose(&host, &options(EngineKind::Tract)).get("deepstream").unwrap().clone();
+    assert_eq!(ds.status, Status::Warn);
+    assert!(ds.finding.contains("first line `garbage`"), "{}", ds.finding);
+    // Libraries without a version file.
+    std::fs::remove_file(host.path(Path::new("/opt/ds/version"))).unwrap();
+    let ds = diagnose(&host, &options(EngineKind::Tract)).get("deepstream").unwrap().clone();
+    assert_eq!(ds.status, Status::Warn);
+    assert!(ds.finding.starts_with("no /opt/ds/version: the version selects"), "{}", ds.finding);
+}
+
+#[test]
+fn deepstream_version_lines_parse() {
+    assert_eq!(parse_version("Version: 7.1\n").as_deref(), Some("7.1"));
+    assert_eq!(parse_version("Version: 6.4\nBuild: x\n").as_deref(), Some("6.4"));
+    assert_eq!(parse_version("  Version:   8.0  \n").as_deref(), Some("8.0"));
+    assert_eq!(parse_version("Version:\n"), None);
+    assert_eq!(parse_version("DeepStream 7.1\n"), None);
+    assert_eq!(parse_version(""), None);
 }
