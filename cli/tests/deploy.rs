@@ -354,11 +354,13 @@ fn deploy_deepstream_sgie_builds_the_launch_line() {
             "!".into(),
             "reidembed".into(),
             "engine=nvinfer".into(),
+            "nvinfer-gie-id=2".into(),
             "cameras=0=gate,1=hall".into(),
             "!".into(),
             "reidpublish".into(),
             "connect=tcp/127.0.0.1:7447".into(),
             "skip-empty=true".into(),
+            "cameras=0=gate,1=hall".into(),
         ]
     );
     assert!(stderr.contains("SGIE gie-unique-id 2"), "{stderr}");

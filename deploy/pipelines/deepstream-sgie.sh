@@ -10,11 +10,10 @@
 #   reid deepstream config -m /opt/reid/models/model.onnx -o /opt/reid/deepstream --operate-on-gie-id 1 \
 #     --operate-on-class-ids 0
 #
-# Written against `reidembed engine=nvinfer`, which the NvDs work of issue 15 adds to the element: it reads each
-# object's NvDsInferTensorMeta (attached by the SGIE with output-tensor-meta=1), L2-normalises it and attaches and
-# publishes it like its own embeddings; the camera of each frame comes from its source id (`cam<source_id>`, or
-# the `cameras` property). Until that property is in the plugin you are running, gst-launch refuses the line
-# (`no property "engine" value "nvinfer"`). DeepStream element names and properties as in DeepStream 6.x/7.x
+# `reidembed engine=nvinfer nvinfer-gie-id=<the SGIE's gie-unique-id>` reads each object's NvDsInferTensorMeta
+# (attached by the SGIE with output-tensor-meta=1), L2-normalises it and attaches it as a REID.EMBEDDING user meta
+# like its own embeddings; `reidpublish` publishes them; the camera of each frame comes from its source id
+# (`cam<source_id>`, or the `cameras` property, given to both elements). DeepStream element names and properties as in DeepStream 6.x/7.x
 # (nvv4l2decoder, nvstreammux, nvinfer, nvtracker). The first start builds the TensorRT engines of both nvinfers
 # (minutes on a Jetson) and writes them next to the ONNX files; later starts load them.
 #
@@ -65,7 +64,9 @@ for i in "${!uris[@]}"; do
   args+=(! "m.sink_$i")
 done
 embed=(reidembed engine=nvinfer)
-if [ -n "${CAMERAS:-}" ]; then embed+=("cameras=$CAMERAS"); fi
+if [ -n "$sgie_id" ]; then embed+=("nvinfer-gie-id=$sgie_id"); fi
+publish=(reidpublish "connect=$GALLERY" skip-empty=true)
+if [ -n "${CAMERAS:-}" ]; then embed+=("cameras=$CAMERAS"); publish+=("cameras=$CAMERAS"); fi
 args+=(
   nvstreammux name=m "batch-size=${#uris[@]}" "width=$WIDTH" "height=$HEIGHT" "live-source=$live"
   batched-push-timeout=40000
@@ -73,7 +74,7 @@ args+=(
   ! nvtracker "ll-lib-file=$DS/lib/libnvds_nvmultiobjecttracker.so" "ll-config-file=$TRACKER_CONFIG"
   ! nvinfer "config-file-path=$SGIE_CONFIG"
   ! "${embed[@]}"
-  ! reidpublish "connect=$GALLERY" skip-empty=true
+  ! "${publish[@]}"
 )
 echo "SGIE gie-unique-id ${sgie_id:-?}: $SGIE_CONFIG" >&2
 exec "$GST_LAUNCH" "${args[@]}"
