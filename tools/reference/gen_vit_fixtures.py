@@ -1,6 +1,9 @@
 """Writes the TransReID ViT parity fixtures the Rust side reads (models/tests/fixtures/vit_*.safetensors).
 
-    .venv/bin/python tools/reference/gen_vit_fixtures.py        # needs torch, timm, safetensors, numpy
+    .venv/bin/python tools/reference/gen_vit_fixtures.py             # small fixtures (committed)
+    .venv/bin/python tools/reference/gen_vit_fixtures.py --full DIR  # also ViT-B/16, stride 12, 256x128 (~350 MB)
+
+Needs torch, timm, safetensors, numpy (scripts/pyenv.sh --torch).
 
 The reference below is written from the definition in TransReID (He et al., "TransReID: Transformer-based Object
 Re-Identification", ICCV 2021) and its code, model/backbones/vit_pytorch.py of github.com/damo-cv/TransReID:
@@ -50,6 +53,9 @@ CASES = [
                           stride=[10, 14], image=[48, 44], cameras=2, views=3, sie_coe=1.5), 3, 303, [1, 0, 1], [2, 1, 0]),
 ]
 LN_EPS = 1e-6
+# vit_base_patch16_224_TransReID at 256 x 128, stride 12, 6-camera SIE with sie_coe 3.0 (TransReID's Market config).
+FULL = ("vit_base_full", dict(embed_dim=768, depth=12, num_heads=12, mlp_ratio=4.0, qkv_bias=True, qk_scale=None,
+                              stride=[12, 12], image=[256, 128], cameras=6, views=0, sie_coe=3.0), 2, 304, [5, 1], [0, 0])
 
 
 def grid(cfg):
@@ -215,6 +221,7 @@ def case(name, cfg, batch, seed, cameras, views, out_dir, extra_grids=()):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=FIX, help="fixture folder (default models/tests/fixtures)")
+    ap.add_argument("--full", metavar="DIR", help="also write the real-size ViT-B/16 fixture into DIR")
     args = ap.parse_args()
     torch.use_deterministic_algorithms(True)
     torch.set_default_dtype(torch.float32)
@@ -222,6 +229,9 @@ def main():
         case(name, cfg, batch, seed, cameras, views, args.out, extra_grids=[(21, 10)] if i == 0 else ())
     total = sum(os.path.getsize(os.path.join(args.out, f"{c[0]}.safetensors")) for c in CASES)
     print(f"ViT fixtures total: {total / 1024:.0f} KiB ({os.path.relpath(args.out, ROOT)})")
+    if args.full:
+        os.makedirs(args.full, exist_ok=True)
+        case(*FULL, args.full)
 
 
 if __name__ == "__main__":
