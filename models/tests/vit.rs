@@ -192,3 +192,25 @@ fn named_transreid_configs_build() {
     assert_eq!(shapes["cls_token"], vec![1, 1, 384]);
     assert_eq!(shapes.len(), 5 + 12 * 12 + 2, "{:?}", shapes.keys().collect::<Vec<_>>());
 }
+
+/// Full size (ViT-B/16, stride 12, 256 x 128, 6-camera SIE), for the fixture written by
+/// `gen_vit_fixtures.py --full DIR`: `REID_FULL_FIXTURES=DIR cargo test -p reid-models --test suite -- --ignored
+/// full_size_vit`.
+#[test]
+#[ignore = "needs REID_FULL_FIXTURES (about 350 MB, written by gen_vit_fixtures.py --full)"]
+fn full_size_vit_base_stride12_matches_reference() {
+    let dir = std::path::PathBuf::from(std::env::var("REID_FULL_FIXTURES").expect("REID_FULL_FIXTURES"));
+    let device = Device::flex();
+    let path = dir.join("vit_base_full.safetensors");
+    let ckpt = Checkpoint::open(&path).unwrap();
+    let c = config_of(&ckpt);
+    let mut vit = Vit::new(&vit_config(&c), 3, &device).unwrap();
+    vit.load_state_dict(state_dict(&ckpt), &path).unwrap();
+    assert_eq!([vit.grid_h, vit.grid_w], [21, 10]);
+    let x = formula_input([n(&c["batch"]), 3, 256, 128], c["input_seed"].as_u64().unwrap(), &device);
+    let cam = Some(int_tensor(&ids(&ckpt, "__camera"), &device));
+    let tokens = vit.forward_tokens(x, cam, None);
+    let d = assert_abs(&values(tokens.clone()), &ckpt, "__tokens", TOL);
+    let g = assert_abs(&values(tokens.narrow(1, 0, 1)), &ckpt, "__global", TOL);
+    eprintln!("FULL ViT-B/16 stride 12 256x128: tokens max |diff| {d:.3e}, global {g:.3e}");
+}

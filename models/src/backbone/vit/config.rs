@@ -136,7 +136,7 @@ impl VitConfig {
         if w < self.patch_size {
             return bad("input_width", w.to_string(), format!("at least the patch size {}", self.patch_size));
         }
-        if self.embed_dim == 0 || self.num_heads == 0 || self.embed_dim % self.num_heads != 0 {
+        if self.embed_dim == 0 || self.num_heads == 0 || !self.embed_dim.is_multiple_of(self.num_heads) {
             return bad(
                 "backbone",
                 format!("embed_dim {} with {} heads", self.embed_dim, self.num_heads),
