@@ -2,9 +2,10 @@
 # Idempotently creates .venv with the Python packages the test suite and the reference scripts need:
 # numpy and eclipse-zenoh (the Python gallery client test) always; `--bench` adds onnxruntime and faiss-cpu
 # (reid bench engine / gallery references); `--nvrtc` adds NVIDIA's NVRTC wheel (libnvrtc, so the gallery's CUDA
-# kernels are compiled in the tests on machines without a CUDA toolkit). Installs python3-venv with apt-get when
-# venv is missing.
-# Usage: scripts/pyenv.sh [--bench] [--nvrtc]   (prints the interpreter path on its last line)
+# kernels are compiled in the tests on machines without a CUDA toolkit); `--torch` adds torch, timm (with
+# torchvision) and safetensors for the model fixture generators (tools/reference/gen_*_fixtures.py; a large
+# download). Installs python3-venv with apt-get when venv is missing.
+# Usage: scripts/pyenv.sh [--bench] [--nvrtc] [--torch]   (prints the interpreter path on its last line)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -32,7 +33,12 @@ for opt in "$@"; do
       need faiss "faiss-cpu"
       ;;
     --nvrtc) need nvidia.cuda_nvrtc "nvidia-cuda-nvrtc-cu12==12.9.86" ;;
-    *) echo "pyenv: unknown option $opt (expected --bench or --nvrtc)" >&2; exit 2 ;;
+    --torch)
+      need torch "torch"
+      need timm "timm==1.0.31"
+      need safetensors "safetensors"
+      ;;
+    *) echo "pyenv: unknown option $opt (expected --bench, --nvrtc or --torch)" >&2; exit 2 ;;
   esac
 done
 echo "$PWD/.venv/bin/python"

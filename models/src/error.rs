@@ -61,6 +61,30 @@ pub enum ModelError {
         /// Extra advice, possibly empty.
         hint: String,
     },
+    /// A position embedding whose grid cannot be resized to the model's patch grid.
+    #[error("{origin}: `pos_embed` of shape {shape:?} cannot be resized to the {grid:?} patch grid: {reason}")]
+    PosEmbed {
+        /// Where it came from (a checkpoint file).
+        origin: String,
+        /// Its shape.
+        shape: Vec<usize>,
+        /// The model's grid `[num_y, num_x]`.
+        grid: [usize; 2],
+        /// Why not.
+        reason: String,
+    },
+    /// A camera or view id beyond the side information embedding.
+    #[error("{what} id {id} is beyond the SIE table: model.{key} gives {count} (ids 0..{count})")]
+    SideInfo {
+        /// `camera` or `view`.
+        what: &'static str,
+        /// The spec key that sized the table.
+        key: &'static str,
+        /// The id given.
+        id: i64,
+        /// How many the table holds.
+        count: usize,
+    },
     /// Writing a file failed.
     #[error("cannot write {path}: {message}")]
     Write {

@@ -4,3 +4,4 @@ mod common;
 mod errors;
 mod export;
 mod parity;
+mod vit;

@@ -2,6 +2,7 @@
 
 pub mod resnet;
 pub mod swin;
+pub mod vit;
 
 use crate::config::BackboneConfig;
 use burn::module::Module;
