@@ -11,6 +11,31 @@ use burn::tensor::TensorData;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The `expected` parameters (name, PyTorch shape) absent from `offered`, in order; a present one of another
+/// shape is an error naming `path` and the key. Shared by every checkpoint loader of the crate.
+pub(crate) fn missing_parameters<'a>(
+    path: &Path,
+    expected: impl IntoIterator<Item = (&'a String, &'a Vec<usize>)>,
+    offered: &BTreeMap<String, TensorData>,
+) -> Result<Vec<String>, ModelError> {
+    let mut missing = Vec::new();
+    for (name, shape) in expected {
+        match offered.get(name) {
+            None => missing.push(name.clone()),
+            Some(t) if t.shape().to_vec() != *shape => {
+                return Err(ModelError::Shape {
+                    path: path.to_owned(),
+                    key: name.clone(),
+                    found: t.shape().to_vec(),
+                    expected: shape.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(missing)
+}
+
 /// What an import did.
 #[derive(Clone, Debug)]
 pub struct ImportReport {
@@ -68,21 +93,7 @@ impl ReidModel {
         }
         let expected = self.parameter_shapes();
         let in_scope = |name: &str| scope == Scope::All || name.starts_with("base.");
-        let mut missing = Vec::new();
-        for (name, shape) in expected.iter().filter(|(n, _)| in_scope(n)) {
-            match offered.get(name) {
-                None => missing.push(name.clone()),
-                Some(t) if t.shape().to_vec() != *shape => {
-                    return Err(ModelError::Shape {
-                        path: path.to_owned(),
-                        key: name.clone(),
-                        found: t.shape().to_vec(),
-                        expected: shape.clone(),
-                    });
-                }
-                Some(_) => {}
-            }
-        }
+        let missing = missing_parameters(path, expected.iter().filter(|(n, _)| in_scope(n)), &offered)?;
         let architecture = match backbone {
             BackboneConfig::Resnet(r) => format!("ResNet ({:?} blocks {:?}, width {})", r.block, r.layers, r.width),
             BackboneConfig::Swin(s) => format!("Swin (embed {}, depths {:?})", s.embed_dim, s.depths),

@@ -2,6 +2,7 @@
 //! saving trained networks as safetensors whose keys PyTorch users can read.
 
 mod apply;
+pub(crate) use apply::missing_parameters;
 mod checkpoint;
 mod layout;
 mod save;

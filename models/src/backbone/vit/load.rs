@@ -5,6 +5,7 @@
 use super::Vit;
 use super::pos::resize_pos_embed;
 use crate::error::ModelError;
+use crate::weights::missing_parameters;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, PyTorchToBurnAdapter};
 use burn::tensor::TensorData;
 use std::collections::BTreeMap;
@@ -52,21 +53,7 @@ impl Vit {
                 report.resized_pos_embed = Some(shape[1]);
             }
         }
-        let mut missing = Vec::new();
-        for (name, shape) in &expected {
-            match tensors.get(name) {
-                None => missing.push(name.clone()),
-                Some(t) if t.shape().to_vec() != *shape => {
-                    return Err(ModelError::Shape {
-                        path: path.to_owned(),
-                        key: name.clone(),
-                        found: t.shape().to_vec(),
-                        expected: shape.clone(),
-                    });
-                }
-                Some(_) => {}
-            }
-        }
+        let missing = missing_parameters(path, &expected, &tensors)?;
         if !missing.is_empty() {
             return Err(ModelError::Missing {
                 path: path.to_owned(),

@@ -131,10 +131,11 @@ impl Vit {
         camera: Option<Tensor<1, Int>>,
         view: Option<Tensor<1, Int>>,
     ) -> Tensor<3> {
-        let mut t = self.embed(x, camera, view);
-        for block in &self.blocks {
-            t = block.forward(t);
-        }
+        let t = self.forward_until_last(x, camera, view);
+        let t = match self.blocks.last() {
+            Some(last) => last.forward(t),
+            None => t,
+        };
         self.norm.forward(t)
     }
 
