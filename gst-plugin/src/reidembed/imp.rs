@@ -9,7 +9,7 @@ use super::settings::Settings;
 use super::stats::{Stats, nanos_since};
 use super::{CAT, FORMATS, NVMM_FORMATS, frame_view, layout_of, properties};
 use crate::deepstream::{self, Batch, MappedSurface, NVMM_FEATURE};
-use crate::frame::{PixelBox, PixelLayout};
+use crate::frame::{Colour, PixelBox, PixelLayout};
 use crate::lock::lock;
 use gst::glib;
 use gst::prelude::*;
@@ -41,6 +41,8 @@ struct Video {
     layout: PixelLayout,
     /// `video/x-raw(memory:NVMM)`: the buffer's memory holds an `NvBufSurface`.
     nvmm: bool,
+    /// How YUV converts to RGB (the caps' colorimetry, resolved once here).
+    colour: Colour,
 }
 
 /// The element's instance data.
@@ -165,16 +167,16 @@ impl BaseTransformImpl for ReidEmbed {
             .ok_or_else(|| gst::loggable_error!(CAT, "unsupported format {:?}", info.format()))?;
         let nvmm = incaps.features(0).is_some_and(|f| f.contains(NVMM_FEATURE));
         gst::debug!(CAT, imp = self, "caps {incaps}");
+        let resolved = crate::colorimetry::resolve_info(&info);
         if matches!(layout, PixelLayout::Nv12 | PixelLayout::I420) {
-            let colour = crate::colorimetry::resolve_info(&info);
-            if let Some(fallback) = &colour.fallback {
+            if let Some(fallback) = &resolved.fallback {
                 gst::warning!(CAT, imp = self, "{fallback}");
             }
-            gst::info!(CAT, imp = self, "YUV to RGB as {}", colour.colour);
+            gst::info!(CAT, imp = self, "YUV to RGB as {}", resolved.colour);
         }
         match lock(&self.state).as_mut() {
             Some(state) => {
-                state.video = Some(Video { info, layout, nvmm });
+                state.video = Some(Video { info, layout, nvmm, colour: resolved.colour });
                 Ok(())
             }
             None => Err(gst::loggable_error!(CAT, "caps set before the element started")),
@@ -229,15 +231,19 @@ impl ReidEmbed {
         surfaces.sort_unstable();
         surfaces.dedup();
         let batch = settings.batch_size as usize;
+        // NVMM: the library and the buffer's memory (the NvBufSurface), once for every surface of the batch.
+        let nvmm = if video.nvmm {
+            let ds = deepstream::library().map_err(|e| self.stream_error(e.to_owned()))?;
+            let map = buf.map_readable().map_err(|e| self.stream_error(format!("cannot map the NVMM memory: {e}")))?;
+            Some((ds, map))
+        } else {
+            None
+        };
         for surface in surfaces {
             let (slots, boxes): (Vec<usize>, Vec<PixelBox>) =
                 fresh.iter().enumerate().filter(|(_, f)| f.0 == surface).map(|(i, f)| (i, f.1)).unzip();
-            let vectors = if video.nvmm {
-                let ds = deepstream::library().map_err(|e| self.stream_error(e.to_owned()))?;
-                let map =
-                    buf.map_readable().map_err(|e| self.stream_error(format!("cannot map the NVMM memory: {e}")))?;
-                let colour = crate::colorimetry::resolve_info(&video.info).colour;
-                match MappedSurface::map(ds, map.as_slice(), surface, video.layout, colour) {
+            let vectors = if let Some((ds, map)) = &nvmm {
+                match MappedSurface::map(ds, map.as_slice(), surface, video.layout, video.colour) {
                     Ok(mapped) => embed_boxes(engine, &mapped.view(), &boxes, batch, settings.normalize, &self.stats)
                         .map_err(|e| self.stream_error(e))?,
                     Err(e) => {
