@@ -18,6 +18,7 @@ pub mod infer;
 pub mod meta;
 pub mod osd;
 pub mod surface;
+pub mod version;
 
 #[cfg(test)]
 mod layout_tests;

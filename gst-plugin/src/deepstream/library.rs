@@ -13,8 +13,7 @@ use std::ffi::{c_char, c_uint};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// The libraries loaded, in this order.
-pub const LIBRARIES: [&str; 3] = ["libnvds_meta.so", "libnvdsgst_meta.so", "libnvbufsurface.so"];
+pub use reid_deepstream_abi::version::LIBRARIES;
 /// DeepStream's default install directory of its libraries.
 pub const DEFAULT_DIR: &str = "/opt/nvidia/deepstream/deepstream/lib";
 /// DeepStream's default version file.

@@ -8,18 +8,8 @@ use super::host::Host;
 use super::report::{Check, Status};
 use std::path::{Path, PathBuf};
 
-/// Where DeepStream installs itself (a symlink to the versioned folder).
-pub(super) const DEFAULT_ROOT: &str = "/opt/nvidia/deepstream/deepstream";
-
-/// The libraries NvDs mode loads.
-pub(super) const LIBRARIES: [&str; 3] = ["libnvds_meta.so", "libnvdsgst_meta.so", "libnvbufsurface.so"];
-
-/// The version in the first line of DeepStream's `version` file (`Version: 7.1` gives `7.1`).
-pub(super) fn parse_version(text: &str) -> Option<String> {
-    let first = text.lines().next()?.trim();
-    let v = first.strip_prefix("Version:").or_else(|| first.strip_prefix("VERSION:"))?.trim();
-    (!v.is_empty() && v.chars().next().is_some_and(|c| c.is_ascii_digit())).then(|| v.to_owned())
-}
+use reid_deepstream_abi::version::parse_version_file;
+pub(super) use reid_deepstream_abi::version::{DEFAULT_ROOT, LIBRARIES};
 
 /// Loads `name` by name, else from `root/lib`; the error names both attempts.
 fn load(host: &dyn Host, root: &Path, name: &str) -> Result<(), String> {
@@ -69,18 +59,26 @@ pub(super) fn check_deepstream(host: &dyn Host) -> Check {
             Some("set REID_DEEPSTREAM_ROOT to the DeepStream folder holding `version`".to_owned()),
         ),
         (Some(text), ok) => {
-            let Some(v) = parse_version(&text) else {
+            let Some(v) = parse_version_file(&text) else {
                 let first = text.lines().next().unwrap_or("").trim().to_owned();
                 return Check::new(
                     "deepstream",
                     Status::Warn,
                     format!(
-                        "{} does not start with `Version: X.Y` (first line `{first}`): NvDs mode not available",
+                        "{} has no `Version: X.Y` line (first line `{first}`): NvDs mode not available",
                         version_file.display()
                     ),
                     Some("reinstall DeepStream, or point REID_DEEPSTREAM_ROOT at an intact installation".to_owned()),
                 );
             };
+            if let Err(refused) = v.layout() {
+                return Check::new(
+                    "deepstream",
+                    Status::Warn,
+                    format!("{refused} (version file {})", version_file.display()),
+                    Some("use DeepStream 6.x-9.x for NvDs mode; ROI mode needs no DeepStream".to_owned()),
+                );
+            }
             if ok {
                 Check::new(
                     "deepstream",

@@ -1,7 +1,7 @@
 //! `reid doctor` on faked hosts: every check and the engine verdict.
 
 use super::cuda::{parse_nvidia_version, parse_tegra_release};
-use super::deepstream::{LIBRARIES, parse_version};
+use super::deepstream::LIBRARIES;
 use super::gstreamer::{major_minor, parse_gst_version};
 use super::host::{OrtProbe, Output, parse_df_available};
 use super::plugin::ELEMENTS;
@@ -421,7 +421,7 @@ fn deepstream_version_and_libraries_from_a_fake_root() {
     host.file("/opt/ds/version", "garbage\n");
     let ds = diagnose(&host, &options(EngineKind::Tract)).get("deepstream").unwrap().clone();
     assert_eq!(ds.status, Status::Warn);
-    assert!(ds.finding.contains("first line `garbage`"), "{}", ds.finding);
+    assert!(ds.finding.contains("no `Version: X.Y` line (first line `garbage`)"), "{}", ds.finding);
     // Libraries without a version file.
     std::fs::remove_file(host.path(Path::new("/opt/ds/version"))).unwrap();
     let ds = diagnose(&host, &options(EngineKind::Tract)).get("deepstream").unwrap().clone();
@@ -430,11 +430,12 @@ fn deepstream_version_and_libraries_from_a_fake_root() {
 }
 
 #[test]
-fn deepstream_version_lines_parse() {
-    assert_eq!(parse_version("Version: 7.1\n").as_deref(), Some("7.1"));
-    assert_eq!(parse_version("Version: 6.4\nBuild: x\n").as_deref(), Some("6.4"));
-    assert_eq!(parse_version("  Version:   8.0  \n").as_deref(), Some("8.0"));
-    assert_eq!(parse_version("Version:\n"), None);
-    assert_eq!(parse_version("DeepStream 7.1\n"), None);
-    assert_eq!(parse_version(""), None);
+fn deepstream_versions_without_a_layout_are_refused_like_the_element_does() {
+    let mut host = FakeHost::new();
+    host.vars.insert("REID_DEEPSTREAM_ROOT".to_owned(), "/opt/ds5".to_owned());
+    host.file("/opt/ds5/version", "Version: 5.1\n");
+    let ds = diagnose(&host, &options(EngineKind::Tract)).get("deepstream").unwrap().clone();
+    assert_eq!(ds.status, Status::Warn, "{ds:?}");
+    assert!(ds.finding.starts_with("DeepStream 5.1 is not supported"), "{}", ds.finding);
+    assert!(ds.finding.contains("/opt/ds5/version"), "{}", ds.finding);
 }
