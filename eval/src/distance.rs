@@ -62,6 +62,19 @@ pub fn l2_normalize(v: &mut [f32]) {
     }
 }
 
+/// Cosine similarity of two vectors, accumulated in f64 (for comparing embeddings to 1e-6 and below); 0 when
+/// either is all zero.
+pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (f64::from(*x), f64::from(*y));
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    if aa == 0.0 || bb == 0.0 { 0.0 } else { ab / (aa.sqrt() * bb.sqrt()) }
+}
+
 /// Dot product, unrolled into independent accumulators so it vectorises.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 16;
@@ -170,6 +183,15 @@ pub fn distance_matrix(a: &Matrix, b: &Matrix, metric: Metric) -> Result<Matrix,
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cosine_of_known_vectors() {
+        use super::cosine;
+        assert!((cosine(&[1.0, 0.0], &[0.0, 2.0])).abs() < 1e-12);
+        assert!((cosine(&[1.0, 1.0], &[2.0, 2.0]) - 1.0).abs() < 1e-12);
+        assert!((cosine(&[1.0, 0.0], &[1.0, 1.0]) - 0.5f64.sqrt()).abs() < 1e-12);
+        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
+    }
+
     use super::*;
 
     fn naive(a: &Matrix, b: &Matrix, metric: Metric) -> Matrix {

@@ -155,10 +155,9 @@ fn videoconvert_rgb(frame: &gst::Buffer, info: &gst_video::VideoInfo) -> Vec<u8>
 fn our_rgb(frame: &gst::Buffer, info: &gst_video::VideoInfo, colour: Option<Colour>) -> Vec<u8> {
     let layout = gstreid::reidembed::layout_of(info.format()).unwrap();
     let mapped = gst_video::VideoFrameRef::from_buffer_ref_readable(frame.as_ref(), info).unwrap();
-    let mut view = gstreid::reidembed::frame_view(&mapped, layout).unwrap();
-    if let Some(colour) = colour {
-        view.colour = colour;
-    }
+    // The colour `set_caps` resolves for these caps, unless the test forces another.
+    let colour = colour.unwrap_or(gstreid::colorimetry::resolve_info(info).colour);
+    let view = gstreid::reidembed::frame_view(&mapped, layout, colour).unwrap();
     view.crop_rgb(PixelBox { x: 0, y: 0, width: info.width(), height: info.height() }).into_raw()
 }
 
@@ -257,11 +256,9 @@ fn caps_without_colorimetry_convert_as_gstreamer_defaults_them() {
     }
 }
 
-/// Cosine similarity of two vectors.
+/// Cosine similarity of two vectors (the project's one, narrowed for printing beside f32 values).
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (norm(a) * norm(b))
+    reid_eval::distance::cosine(a, b) as f32
 }
 
 /// The embeddings `reidembed` attaches to `frame` (caps `caps`) with a person ROI on each of `boxes`.

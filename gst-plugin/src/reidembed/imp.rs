@@ -259,8 +259,8 @@ impl ReidEmbed {
             } else {
                 let frame = gst_video::VideoFrameRef::from_buffer_ref_readable(buf, &video.info)
                     .map_err(|e| self.stream_error(format!("cannot map the video frame: {e}")))?;
-                let view =
-                    frame_view(&frame, video.layout).map_err(|e| self.stream_error(format!("bad video frame: {e}")))?;
+                let view = frame_view(&frame, video.layout, video.colour)
+                    .map_err(|e| self.stream_error(format!("bad video frame: {e}")))?;
                 embed_boxes(engine, &view, &boxes, batch, settings.normalize, &self.stats)
                     .map_err(|e| self.stream_error(e))?
             };

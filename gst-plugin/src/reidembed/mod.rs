@@ -44,7 +44,7 @@ mod stats;
 pub use nvds::{NVDS_PROPERTIES, NvdsStats};
 pub use stats::{STATS_PROPERTIES, Stats};
 
-use crate::frame::{FrameView, PixelLayout};
+use crate::frame::{Colour, FrameView, PixelLayout};
 use gst::glib;
 use gst::prelude::*;
 use gst_video::prelude::*;
@@ -95,11 +95,12 @@ pub fn layout_of(format: gst_video::VideoFormat) -> Option<PixelLayout> {
     }
 }
 
-/// The planes of a mapped GStreamer video frame as a [`FrameView`], with the colour of its caps' colorimetry
-/// (see [`crate::colorimetry`]; `set_caps` warns about fallbacks once).
+/// The planes of a mapped GStreamer video frame as a [`FrameView`] whose YUV converts as `colour` (the caps'
+/// colorimetry, resolved once per caps by [`crate::colorimetry::resolve_info`]).
 pub fn frame_view<'a>(
     frame: &'a gst_video::VideoFrameRef<&'a gst::BufferRef>,
     layout: PixelLayout,
+    colour: Colour,
 ) -> Result<FrameView<'a>, String> {
     let mut planes: [&[u8]; 3] = [&[], &[], &[]];
     let mut strides = [0usize; 3];
@@ -108,7 +109,6 @@ pub fn frame_view<'a>(
         strides[plane] =
             usize::try_from(frame.plane_stride()[plane]).map_err(|_| format!("plane {plane} has a negative stride"))?;
     }
-    let colour = crate::colorimetry::resolve_info(frame.info()).colour;
     let view = FrameView { layout, width: frame.width(), height: frame.height(), planes, strides, colour };
     view.validate().map_err(|e| e.to_string())?;
     Ok(view)

@@ -5,6 +5,7 @@
 use super::approx::Approximation;
 use anyhow::{Context, Result};
 use image::RgbImage;
+use reid_eval::distance::cosine;
 use reid_runtime::engine::preprocess::{preprocess_image, resize_triangle};
 use reid_runtime::engine::{Engine, PreprocessConfig};
 use reid_synth::persons::{Camera, DatasetSpec, Identity, render_crop};
@@ -50,18 +51,6 @@ pub fn approximate_input(img: &RgbImage, cfg: &PreprocessConfig, approx: &Approx
         }
     }
     out
-}
-
-/// Cosine of two vectors (0 when either is zero).
-pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
-    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
-    for (x, y) in a.iter().zip(b) {
-        let (x, y) = (f64::from(*x), f64::from(*y));
-        ab += x * y;
-        aa += x * x;
-        bb += y * y;
-    }
-    if aa == 0.0 || bb == 0.0 { 0.0 } else { ab / (aa.sqrt() * bb.sqrt()) }
 }
 
 /// Runs `crops` through `engine` both ways, `batch` at a time, and compares the raw outputs by cosine.
@@ -187,13 +176,5 @@ mod tests {
         assert!((report.min - min).abs() < 1e-5, "{} vs {min}", report.min);
         assert!((report.mean - mean).abs() < 1e-5, "{} vs {mean}", report.mean);
         assert!(report.min < 0.9999, "gains of +-20% must show: {report:?}");
-    }
-
-    #[test]
-    fn cosine_of_known_vectors() {
-        assert!((cosine(&[1.0, 0.0], &[0.0, 2.0])).abs() < 1e-12);
-        assert!((cosine(&[1.0, 1.0], &[2.0, 2.0]) - 1.0).abs() < 1e-12);
-        assert!((cosine(&[1.0, 0.0], &[1.0, 1.0]) - 0.5f64.sqrt()).abs() < 1e-12);
-        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 1.0]), 0.0);
     }
 }
