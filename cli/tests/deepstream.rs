@@ -229,6 +229,7 @@ fn random_checkpoint(path: &Path, backbone: &str, feat_dim: usize, classes: usiz
         input_channels: 3,
         input_height: h,
         input_width: w,
+        jpm: None,
     };
     let model = reid_models::ReidModel::new(&config, &burn::tensor::Device::flex()).unwrap();
     model.save_safetensors(path, &Default::default()).unwrap();

@@ -27,6 +27,7 @@ fn fixture(dir: &Path) -> (PathBuf, PathBuf) {
         input_channels: 3,
         input_height: 64,
         input_width: 32,
+        jpm: None,
     };
     let model = reid_models::ReidModel::new(&config, &burn::tensor::Device::flex()).unwrap();
     let path = dir.join("model.onnx");

@@ -1,6 +1,8 @@
 //! Model configuration: the `model` section of the spec as the network needs it.
 
+use crate::backbone::vit::{VIT_BACKBONES, VitConfig};
 use crate::error::ModelError;
+pub use crate::jpm::JpmConfig;
 use serde::{Deserialize, Serialize};
 
 /// Residual block type of a ResNet.
@@ -75,10 +77,12 @@ pub enum BackboneConfig {
     Resnet(ResnetConfig),
     /// Swin Transformer.
     Swin(SwinConfig),
+    /// TransReID Vision Transformer.
+    Vit(VitConfig),
 }
 
 /// Backbone names `model.backbone` accepts.
-pub const BACKBONES: [&str; 8] = [
+pub const BACKBONES: [&str; 11] = [
     "resnet_18",
     "resnet_34",
     "resnet_50",
@@ -87,10 +91,14 @@ pub const BACKBONES: [&str; 8] = [
     "swin_tiny_patch4_window7_224",
     "swin_small_patch4_window7_224",
     "swin_base_patch4_window7_224",
+    VIT_BACKBONES[0],
+    VIT_BACKBONES[1],
+    VIT_BACKBONES[2],
 ];
 
 impl BackboneConfig {
-    /// The architecture a spec's `model.backbone` names; `last_stride` applies to ResNets.
+    /// The architecture a spec's `model.backbone` names; `last_stride` applies to ResNets. A ViT comes at
+    /// 256 x 128 with stride 16 and SIE off: set its `image_size`, `stride` and `sie` from the spec.
     pub fn from_name(name: &str, last_stride: usize) -> Result<Self, ModelError> {
         let resnet = |block, layers| Ok(BackboneConfig::Resnet(ResnetConfig { block, layers, width: 64, last_stride }));
         let swin = |embed_dim, depths: &[usize], num_heads: &[usize]| {
@@ -113,6 +121,10 @@ impl BackboneConfig {
             "swin_tiny_patch4_window7_224" => swin(96, &[2, 2, 6, 2], &[3, 6, 12, 24]),
             "swin_small_patch4_window7_224" => swin(96, &[2, 2, 18, 2], &[3, 6, 12, 24]),
             "swin_base_patch4_window7_224" => swin(128, &[2, 2, 18, 2], &[4, 8, 16, 32]),
+            vit if VIT_BACKBONES.contains(&vit) => Ok(BackboneConfig::Vit(
+                VitConfig::transreid(vit, [256, 128], [16, 16])
+                    .map_err(|_| ModelError::UnknownBackbone { name: name.to_owned(), known: BACKBONES.join(", ") })?,
+            )),
             _ => Err(ModelError::UnknownBackbone { name: name.to_owned(), known: BACKBONES.join(", ") }),
         }
     }
@@ -122,6 +134,7 @@ impl BackboneConfig {
         match self {
             BackboneConfig::Resnet(c) => c.out_channels(),
             BackboneConfig::Swin(c) => c.out_channels(),
+            BackboneConfig::Vit(c) => c.embed_dim,
         }
     }
 
@@ -130,6 +143,7 @@ impl BackboneConfig {
         match self {
             BackboneConfig::Resnet(_) => "resnet",
             BackboneConfig::Swin(_) => "swin",
+            BackboneConfig::Vit(_) => "vit",
         }
     }
 }
@@ -176,6 +190,9 @@ pub struct ReidConfig {
     pub input_height: usize,
     /// Input width in pixels.
     pub input_width: usize,
+    /// TransReID's jigsaw patch module (ViT only; `None` is TransReID's `build_transformer`).
+    #[serde(default)]
+    pub jpm: Option<JpmConfig>,
 }
 
 impl ReidConfig {
@@ -196,6 +213,7 @@ impl ReidConfig {
         let min = match &self.backbone {
             BackboneConfig::Resnet(_) => 32,
             BackboneConfig::Swin(s) => s.patch_size << (s.depths.len() - 1),
+            BackboneConfig::Vit(v) => v.patch_size,
         };
         if self.input_height < min {
             return bad("input_height", self.input_height, &format!("at least {min}"));
@@ -219,7 +237,49 @@ impl ReidConfig {
                     }
                 }
             }
+            BackboneConfig::Vit(v) => {
+                v.validate()?;
+                if v.image_size != [self.input_height, self.input_width] {
+                    let found = format!("{:?}", v.image_size);
+                    let expected = format!("the input size [{}, {}]", self.input_height, self.input_width);
+                    return Err(ModelError::Config { key: "backbone", value: found, expected });
+                }
+            }
+        }
+        if let Some(jpm) = &self.jpm {
+            let BackboneConfig::Vit(v) = &self.backbone else {
+                return Err(ModelError::Config {
+                    key: "jpm",
+                    value: "true".into(),
+                    expected: format!(
+                        "false: the jigsaw patch module needs a ViT backbone, not {}",
+                        self.backbone.family()
+                    ),
+                });
+            };
+            if self.feat_dim != v.embed_dim {
+                return bad("feat_dim", self.feat_dim, &format!("the ViT width {} when model.jpm is on", v.embed_dim));
+            }
+            if v.depth < 1 {
+                return bad("backbone", v.depth, "at least one block when model.jpm is on");
+            }
+            let [gy, gx] = v.grid();
+            jpm.validate(gy * gx)?;
         }
         Ok(())
+    }
+
+    /// Width of the inference embedding: `feat_dim`, times `1 + devide_length` with JPM (the global feature
+    /// and each local feature concatenated).
+    pub fn embedding_dim(&self) -> usize {
+        self.feat_dim * (1 + self.jpm.as_ref().map_or(0, |j| j.devide_length))
+    }
+
+    /// The ViT configuration, when the backbone is one.
+    pub fn vit(&self) -> Option<&VitConfig> {
+        match &self.backbone {
+            BackboneConfig::Vit(v) => Some(v),
+            _ => None,
+        }
     }
 }

@@ -66,6 +66,7 @@ pub fn to_onnx_bytes(model: &ReidModel, config: &ReidConfig, opts: &ExportOption
     let feature = match &model.base {
         Backbone::Resnet(net) => resnet::emit(&mut g, net, input),
         Backbone::Swin(net) => swin::emit(&mut g, net, input, h, w),
+        Backbone::Vit(_) => return Err(ModelError::Export("the ViT graph is not written yet".into())),
     };
     let mut y = feature;
     if let Some(fc) = &model.fcneck {

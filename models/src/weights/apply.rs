@@ -97,6 +97,7 @@ impl ReidModel {
         let architecture = match backbone {
             BackboneConfig::Resnet(r) => format!("ResNet ({:?} blocks {:?}, width {})", r.block, r.layers, r.width),
             BackboneConfig::Swin(s) => format!("Swin (embed {}, depths {:?})", s.embed_dim, s.depths),
+            BackboneConfig::Vit(v) => format!("TransReID ViT (width {}, depth {})", v.embed_dim, v.depth),
         };
         if !missing.is_empty() {
             let family_hint = match (backbone.family(), canon.backbone_layout) {

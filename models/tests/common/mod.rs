@@ -69,6 +69,7 @@ pub fn reid_config(c: &Value, hw: [usize; 2]) -> ReidConfig {
         input_channels: 3,
         input_height: hw[0],
         input_width: hw[1],
+        jpm: None,
     }
 }
 

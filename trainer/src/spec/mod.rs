@@ -247,6 +247,7 @@ impl ModelSection {
             input_channels: self.input_channels,
             input_height: self.input_height,
             input_width: self.input_width,
+            jpm: None,
         };
         config.validate().map_err(model_error)?;
         Ok(config)

@@ -62,6 +62,7 @@ pub fn bench_config(backbone: &str, feat_dim: usize, height: usize, width: usize
         input_channels: 3,
         input_height: height,
         input_width: width,
+        jpm: None,
     })
 }
 
