@@ -253,6 +253,28 @@ fn own_checkpoints_round_trip() {
     assert_abs(&a, &case.out, "__test_after", TOL);
 }
 
+#[test]
+fn a_transreid_network_as_pretrained_weights_keeps_its_branches() {
+    // `pretrain_choice: self`: backbone and JPM branches from the file, the BNNecks and classifiers keep theirs,
+    // so the test feature before the necks (no BatchNorm in it) is the reference's.
+    let case = Case::open("transreid_jpm_s12_sie");
+    let path = case.write("t.safetensors", |_| {});
+    let mut model = case.model();
+    let report = model.load_pretrained(&path, &case.config.backbone).unwrap();
+    assert!(!report.branches_from_last_block && report.kept.is_empty(), "{report:?}");
+    let branch = |k: &str| k.starts_with("jpm.b1.") || k.starts_with("jpm.b2.");
+    let n_head = model.parameter_shapes().keys().filter(|k| !k.starts_with("base.") && !branch(k)).count();
+    assert_eq!(report.loaded + n_head, model.parameter_shapes().len());
+    let (x, cam) = case.input();
+    model.neck_feat = NeckFeat::Before;
+    assert_abs(&values(model.embed_side(x.clone(), Some(cam.clone()))), &case.out, "__test_before", TOL);
+    model.neck_feat = NeckFeat::After;
+    let (_, want) = case.out.f32("__test_after").unwrap();
+    let got = values(model.embed_side(x, Some(cam)));
+    let diff = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(diff > 1e-2, "the necks were not in the file's scope: {diff}");
+}
+
 // ------------------------------------------------------------------------------------------------ timm weights
 
 /// A ViT ReID model of the small timm fixture's architecture, at `image` with `stride`.

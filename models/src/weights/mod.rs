@@ -1,5 +1,5 @@
-//! Weights: reading PyTorch/timm/SOLIDER checkpoints into a [`crate::ReidModel`] (with every name checked) and
-//! saving trained networks as safetensors whose keys PyTorch users can read.
+//! Weights: reading PyTorch/timm/SOLIDER/TransReID checkpoints into a [`crate::ReidModel`] (with every name and
+//! shape checked) and saving trained networks as safetensors whose keys PyTorch users can read.
 
 mod apply;
 pub(crate) use apply::{apply_tensors, missing_error, missing_parameters};
