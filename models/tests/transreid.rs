@@ -385,6 +385,30 @@ fn distilled_deit_loses_its_distillation_token_row() {
 
 // ------------------------------------------------------------------------------------------------ bad input
 
+#[test]
+fn timm_vit_with_average_pooling_is_explained() {
+    // timm's global_pool='avg' ViTs carry `fc_norm` and no `norm`: TransReID needs the class token after `norm`.
+    let src = Checkpoint::open(&fixture_path("timm_vit_small.safetensors")).unwrap();
+    let state: Vec<(String, Vec<usize>, TensorData)> = src
+        .tensors
+        .iter()
+        .map(|(k, v)| match k.strip_prefix("norm.") {
+            Some(rest) => (format!("fc_norm.{rest}"), v.shape().to_vec(), v.clone()),
+            None => (k.clone(), v.shape().to_vec(), v.clone()),
+        })
+        .collect();
+    assert!(state.iter().any(|(k, ..)| k == "fc_norm.weight") && !state.iter().any(|(k, ..)| k == "norm.weight"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("avg.safetensors");
+    write_safetensors(&path, &state);
+    let config = timm_small_config([224, 224], [16, 16], 0, false);
+    let e = err_text(ReidModel::new(&config, &Device::flex()).and_then(|mut m| {
+        m.load_pretrained(&path, &config.backbone)?;
+        Ok(m)
+    }));
+    assert!(e.contains("base.norm.weight") && e.contains("`fc_norm` instead of `norm`"), "{e}");
+}
+
 fn err_text(r: Result<ReidModel, ModelError>) -> String {
     r.expect_err("an error").to_string()
 }

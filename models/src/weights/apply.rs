@@ -120,6 +120,18 @@ fn copy_last_block_into_branches(offered: &mut BTreeMap<String, TensorData>, dep
     offered.extend(copies);
 }
 
+/// What a checkpoint holds, for the advice on missing parameters.
+struct FileFacts {
+    /// The backbone's layout.
+    layout: Layout,
+    /// Whether it has JPM branches.
+    has_branches: bool,
+    /// How many local classifiers it has.
+    classifiers: usize,
+    /// Whether it is a timm ViT with a pooled-feature norm (`fc_norm`).
+    pooled_norm: bool,
+}
+
 fn is_branch(name: &str) -> bool {
     name.starts_with("jpm.b1.") || name.starts_with("jpm.b2.")
 }
@@ -199,7 +211,13 @@ impl ReidModel {
         let (kept, missing): (Vec<String>, Vec<String>) =
             missing.into_iter().partition(|n| scope == Scope::Backbone && n == "base.sie_embed");
         if !missing.is_empty() {
-            let hint = self.missing_hint(backbone, backbone_layout, &missing, file_has_branches, file_classifiers);
+            let facts = FileFacts {
+                layout: backbone_layout,
+                has_branches: file_has_branches,
+                classifiers: file_classifiers,
+                pooled_norm: ignored.iter().any(|k| k.starts_with("fc_norm.")),
+            };
+            let hint = self.missing_hint(backbone, &facts, &missing);
             let shown: Vec<String> = missing.iter().map(|n| display(n)).collect();
             return Err(missing_error(path, architecture, &shown, hint));
         }
@@ -249,36 +267,34 @@ impl ReidModel {
     }
 
     /// Advice for a checkpoint that lacks `missing` parameters of this model.
-    fn missing_hint(
-        &self,
-        backbone: &BackboneConfig,
-        file: Layout,
-        missing: &[String],
-        file_has_branches: bool,
-        file_classifiers: usize,
-    ) -> String {
+    fn missing_hint(&self, backbone: &BackboneConfig, file: &FileFacts, missing: &[String]) -> String {
         use Layout::*;
-        match (backbone.family(), file) {
-            ("resnet", Timm | MicrosoftSwin | MmdetSwin | Vit) => {
-                return format!("; the file is a {file} checkpoint, not a ResNet");
+        match (backbone.family(), file.layout) {
+            ("resnet", l @ (Timm | MicrosoftSwin | MmdetSwin | Vit)) => {
+                return format!("; the file is a {l} checkpoint, not a ResNet");
             }
-            ("swin", Torchvision | Vit) => return format!("; the file is a {file} checkpoint, not a Swin"),
-            ("vit", Torchvision | Timm | MicrosoftSwin | MmdetSwin) => {
-                return format!("; the file is a {file} checkpoint, not a ViT");
+            ("swin", l @ (Torchvision | Vit)) => return format!("; the file is a {l} checkpoint, not a Swin"),
+            ("vit", l @ (Torchvision | Timm | MicrosoftSwin | MmdetSwin)) => {
+                return format!("; the file is a {l} checkpoint, not a ViT");
             }
             (_, Unknown) => return "; no known backbone names were found in the file".to_owned(),
             _ => {}
         }
+        if file.pooled_norm && missing.iter().any(|n| n.starts_with("base.norm.")) {
+            return "; the file is a timm ViT with average pooling (`fc_norm` instead of `norm`); TransReID takes \
+                    the class token after `norm`"
+                .to_owned();
+        }
         let Some(jpm) = &self.jpm else { return String::new() };
-        if !file_has_branches && missing.iter().any(|n| is_branch(n)) {
+        if !file.has_branches && missing.iter().any(|n| is_branch(n)) {
             return "; the file has no JPM branches (TransReID's b1.*, b2.*): it was trained without model.jpm \
                     (load it as pretrained weights to start JPM from its last block)"
                 .to_owned();
         }
-        if missing.iter().any(|n| n.starts_with("jpm.")) && file_classifiers != jpm.config.devide_length {
+        if missing.iter().any(|n| n.starts_with("jpm.")) && file.classifiers != jpm.config.devide_length {
             return format!(
-                "; the file holds {file_classifiers} local classifiers, the model has model.devide_length = {}",
-                jpm.config.devide_length
+                "; the file holds {} local classifiers, the model has model.devide_length = {}",
+                file.classifiers, jpm.config.devide_length
             );
         }
         String::new()
