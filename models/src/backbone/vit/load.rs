@@ -1,6 +1,6 @@
 //! Loading a PyTorch state dict in timm / TransReID names into a [`Vit`]: every parameter must be present with
 //! its shape, except `pos_embed`, whose square pretrained grid is resized to the model's patch grid (as
-//! TransReID's `load_param`); keys the model has no place for are returned by name. [`fit_pos_embed`] is shared
+//! TransReID's `load_param`); keys the model has no place for are returned by name. `fit_pos_embed` is shared
 //! with [`crate::ReidModel`]'s checkpoint import.
 
 use super::Vit;
