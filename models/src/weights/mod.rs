@@ -1,11 +1,12 @@
-//! Weights: reading PyTorch/timm/SOLIDER checkpoints into a [`crate::ReidModel`] (with every name checked) and
-//! saving trained networks as safetensors whose keys PyTorch users can read.
+//! Weights: reading PyTorch/timm/SOLIDER/TransReID checkpoints into a [`crate::ReidModel`] (with every name and
+//! shape checked) and saving trained networks as safetensors whose keys PyTorch users can read.
 
 mod apply;
-pub(crate) use apply::missing_parameters;
+pub(crate) use apply::{apply_tensors, missing_error, missing_parameters};
 mod checkpoint;
 mod layout;
 mod save;
+pub mod transreid;
 
 pub use apply::ImportReport;
 pub use checkpoint::Checkpoint;
