@@ -3,5 +3,6 @@
 mod common;
 mod errors;
 mod export;
+mod export_vit;
 mod parity;
 mod vit;
