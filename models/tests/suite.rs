@@ -3,6 +3,7 @@
 mod common;
 mod errors;
 mod export;
+mod export_vit;
 mod parity;
 mod transreid;
 mod vit;

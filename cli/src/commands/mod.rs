@@ -2,6 +2,7 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod cameras;
 pub mod dataset;
 pub mod deepstream;
 pub mod doctor;

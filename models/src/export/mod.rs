@@ -1,17 +1,20 @@
-//! ONNX export written from the burn module tree and its weights (one writer for both backbone families):
-//! input `input` (`N x C x H x W`, float32, symbolic `N`), output `embedding` (`N x D`), and metadata
-//! properties carrying everything a consumer needs to preprocess the same way.
+//! ONNX export written from the burn module tree and its weights (one writer for every backbone family):
+//! input `input` (`N x C x H x W`, float32, symbolic `N`), for a ViT with an SIE camera table a second input
+//! `camera` (`N`, int64, 0-based camera ids), output `embedding` (`N x D`), and metadata properties carrying
+//! everything a consumer needs to preprocess the same way (and to feed the camera input).
 
+mod layers;
 mod params;
 mod resnet;
 mod swin;
+mod vit;
 
 use crate::backbone::Backbone;
 use crate::config::{NeckFeat, ReidConfig};
 use crate::error::ModelError;
 use crate::reid::ReidModel;
 use prost::Message;
-use reid_runtime::onnx_graph::{Attr, Graph};
+use reid_runtime::onnx_graph::{Attr, Graph, int64_value_info, value_info};
 use std::path::Path;
 
 /// Metadata keys written into every exported model (`metadata_props`).
@@ -42,6 +45,10 @@ pub mod meta {
     pub const L2_NORMALIZED: &str = "reid.l2_normalized";
     /// Resize interpolation expected by the model (`bilinear`).
     pub const RESIZE: &str = "reid.resize";
+    /// Name of the camera input (int64 `[N]`, `camera`); written only for models with an SIE camera table.
+    pub const CAMERA_INPUT: &str = "reid.camera_input";
+    /// Cameras of the SIE table (ids `0..count`); written only for models with an SIE camera table.
+    pub const SIE_CAMERAS: &str = "reid.sie_cameras";
 }
 
 /// What the exported model declares beyond its weights.
@@ -63,20 +70,27 @@ pub fn to_onnx_bytes(model: &ReidModel, config: &ReidConfig, opts: &ExportOption
     let (h, w, c) = (config.input_height, config.input_width, config.input_channels);
     let mut g = Graph::default();
     let input = "input";
-    let feature = match &model.base {
-        Backbone::Resnet(net) => resnet::emit(&mut g, net, input),
-        Backbone::Swin(net) => swin::emit(&mut g, net, input, h, w),
-        Backbone::Vit(_) => return Err(ModelError::Export("the ViT graph is not written yet".into())),
+    let cameras = model.sie_cameras();
+    let camera = (cameras > 0).then_some(vit::CAMERA_INPUT);
+    let (feature, local) = match &model.base {
+        Backbone::Resnet(net) => (resnet::emit(&mut g, net, input), Vec::new()),
+        Backbone::Swin(net) => (swin::emit(&mut g, net, input, h, w), Vec::new()),
+        Backbone::Vit(net) => {
+            let eps = config.vit().map_or(1e-6, |v| v.layer_norm_eps);
+            vit::emit(&mut g, net, model.jpm.as_ref(), input, camera, eps)
+        }
     };
     let mut y = feature;
     if let Some(fc) = &model.fcneck {
         let ((wd, wv), _) = params::linear(fc);
         y = g.linear(&y, "fcneck", (&wd, &wv), None);
     }
-    if model.neck_feat == NeckFeat::After
-        && let Some(bn) = &model.bottleneck
-    {
-        y = resnet::batch_norm(&mut g, &y, bn, "bottleneck");
+    let after = model.neck_feat == NeckFeat::After;
+    if after && let Some(bn) = &model.bottleneck {
+        y = layers::batch_norm(&mut g, &y, bn, "bottleneck");
+    }
+    if let Some(jpm) = &model.jpm {
+        y = vit::jpm_concat(&mut g, &y, &local, jpm, after);
     }
     if opts.l2_normalize {
         let sq = g.op("Mul", &[&y, &y], vec![]);
@@ -88,9 +102,9 @@ pub fn to_onnx_bytes(model: &ReidModel, config: &ReidConfig, opts: &ExportOption
         y = g.op("Div", &[&y, &norm], vec![]);
     }
     g.op_into("Identity", &[&y], "embedding", vec![]);
-    let feat_dim = config.feat_dim;
+    let feat_dim = config.embedding_dim();
     let join = |v: &[f32; 3]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(",");
-    let metadata = vec![
+    let mut metadata = vec![
         (meta::FORMAT.into(), "1".into()),
         (meta::BACKBONE.into(), opts.backbone_name.clone()),
         (meta::INPUT_HEIGHT.into(), h.to_string()),
@@ -105,7 +119,13 @@ pub fn to_onnx_bytes(model: &ReidModel, config: &ReidConfig, opts: &ExportOption
         (meta::L2_NORMALIZED.into(), opts.l2_normalize.to_string()),
         (meta::RESIZE.into(), "bilinear".into()),
     ];
-    let proto = g.finish((input, [c, h, w]), ("embedding", feat_dim), metadata);
+    let mut inputs = vec![value_info(input, &[None, Some(c), Some(h), Some(w)])];
+    if let Some(camera) = camera {
+        metadata.push((meta::CAMERA_INPUT.into(), camera.into()));
+        metadata.push((meta::SIE_CAMERAS.into(), cameras.to_string()));
+        inputs.push(int64_value_info(camera, &[None]));
+    }
+    let proto = g.model(inputs, vec![value_info("embedding", &[None, Some(feat_dim)])], metadata);
     Ok(proto.encode_to_vec())
 }
 

@@ -1,43 +1,8 @@
 //! ONNX for the ResNet trunk: Conv / BatchNormalization / Relu / MaxPool / Add, then GlobalAveragePool.
 
-use super::params;
+use super::layers::{batch_norm, conv};
 use crate::backbone::resnet::{Block, ResNet};
-use burn::nn::BatchNorm;
-use burn::nn::conv::Conv2d;
 use reid_runtime::onnx_graph::{Attr, Graph};
-
-fn conv(g: &mut Graph, x: &str, c: &Conv2d, name: &str) -> String {
-    let (dims, w) = params::param(&c.weight);
-    let wn = g.weight(&format!("{name}.weight"), &dims, &w);
-    let mut inputs = vec![x.to_owned(), wn];
-    if let Some(b) = &c.bias {
-        let (bd, bv) = params::param(b);
-        inputs.push(g.weight(&format!("{name}.bias"), &bd, &bv));
-    }
-    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-    g.op(
-        "Conv",
-        &refs,
-        vec![
-            ("kernel_shape", Attr::Ints(vec![c.kernel_size[0] as i64, c.kernel_size[1] as i64])),
-            ("strides", Attr::Ints(vec![c.stride[0] as i64, c.stride[1] as i64])),
-            ("dilations", Attr::Ints(vec![c.dilation[0] as i64, c.dilation[1] as i64])),
-            ("pads", Attr::Ints(params::conv_pads(c).to_vec())),
-            ("group", Attr::Int(c.groups as i64)),
-        ],
-    )
-}
-
-/// Batch normalisation in inference mode (running statistics).
-pub fn batch_norm(g: &mut Graph, x: &str, bn: &BatchNorm, name: &str) -> String {
-    let [scale, shift, mean, var] = params::batch_norm(bn);
-    let n = scale.len();
-    let s = g.weight(&format!("{name}.weight"), &[n], &scale);
-    let b = g.weight(&format!("{name}.bias"), &[n], &shift);
-    let m = g.weight(&format!("{name}.running_mean"), &[n], &mean);
-    let v = g.weight(&format!("{name}.running_var"), &[n], &var);
-    g.op("BatchNormalization", &[x, &s, &b, &m, &v], vec![("epsilon", Attr::Float(bn.epsilon as f32))])
-}
 
 fn block(g: &mut Graph, x: &str, b: &Block, name: &str) -> String {
     let identity = match &b.downsample {

@@ -2,6 +2,7 @@
 //! symbolic, so every Reshape keeps `-1` in its leading position. Cyclic shifts are Slice + Concat; the
 //! relative position bias and the shifted-window masks become constants.
 
+use super::layers::{self, linear};
 use super::params;
 use crate::backbone::swin::attention::{WindowAttention, relative_position_index};
 use crate::backbone::swin::block::SwinBlock;
@@ -15,13 +16,7 @@ use reid_runtime::onnx_graph::{Attr, Graph};
 const LN_EPS: f64 = 1e-5;
 
 fn layer_norm(g: &mut Graph, x: &str, ln: &burn::nn::LayerNorm, name: &str) -> String {
-    let (gamma, beta) = params::layer_norm(ln);
-    g.layer_norm(x, name, &gamma, &beta, LN_EPS)
-}
-
-fn linear(g: &mut Graph, x: &str, l: &burn::nn::Linear, name: &str) -> String {
-    let ((wd, w), b) = params::linear(l);
-    g.linear(x, name, (&wd, &w), b.as_deref())
+    layers::layer_norm(g, x, ln, name, LN_EPS)
 }
 
 fn patch_embed(g: &mut Graph, x: &str, pe: &PatchEmbed, h: usize, w: usize) -> String {
@@ -55,14 +50,7 @@ fn attention(g: &mut Graph, x: &str, a: &WindowAttention, geo: &Geometry, c: usi
     let n = ws * ws;
     let hd = c / heads;
     let qkv = linear(g, x, &a.qkv, &format!("{name}.qkv"));
-    let qkv = g.reshape(&qkv, &[-1, n as i64, 3, heads as i64, hd as i64]);
-    let qkv = g.transpose(&qkv, &[2, 0, 3, 1, 4]);
-    let mut part = |i: i64| {
-        let idx = g.ints("index", &[i]);
-        let t = g.op("Gather", &[&qkv, &idx], vec![("axis", Attr::Int(0))]);
-        g.reshape(&t, &[-1, heads as i64, n as i64, hd as i64])
-    };
-    let (q, k, v) = (part(0), part(1), part(2));
+    let [q, k, v] = layers::split_qkv(g, &qkv, n, heads, hd);
     let scale = g.scalar("scale", (hd as f32).powf(-0.5));
     let q = g.op("Mul", &[&q, &scale], vec![]);
     let kt = g.transpose(&k, &[0, 1, 3, 2]);
@@ -123,9 +111,7 @@ fn block(g: &mut Graph, x: &str, b: &SwinBlock, h: usize, w: usize, c: usize, na
     }
     let x = g.op("Add", &[x, &y], vec![]);
     let m = layer_norm(g, &x, &b.norm2, &format!("{name}.norm2"));
-    let m = linear(g, &m, &b.mlp.fc1, &format!("{name}.mlp.fc1"));
-    let m = g.gelu(&m);
-    let m = linear(g, &m, &b.mlp.fc2, &format!("{name}.mlp.fc2"));
+    let m = layers::mlp(g, &m, &b.mlp, &format!("{name}.mlp"));
     g.op("Add", &[&x, &m], vec![])
 }
 

@@ -46,6 +46,12 @@ impl MarketName {
     pub fn is_distractor(&self) -> bool {
         self.pid == DISTRACTOR_PID
     }
+
+    /// The 0-based camera id a side information embedding (SIE) takes: the name's camera minus one, as
+    /// TransReID's dataset code (`camid -= 1`); `c1` is id 0 and `c0` gives -1 (outside every table).
+    pub fn sie_camera(&self) -> i64 {
+        i64::from(self.camera) - 1
+    }
 }
 
 /// Why a file name is not a Market-1501 image name.

@@ -29,6 +29,16 @@ pub struct EngineBenchArgs {
     /// Input width.
     #[arg(long, default_value_t = 128)]
     pub width: usize,
+    /// ViT backbones: patch stride (TransReID's `stride_size`; 12 overlaps the 16-pixel patches).
+    #[arg(long, default_value_t = 16)]
+    pub stride: usize,
+    /// ViT backbones: cameras of a side information embedding; above 1 the model gets a camera input, fed
+    /// `i % cameras` for image `i` on every engine and on the Python side.
+    #[arg(long, default_value_t = 0)]
+    pub sie_cameras: usize,
+    /// ViT backbones: TransReID's jigsaw patch module (needs `--feat-dim` equal to the ViT width, 768 for ViT-B).
+    #[arg(long)]
+    pub jpm: bool,
     /// Batch sizes to time.
     #[arg(long, value_delimiter = ',', default_value = "1,32")]
     pub batches: Vec<usize>,
@@ -74,7 +84,7 @@ fn python_ort(
         .arg(model)
         .args(["--batch", &batch.to_string(), "--height", &args.height.to_string()])
         .args(["--width", &args.width.to_string(), "--iters", &iters.to_string()])
-        .args(["--threads", &threads.to_string()])
+        .args(["--threads", &threads.to_string(), "--cameras", &args.sie_cameras.to_string()])
         .output()
         .with_context(|| format!("starting {}", args.python))?;
     if !out.status.success() {
@@ -91,7 +101,16 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
         bail!("--batches and --images must be at least 1");
     }
     let threads = rayon::current_num_threads();
-    let config = bench_config(&args.backbone, args.feat_dim, args.height, args.width)?;
+    let mut config = bench_config(&args.backbone, args.feat_dim, args.height, args.width)?;
+    if let reid_models::BackboneConfig::Vit(v) = &mut config.backbone {
+        v.image_size = [args.height, args.width];
+        v.stride = [args.stride; 2];
+        v.sie.cameras = args.sie_cameras;
+        v.sie.coe = 3.0;
+        config.jpm = args.jpm.then(reid_models::config::JpmConfig::default);
+    } else if args.jpm || args.sie_cameras > 0 || args.stride != 16 {
+        bail!("--stride, --sie-cameras and --jpm are for ViT backbones, not {}", args.backbone);
+    }
     let dir = tempfile::tempdir()?;
     let model_path = args.export_only.clone().unwrap_or_else(|| dir.path().join("model.onnx"));
     let model = ReidModel::new(&config, &Device::flex())?;
@@ -116,7 +135,17 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
     }
     eprintln!("tract: optimising {} ...", model_path.display());
     let engine = TractEngine::open(&model_path, None)?;
-
+    let camera_input = engine.info().camera.clone();
+    let what = match (&config.backbone, &camera_input) {
+        (reid_models::BackboneConfig::Vit(_), c) => format!(
+            "stride {}{}{}, {}-d output",
+            args.stride,
+            if args.jpm { ", JPM" } else { "" },
+            c.as_ref().map_or(String::new(), |c| format!(", SIE with camera input `{}` ({} cameras)", c.name, c.count)),
+            config.embedding_dim()
+        ),
+        _ => format!("BNNeck ({}-d)", args.feat_dim),
+    };
     // Preprocessing cost: decode-free (an in-memory 64x128 crop) resize + normalise, per image.
     let crop = image::RgbImage::from_fn(64, 128, |x, y| image::Rgb([(x * 3) as u8, (y * 2) as u8, 90]));
     let pre = engine.info().preprocess.clone();
@@ -127,10 +156,7 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
     }
     let pre_us = t.elapsed().as_secs_f64() * 1e6 / reps as f64;
 
-    println!(
-        "{} BNNeck ({}-d) at {}x{}, CPU, {threads} threads, random weights",
-        args.backbone, args.feat_dim, args.height, args.width
-    );
+    println!("{} {what} at {}x{}, CPU, {threads} threads, random weights", args.backbone, args.height, args.width);
     println!("  preprocessing (resize 64x128 crop + normalise): {pre_us:.1} us/image");
     #[cfg(feature = "ort")]
     let ort_engine = {
@@ -149,10 +175,12 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
     for &batch in &args.batches {
         let iters = args.images.div_ceil(batch).max(1);
         let x: Vec<f32> = (0..batch * 3 * args.height * args.width).map(|i| ((i % 97) as f32 / 48.0) - 1.0).collect();
-        engine.embed_batch(&x, batch)?;
+        let ids: Option<Vec<i64>> = camera_input.as_ref().map(|c| (0..batch).map(|i| (i % c.count) as i64).collect());
+        let cams = ids.as_deref();
+        engine.embed_batch_cameras(&x, batch, cams)?;
         let t = Instant::now();
         for _ in 0..iters {
-            std::hint::black_box(engine.embed_batch(&x, batch)?);
+            std::hint::black_box(engine.embed_batch_cameras(&x, batch, cams)?);
         }
         let tract_ips = (batch * iters) as f64 / t.elapsed().as_secs_f64();
         // ONNX Runtime from Rust and from Python, alternating `rounds` times; the best round of each counts
@@ -163,10 +191,10 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
         for _ in 0..args.rounds.max(1) {
             #[cfg(feature = "ort")]
             {
-                ort_engine.embed_batch(&x, batch)?;
+                ort_engine.embed_batch_cameras(&x, batch, cams)?;
                 let t = Instant::now();
                 for _ in 0..ort_iters {
-                    std::hint::black_box(ort_engine.embed_batch(&x, batch)?);
+                    std::hint::black_box(ort_engine.embed_batch_cameras(&x, batch, cams)?);
                 }
                 let ips = (batch * ort_iters) as f64 / t.elapsed().as_secs_f64();
                 ort_ips = Some(ort_ips.map_or(ips, |b| b.max(ips)));
