@@ -284,7 +284,7 @@ fn encryption_key_is_accepted_and_noted_as_unused() {
 #[test]
 fn reid_config_builds_the_named_backbone() {
     let spec = parse(RESNET50).unwrap();
-    let config = spec.model.reid_config(spec.dataset.num_classes).unwrap();
+    let config = spec.model.reid_config(spec.dataset.num_classes, 0).unwrap();
     match &config.backbone {
         BackboneConfig::Resnet(r) => {
             assert_eq!(r.block, BlockKind::Bottleneck);
@@ -298,13 +298,13 @@ fn reid_config_builds_the_named_backbone() {
     assert_eq!(config.neck, reid_models::Neck::Bnneck);
 
     let spec = parse(TAO_EXAMPLE).unwrap();
-    let config = spec.model.reid_config(10).unwrap();
+    let config = spec.model.reid_config(10, 0).unwrap();
     assert!(matches!(&config.backbone, BackboneConfig::Swin(s) if s.embed_dim == 96 && s.depths == [2, 2, 6, 2]));
     assert_eq!(config.num_classes, 10);
 
     let mut model = spec.model.clone();
     model.backbone = "resnet_5O".to_owned();
-    let e = model.reid_config(751).unwrap_err();
+    let e = model.reid_config(751, 0).unwrap_err();
     assert_eq!(e.key(), Some("model.backbone"));
     assert_contains(&e.to_string(), &["model.backbone = resnet_5O", "not a known backbone", "did you mean resnet_50?"]);
 
@@ -313,7 +313,7 @@ fn reid_config_builds_the_named_backbone() {
     assert_eq!(e.key(), Some("model.backbone"));
     assert_contains(&e.to_string(), &["vgg16", "line 2"]);
 
-    let e = spec.model.reid_config(0).unwrap_err();
+    let e = spec.model.reid_config(0, 0).unwrap_err();
     assert_eq!(e.key(), Some("dataset.num_classes"));
 }
 
@@ -401,7 +401,7 @@ fn example_specs_parse() {
     assert_eq!(spec.dataset.train_dataset_dir.as_deref(), Some(Path::new("/tmp/q/data/bounding_box_train")));
     assert_eq!(spec.dataset.test_dataset_dir.as_deref(), Some(Path::new("/tmp/q/data/bounding_box_test")));
     assert_eq!(spec.dataset.query_dataset_dir.as_deref(), Some(Path::new("/tmp/q/data/query")));
-    spec.model.reid_config(spec.dataset.num_classes).unwrap();
+    spec.model.reid_config(spec.dataset.num_classes, 0).unwrap();
     assert!(spec.notes().is_empty(), "the quick start should be clean: {:?}", spec.notes());
 }
 
@@ -471,12 +471,12 @@ fn empty_and_null_paths_are_no_path() {
 #[test]
 fn spec_reid_config_locates_model_errors() {
     let spec = parse("model:\n  backbone: resnet_50\n  feat_dim: 512\n").unwrap();
-    assert_eq!(spec.reid_config(100).unwrap().feat_dim, 512);
-    let e = spec.reid_config(0).unwrap_err();
+    assert_eq!(spec.reid_config(100, 0).unwrap().feat_dim, 512);
+    let e = spec.reid_config(0, 0).unwrap_err();
     assert_eq!(e.key(), Some("dataset.num_classes"));
     let mut model = spec.clone();
     model.model.feat_dim = 100_000;
-    let e = model.reid_config(10).unwrap_err();
+    let e = model.reid_config(10, 0).unwrap_err();
     assert_eq!(e.key(), Some("model.feat_dim"));
     assert_eq!(e.location().and_then(|l| l.line()), Some(3));
 }

@@ -4,6 +4,7 @@
 //! with `weight_decay`. One burn [`ModuleOptimizer`] holds one optimiser per group (burn matches groups by
 //! module path), and the learning rate of each group is set per step.
 
+use super::schedule::WarmupMultiStep;
 use crate::choice::{Choice, named_choice};
 use burn::module::{Module, ParamGroup};
 use burn::optim::decay::WeightDecayConfig;
@@ -48,8 +49,20 @@ pub struct OptimSettings {
 
 /// Module paths of biases: `*.bias` and BatchNorm's shift `*.beta` (PyTorch's `bn.bias`).
 const BIAS_PATTERN: &str = r"(^|\.)(bias|beta)$";
-/// Module paths of the ID classifier.
-const CLASSIFIER_PATTERN: &str = r"^classifier\.";
+/// Module paths of the ID classifiers (the global one and JPM's per local feature, TransReID's `classifier_1..4`,
+/// which its `make_optimizer` matches by the name `classifier` as well).
+const CLASSIFIER_PATTERN: &str = r"^(classifier|jpm\.classifiers\.\d+)\.";
+
+/// The learning rate of each parameter group for one epoch ([`GroupedOptimizer::rates_at`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GroupRates {
+    /// Weights (everything that is not a bias or a boosted classifier).
+    pub base: f64,
+    /// Biases and BatchNorm shifts.
+    pub bias: f64,
+    /// The classifiers, with `large_fc_lr`.
+    pub classifier: Option<f64>,
+}
 
 /// One optimiser per parameter group behind a single state, saved and restored together.
 #[derive(Clone)]
@@ -120,6 +133,27 @@ impl GroupedOptimizer {
             policy = policy.with_group(group(CLASSIFIER_PATTERN), lr * 2.0);
         }
         policy.step()
+    }
+
+    /// The rate of each group at 0-based `epoch`: weights at the schedule's rate, biases and (with `large_fc_lr`)
+    /// the classifiers as groups whose own base rate is `base_lr * bias_lr_factor` (`2 * base_lr`), through
+    /// [`WarmupMultiStep::lr_at_group`]: the multi-step schedule scales them by the factor, the cosine schedules
+    /// keep the global warm-up start and floor, as the reference schedulers' per-group base values do.
+    pub fn rates_at(&self, schedule: &WarmupMultiStep, epoch: usize) -> GroupRates {
+        GroupRates {
+            base: schedule.lr_at(epoch),
+            bias: schedule.lr_at_group(epoch, schedule.base_lr * self.settings.bias_lr_factor),
+            classifier: self.settings.large_fc_lr.then(|| schedule.lr_at_group(epoch, schedule.base_lr * 2.0)),
+        }
+    }
+
+    /// One update of `module` with `grads` at the groups' rates.
+    pub fn step_rates<M: Module>(&mut self, rates: &GroupRates, module: M, grads: GradientsParams) -> M {
+        let mut policy = ModuleLrScheduler::new(rates.base).with_group(group(BIAS_PATTERN), rates.bias);
+        if let Some(fc) = rates.classifier {
+            policy = policy.with_group(group(CLASSIFIER_PATTERN), fc);
+        }
+        self.optim.step(policy.step(), module, grads)
     }
 
     /// One update of `module` with `grads` at schedule learning rate `lr`.

@@ -2,7 +2,7 @@
 //! and network ([`session::setup`]), resume a checkpoint or load pre-trained weights ([`session::resume`]), then
 //! epochs ([`train_epoch`]) each followed by validation and checkpoints when the plan says so.
 
-use super::embed::{BurnEmbedder, embed_paths};
+use super::embed::{BurnEmbedder, embed_paths_side, eval_cameras};
 use super::epoch::train_epoch;
 use super::error::TrainError;
 use super::history::{EpochRecord, Validation, write_jsonl};
@@ -13,6 +13,7 @@ use crate::data::EvalSet;
 use crate::spec::Spec;
 use burn::module::Module;
 use burn::tensor::Device;
+use reid_eval::metrics::Label;
 use reid_eval::progress::{NoProgress, Progress};
 use reid_models::ReidModel;
 use std::path::PathBuf;
@@ -179,10 +180,12 @@ pub fn validate(
     progress: &dyn Progress,
 ) -> Result<Validation, TrainError> {
     let embedder = BurnEmbedder { model, device: device.clone(), hw: eval.hw() };
-    let embed = |paths: &[PathBuf]| {
-        embed_paths(&embedder, paths, &eval.augment, eval.batch_size, eval.workers, eval.flip, progress)
+    let embed = |paths: &[PathBuf], labels: &[Label]| {
+        let cameras = eval_cameras(&embedder, paths, labels)?;
+        let (a, b) = (eval.batch_size, eval.workers);
+        embed_paths_side(&embedder, paths, cameras.as_deref(), &eval.augment, a, b, eval.flip, progress)
     };
-    let (q, g) = (embed(&set.query)?, embed(&set.gallery)?);
+    let (q, g) = (embed(&set.query, &set.query_labels)?, embed(&set.gallery, &set.gallery_labels)?);
     let scores = score(q, &set.query_labels, g, &set.gallery_labels, None)?;
     Ok(summary(&scores.plain))
 }

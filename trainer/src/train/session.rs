@@ -36,6 +36,10 @@ pub struct RunData {
     pub paths: Arc<Vec<PathBuf>>,
     /// Their identity labels, `0..num_classes`.
     pub labels: Arc<Vec<usize>>,
+    /// Their 0-based side-information camera ids (empty when the network has no camera embedding).
+    pub cameras: Arc<Vec<i64>>,
+    /// Cameras of the training folder for the side information embedding (0 without `model.sie_camera`).
+    pub sie_cameras: usize,
     /// Identities in the training folder: the classifier's width.
     pub num_classes: usize,
     /// The batches of each epoch.
@@ -74,7 +78,7 @@ impl Session {
 /// Reads the data and builds the network (seeded), the losses and the optimiser.
 pub fn setup(plan: &RunPlan, devices: &[Device], observer: &mut dyn TrainObserver) -> Result<Session, TrainError> {
     let data = load_data(plan, observer)?;
-    let config = plan.model.config(data.num_classes)?;
+    let config = plan.model.config(data.num_classes, data.sie_cameras)?;
     let base = devices.first().cloned().unwrap_or_else(Device::flex);
     let devices = Devices {
         train: base.clone().autodiff(),
@@ -130,10 +134,23 @@ fn load_data(plan: &RunPlan, observer: &mut dyn TrainObserver) -> Result<RunData
         }
     };
     let labels = train_set.labels();
+    let (cameras, sie_cameras) = if plan.model.sie_camera {
+        let (ids, count) = train_set.sie_cameras()?;
+        observer.message(&format!(
+            "side information embedding: {count} cameras in {} (ids 0..{count}, the name's camera minus 1){}",
+            folders.train.display(),
+            if count > 1 { "" } else { "; one camera: no camera embedding (TransReID needs more than one)" }
+        ));
+        (ids, count)
+    } else {
+        (Vec::new(), 0)
+    };
     let sampler = Sampler::new(plan.data.sampler, &labels, plan.data.batch_size, plan.data.num_instances)?;
     Ok(RunData {
         paths: Arc::new(train_set.items.iter().map(|i| i.path.clone()).collect()),
         labels: Arc::new(labels),
+        cameras: Arc::new(cameras),
+        sie_cameras,
         num_classes,
         sampler,
         eval,
