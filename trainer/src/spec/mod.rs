@@ -40,7 +40,7 @@ mod tree;
 mod validate;
 
 pub use error::{Location, SpecError};
-pub use model::{JPM_KEYS, ModelSection, VIT_KEYS};
+pub use model::{JPM_KEYS, ModelSection, TINY_VIT, VIT_KEYS};
 pub use sections::{
     DatasetSection, EvaluateSection, ExportSection, InferenceSection, OptimSection, PretrainChoice, ReRankingSection,
     TrainSection,

@@ -6,7 +6,7 @@ use super::error::SpecError;
 use super::sections::{PretrainChoice, empty_path_is_none};
 use super::suggest;
 use crate::loss::MetricLossType;
-use reid_models::backbone::vit::VIT_BACKBONES;
+use reid_models::backbone::vit::{VIT_BACKBONES, VitConfig};
 use reid_models::config::JpmConfig;
 use reid_models::{BackboneConfig, Neck, NeckFeat, ReidConfig};
 use serde::{Deserialize, Serialize};
@@ -112,6 +112,27 @@ impl Default for ModelSection {
     }
 }
 
+/// `model.backbone` of a small ViT for CPU training and tests (this project's, not one of TransReID's): the
+/// TransReID architecture at width 128, depth 4, 4 heads, patch 16 (`trainer/specs/quickstart_vit.yaml`).
+pub const TINY_VIT: &str = "vit_tiny_patch16_TransReID";
+
+/// The backbone `name` names: [`TINY_VIT`] or one of [`reid_models::config::BACKBONES`].
+fn backbone_config(name: &str, last_stride: usize) -> Result<BackboneConfig, SpecError> {
+    if name == TINY_VIT {
+        let tiny = VitConfig::tiny([256, 128], [16, 16]);
+        return Ok(BackboneConfig::Vit(VitConfig { embed_dim: 128, depth: 4, num_heads: 4, ..tiny }));
+    }
+    BackboneConfig::from_name(name, last_stride).map_err(|e| match model_error(e) {
+        SpecError::Invalid { key, value, message, location } => SpecError::Invalid {
+            key,
+            value,
+            message: message.replacen("expected one of ", &format!("expected one of {TINY_VIT}, "), 1),
+            location,
+        },
+        other => other,
+    })
+}
+
 /// The keys of the `model` section that only a ViT reads.
 pub const VIT_KEYS: [&str; 9] = [
     "model.stride_size",
@@ -142,6 +163,7 @@ impl ModelSection {
     /// Whether the backbone is a ViT (TransReID-style).
     pub fn is_vit(&self) -> bool {
         VIT_BACKBONES.contains(&self.backbone.as_str())
+            || self.backbone == TINY_VIT
             || self.backbone.starts_with("vit")
             || self.backbone.contains("_vit")
     }
@@ -167,7 +189,7 @@ impl ModelSection {
     /// `stride = stride_size`, `drop_path_rate = drop_path`, `sie_coe` and, with `jpm`, the JPM settings; a Swin
     /// gets `drop_path` (SOLIDER-REID passes `DROP_PATH` to its Swin). `sie_view` is ignored (no view labels).
     pub fn reid_config(&self, num_classes: usize, cameras: usize) -> Result<ReidConfig, SpecError> {
-        let mut backbone = BackboneConfig::from_name(&self.backbone, self.last_stride).map_err(model_error)?;
+        let mut backbone = backbone_config(&self.backbone, self.last_stride)?;
         let mut jpm = None;
         match &mut backbone {
             BackboneConfig::Vit(v) => {

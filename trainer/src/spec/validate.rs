@@ -5,6 +5,7 @@ use super::error::SpecError;
 use super::model::{JPM_KEYS, VIT_KEYS};
 use super::sections::PretrainChoice;
 use crate::optim::OptimizerKind;
+use crate::optim::schedule::WarmupMethod;
 use std::fmt::Display;
 
 struct Check<'a> {
@@ -242,7 +243,14 @@ pub(crate) fn notes(spec: &Spec) -> Vec<String> {
         }
     }
     let late: Vec<usize> = o.lr_steps.iter().copied().filter(|&s| s >= t.num_epochs).collect();
-    if !late.is_empty() {
+    if o.warmup_method != WarmupMethod::Linear {
+        for key in ["train.optim.lr_steps", "train.optim.gamma"].into_iter().filter(|k| set(k)) {
+            notes.push(format!(
+                "{key} applies to warmup_method linear (multi-step) only; ignored with {}",
+                o.warmup_method
+            ));
+        }
+    } else if !late.is_empty() {
         notes.push(format!(
             "train.optim.lr_steps {} are not before train.num_epochs = {}; they never apply",
             list(&late),

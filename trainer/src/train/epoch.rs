@@ -6,7 +6,8 @@ use super::history::EpochRecord;
 use super::parallel::{parallel_step, split_batch};
 use super::plan::RunPlan;
 use super::run::TrainObserver;
-use super::session::Session;
+use super::session::{INIT_LOCK, Session};
+use crate::data::loader::mix_seed;
 use crate::data::sampler::epoch_seed;
 use crate::data::{Batch, train_stream};
 use crate::loss::LossValues;
@@ -37,7 +38,8 @@ pub fn train_epoch(
     for batch in stream {
         let batch = batch?;
         let images = batch.len();
-        let (mut params, values, correct) = gradients(plan, &mut s, batch)?;
+        let step = [epoch as u64, sums.batches as u64];
+        let (mut params, values, correct) = gradients(plan, &mut s, batch, step)?;
         if !values.total.is_finite() {
             return Err(TrainError::Diverged { epoch, batch: sums.batches + 1, value: values.total });
         }
@@ -51,8 +53,15 @@ pub fn train_epoch(
 }
 
 /// Forward and backward of one batch (and the center loss's own step): the network's gradients, the loss values
-/// and the number of correctly classified images.
-fn gradients(plan: &RunPlan, s: &mut Session, batch: Batch) -> Result<(GradientsParams, LossValues, f64), TrainError> {
+/// and the number of correctly classified images. `step` is `[epoch, batch]`: a network with stochastic depth
+/// draws its masks from the backend's generator seeded by it (under the initialisation lock), so a resumed run
+/// draws what the uninterrupted run drew (on one device; data-parallel replicas share the generator).
+fn gradients(
+    plan: &RunPlan,
+    s: &mut Session,
+    batch: Batch,
+    step: [u64; 2],
+) -> Result<(GradientsParams, LossValues, f64), TrainError> {
     let hw = s.hw;
     let replicas = &s.devices.replicas;
     if replicas.len() > 1 {
@@ -64,7 +73,14 @@ fn gradients(plan: &RunPlan, s: &mut Session, batch: Batch) -> Result<(Gradients
     let device = &s.devices.train;
     let x = image_tensor(batch.images, batch.labels.len(), hw, device);
     let y = label_tensor(&batch.labels, device);
-    let out = s.model.forward_train_side(x, camera_tensor(&s.model, &batch.cameras, device));
+    let camera = camera_tensor(&s.model, &batch.cameras, device);
+    let out = if plan.model.draws_random() {
+        let _guard = INIT_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.devices.base.seed(mix_seed(&[plan.seed, 0xD809, step[0], step[1]]));
+        s.model.forward_train_side(x, camera)
+    } else {
+        s.model.forward_train_side(x, camera)
+    };
     let correct = out.logits.clone().argmax(1).flatten::<1>(0, 1).equal(y.clone()).int().sum();
     let parts = s.loss.compute_train(out, y, s.centers.as_ref());
     let values = parts.values();

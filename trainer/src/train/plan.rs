@@ -125,6 +125,15 @@ impl ModelPlan {
         Ok(config)
     }
 
+    /// Whether the training forward draws random numbers (stochastic depth of a ViT or Swin).
+    pub fn draws_random(&self) -> bool {
+        match &self.config.backbone {
+            reid_models::BackboneConfig::Vit(v) => v.drop_path_rate > 0.0,
+            reid_models::BackboneConfig::Swin(s) => s.drop_path_rate > 0.0,
+            reid_models::BackboneConfig::Resnet(_) => false,
+        }
+    }
+
     /// The metadata saved with a network: epoch, classifier width, backbone.
     pub fn metadata(&self, epoch: usize, num_classes: usize) -> BTreeMap<String, String> {
         BTreeMap::from([

@@ -17,8 +17,9 @@ use reid_models::ReidModel;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Serialises seeding and weight initialisation across runs in one process.
-static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Serialises seeding and drawing from the backend's process-wide generator across runs in one process: weight
+/// initialisation, and the training forward of a network with stochastic depth ([`super::epoch`]).
+pub(super) static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The devices of a run.
 pub struct Devices {
