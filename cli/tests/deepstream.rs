@@ -161,6 +161,29 @@ fn deepstream_config_refuses_bad_input_with_a_message() {
     let (ok, _, err) = run(&d("absent.onnx"), &d("o1"), &[]);
     assert!(!ok && err.contains("cannot read") && err.contains("absent.onnx"), "{err}");
 
+    // A model with a camera input (TransReID SIE): nvinfer cannot feed it per object.
+    let camera = {
+        let mut g = Graph::default();
+        let w = g.weight("w", &[3 * 16 * 8, 4], &vec![0.01; 3 * 16 * 8 * 4]);
+        g.op_into("Flatten", &["input"], "flat", vec![("axis", Attr::Int(1))]);
+        g.op_into("MatMul", &["flat", &w], "feature", vec![]);
+        let t = g.weight("sie", &[2, 4], &[0.5; 8]);
+        g.op_into("Gather", &[&t, "camera"], "side", vec![("axis", Attr::Int(0))]);
+        g.op_into("Add", &["feature", "side"], "embedding", vec![]);
+        let mut metadata = imagenet_metadata();
+        metadata.extend([("reid.camera_input", "camera"), ("reid.sie_cameras", "2")]);
+        let inputs = vec![
+            onnx_graph::value_info("input", &[None, Some(3), Some(16), Some(8)]),
+            onnx_graph::int64_value_info("camera", &[None]),
+        ];
+        let outputs = vec![onnx_graph::value_info("embedding", &[None, Some(4)])];
+        let path = d("camera.onnx");
+        std::fs::write(&path, onnx_graph::encode(&g.model(inputs, outputs, onnx_graph::metadata(&metadata)))).unwrap();
+        path
+    };
+    let (ok, _, err) = run(&camera, &d("o5"), &[]);
+    assert!(!ok && err.contains("camera.onnx has a camera input `camera`") && err.contains("sie-camera"), "{err}");
+
     // No `reid.*` metadata: refused, naming the missing key, until the normalisation is given.
     let bare = tiny_model(dir.path(), "bare.onnx", &[]);
     let (ok, _, err) = run(&bare, &d("o2"), &[]);

@@ -1,5 +1,6 @@
 //! One integration-test binary (less linking and disk than one per file).
 
+mod camera;
 mod colour;
 mod common;
 mod deepstream;

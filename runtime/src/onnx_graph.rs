@@ -218,6 +218,15 @@ impl Graph {
 
 /// A float tensor's name and shape for a graph's inputs and outputs; `None` is the symbolic batch size `N`.
 pub fn value_info(name: &str, dims: &[Option<usize>]) -> pb::ValueInfoProto {
+    typed_value_info(name, dims, pb::tensor_proto::DataType::Float)
+}
+
+/// An int64 tensor's name and shape (a camera input `[N]`); `None` is the symbolic batch size `N`.
+pub fn int64_value_info(name: &str, dims: &[Option<usize>]) -> pb::ValueInfoProto {
+    typed_value_info(name, dims, pb::tensor_proto::DataType::Int64)
+}
+
+fn typed_value_info(name: &str, dims: &[Option<usize>], elem: pb::tensor_proto::DataType) -> pb::ValueInfoProto {
     use pb::tensor_shape_proto::{Dimension, dimension::Value};
     let dim = |d: &Option<usize>| Dimension {
         value: Some(match d {
@@ -230,7 +239,7 @@ pub fn value_info(name: &str, dims: &[Option<usize>]) -> pb::ValueInfoProto {
         name: name.to_owned(),
         r#type: Some(pb::TypeProto {
             value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::tensor_proto::DataType::Float as i32,
+                elem_type: elem as i32,
                 shape: Some(pb::TensorShapeProto { dim: dims.iter().map(dim).collect() }),
             })),
             ..Default::default()

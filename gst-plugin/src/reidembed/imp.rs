@@ -4,7 +4,7 @@ use super::attach::{Tag, attach_rois, forget, resolve};
 use super::nvds::{self, NvdsStats};
 use super::open::open;
 use super::plan::{Track, TrackKey, fresh_boxes, plan, roi_candidates};
-use super::run::embed_boxes;
+use super::run::{RunOptions, embed_boxes};
 use super::settings::Settings;
 use super::stats::{Stats, nanos_since};
 use super::{CAT, FORMATS, NVMM_FORMATS, frame_view, layout_of, properties};
@@ -225,12 +225,19 @@ impl ReidEmbed {
         engine: &dyn Engine,
         video: &Video,
         settings: &Settings,
+        batch_meta: Option<&Batch>,
     ) -> Result<Vec<Option<Vec<f32>>>, gst::FlowError> {
         let mut out = vec![None; fresh.len()];
         let mut surfaces: Vec<usize> = fresh.iter().map(|f| f.0).collect();
         surfaces.sort_unstable();
         surfaces.dedup();
         let batch = settings.batch_size as usize;
+        // NvDs mode: the source id of each surface (batch_id), for the camera input.
+        let sources: Vec<(usize, u32)> = batch_meta
+            .map(|b| {
+                b.frames().into_iter().map(|f| b.frame_ids(f)).map(|(id, source, _)| (id as usize, source)).collect()
+            })
+            .unwrap_or_default();
         // NVMM: the library and the buffer's memory (the NvBufSurface), once for every surface of the batch.
         let nvmm = if video.nvmm {
             let ds = deepstream::library().map_err(|e| self.stream_error(e.to_owned()))?;
@@ -242,9 +249,27 @@ impl ReidEmbed {
         for surface in surfaces {
             let (slots, boxes): (Vec<usize>, Vec<PixelBox>) =
                 fresh.iter().enumerate().filter(|(_, f)| f.0 == surface).map(|(i, f)| (i, f.1)).unzip();
+            let source = sources.iter().find(|(id, _)| *id == surface).map(|s| s.1);
+            let camera = settings.camera_of(source);
+            if let Some(input) = &engine.info().camera
+                && (camera < 0 || camera as u64 >= input.count as u64)
+            {
+                self.stats.camera_skipped.fetch_add(boxes.len() as u64, Ordering::Relaxed);
+                gst::warning!(
+                    CAT,
+                    imp = self,
+                    "camera id {camera} (source {source:?}, property sie-camera {}) is beyond the model's {} SIE \
+                     cameras: {} crops not embedded",
+                    settings.sie_camera,
+                    input.count,
+                    boxes.len()
+                );
+                continue;
+            }
+            let run = RunOptions { batch_size: batch, normalize: settings.normalize, camera };
             let vectors = if let Some((ds, map)) = &nvmm {
                 match MappedSurface::map(ds, map.as_slice(), surface, video.layout, video.colour) {
-                    Ok(mapped) => embed_boxes(engine, &mapped.view(), &boxes, batch, settings.normalize, &self.stats)
+                    Ok(mapped) => embed_boxes(engine, &mapped.view(), &boxes, run, &self.stats)
                         .map_err(|e| self.stream_error(e))?,
                     Err(e) => {
                         self.nvds.skipped_frames.fetch_add(1, Ordering::Relaxed);
@@ -261,8 +286,7 @@ impl ReidEmbed {
                     .map_err(|e| self.stream_error(format!("cannot map the video frame: {e}")))?;
                 let view = frame_view(&frame, video.layout, video.colour)
                     .map_err(|e| self.stream_error(format!("bad video frame: {e}")))?;
-                embed_boxes(engine, &view, &boxes, batch, settings.normalize, &self.stats)
-                    .map_err(|e| self.stream_error(e))?
+                embed_boxes(engine, &view, &boxes, run, &self.stats).map_err(|e| self.stream_error(e))?
             };
             for (slot, vector) in slots.into_iter().zip(vectors) {
                 out[slot] = Some(vector);
@@ -299,7 +323,9 @@ impl ReidEmbed {
             Vec::new()
         } else {
             let vectors = match (&state.engine, &batch) {
-                (Some(engine), _) => self.run_fresh(buf, &fresh, engine.as_ref(), &video, &settings)?,
+                (Some(engine), meta) => {
+                    self.run_fresh(buf, &fresh, engine.as_ref(), &video, &settings, meta.as_ref())?
+                }
                 (None, Some(_)) => nvds::nvinfer_vectors(self, &objects, &plans, &settings, &self.nvds),
                 (None, None) => {
                     self.nvds.missing_tensors.fetch_add(fresh.len() as u64, Ordering::Relaxed);

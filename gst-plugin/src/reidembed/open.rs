@@ -70,6 +70,27 @@ pub(super) fn open(element: &super::ReidEmbed, s: &Settings) -> Result<Opened, g
         model.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| model.display().to_string())
     });
     let info = opened.engine.info();
+    match (&info.camera, s.sie_camera) {
+        (Some(input), c) if c >= 0 && c as u64 >= input.count as u64 => {
+            return Err(gst::error_msg!(
+                gst::LibraryError::Settings,
+                (
+                    "reidembed: property `sie-camera` = {c}, but {} has {} SIE cameras (ids 0..{})",
+                    model.display(),
+                    input.count,
+                    input.count
+                )
+            ));
+        }
+        (Some(input), c) => {
+            let from = if c >= 0 { format!("camera {c}") } else { "the DeepStream source id (else 0)".to_owned() };
+            gst::info!(CAT, obj = element, "camera input `{}` ({} cameras) gets {from}", input.name, input.count);
+        }
+        (None, c) if c >= 0 => {
+            gst::info!(CAT, obj = element, "{} has no camera input: sie-camera {c} is not used", model.display())
+        }
+        (None, _) => {}
+    }
     gst::info!(
         CAT,
         obj = element,

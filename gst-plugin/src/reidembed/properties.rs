@@ -168,6 +168,18 @@ pub(super) fn specs() -> Vec<glib::ParamSpec> {
             )
             .mutable_playing()
             .build(),
+        glib::ParamSpecInt::builder("sie-camera")
+            .nick("SIE camera")
+            .blurb(
+                "Camera id fed to a model with a camera input (TransReID's side information embedding, \
+                 0-based, below the model's reid.sie_cameras): -1 takes each frame's DeepStream source id \
+                 in NvDs mode and 0 otherwise; models without a camera input ignore it",
+            )
+            .minimum(-1)
+            .maximum(65_535)
+            .default_value(-1)
+            .mutable_playing()
+            .build(),
         glib::ParamSpecUInt::builder("nvinfer-gie-id")
             .nick("nvinfer gie id")
             .blurb(
@@ -244,6 +256,7 @@ pub(super) fn set(s: &mut Settings, name: &str, value: &glib::Value) -> Result<(
         "min-confidence" => s.min_confidence = value.get().unwrap_or(DEFAULT_MIN_CONFIDENCE),
         "cameras" => s.cameras = Cameras::parse(&string().unwrap_or_default())?,
         "nvinfer-gie-id" => s.nvinfer_gie_id = value.get().unwrap_or(0),
+        "sie-camera" => s.sie_camera = value.get().unwrap_or(-1),
         other => return Err(format!("unknown property {other}")),
     }
     Ok(())
@@ -272,6 +285,7 @@ pub(super) fn get(s: &Settings, name: &str) -> glib::Value {
         "min-confidence" => s.min_confidence.to_value(),
         "cameras" => s.cameras.to_text().to_value(),
         "nvinfer-gie-id" => s.nvinfer_gie_id.to_value(),
+        "sie-camera" => s.sie_camera.to_value(),
         _ => None::<String>.to_value(),
     }
 }

@@ -34,6 +34,8 @@ pub(super) struct Settings {
     pub(super) cameras: Cameras,
     /// `engine=nvinfer`: the `gie-unique-id` whose tensor metas are read (0: any).
     pub(super) nvinfer_gie_id: u32,
+    /// Camera id for a model with a camera input (-1: the DeepStream source id, else 0).
+    pub(super) sie_camera: i32,
 }
 
 impl Default for Settings {
@@ -59,6 +61,18 @@ impl Default for Settings {
             min_confidence: DEFAULT_MIN_CONFIDENCE,
             cameras: Cameras::default(),
             nvinfer_gie_id: 0,
+            sie_camera: -1,
+        }
+    }
+}
+
+impl Settings {
+    /// The camera id of a frame from DeepStream source `source_id` (`None` outside NvDs mode).
+    pub(super) fn camera_of(&self, source_id: Option<u32>) -> i64 {
+        match (self.sie_camera, source_id) {
+            (c, _) if c >= 0 => i64::from(c),
+            (_, Some(source)) => i64::from(source),
+            _ => 0,
         }
     }
 }

@@ -15,10 +15,11 @@ use std::time::Instant;
 /// | `stats-prepare-ns` | wall time preparing the engine's batches (crops prepared in parallel, then joined) |
 /// | `stats-convert-ns` | time cropping and converting to RGB, summed over the worker threads |
 /// | `stats-resize-ns` | time resizing, scaling and normalising the crops, summed over the worker threads |
+/// | `stats-camera-skipped` | crops not embedded because their camera id lies beyond the model's SIE table |
 ///
 /// The element's own cost is `stats-total-ns - stats-engine-ns` (wall time: crops are prepared in parallel, so
 /// the two summed CPU times may add up to more).
-pub const STATS_PROPERTIES: [&str; 7] = [
+pub const STATS_PROPERTIES: [&str; 8] = [
     "stats-frames",
     "stats-crops",
     "stats-total-ns",
@@ -26,6 +27,7 @@ pub const STATS_PROPERTIES: [&str; 7] = [
     "stats-prepare-ns",
     "stats-convert-ns",
     "stats-resize-ns",
+    "stats-camera-skipped",
 ];
 
 /// The per-stage counters behind the `stats-*` properties.
@@ -45,6 +47,8 @@ pub struct Stats {
     pub convert_ns: AtomicU64,
     /// Nanoseconds resizing and normalising, summed over threads.
     pub resize_ns: AtomicU64,
+    /// Crops whose camera id lies beyond the SIE table.
+    pub camera_skipped: AtomicU64,
 }
 
 impl Stats {
@@ -56,7 +60,7 @@ impl Stats {
     }
 
     /// The counters in the order of [`STATS_PROPERTIES`].
-    fn counters(&self) -> [&AtomicU64; 7] {
+    fn counters(&self) -> [&AtomicU64; 8] {
         [
             &self.frames,
             &self.crops,
@@ -65,6 +69,7 @@ impl Stats {
             &self.prepare_ns,
             &self.convert_ns,
             &self.resize_ns,
+            &self.camera_skipped,
         ]
     }
 

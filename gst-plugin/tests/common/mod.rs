@@ -85,6 +85,59 @@ pub fn model_bytes_with(metadata: bool) -> Vec<u8> {
     onnx_graph::encode(&g.finish(("input", [3, H as usize, W as usize]), ("embedding", D), metadata))
 }
 
+/// Cameras of [`camera_model_bytes`]'s side information table.
+pub const CAMERAS: usize = 3;
+
+/// [`model_bytes`] with a camera input (TransReID SIE's interface): `embedding = flat @ w + table[camera]`, the
+/// int64 input `camera` `[N]` named by `reid.camera_input`, [`CAMERAS`] rows (`reid.sie_cameras`).
+pub fn camera_model_bytes() -> Vec<u8> {
+    let k = (3 * H * W) as usize;
+    let mut g = Graph::default();
+    g.op_into("Flatten", &["input"], "flat", vec![("axis", Attr::Int(1))]);
+    let w = g.weight("w", &[k, D], &weights(k * D));
+    g.op_into("MatMul", &["flat", &w], "feature", vec![]);
+    let table: Vec<f32> = (0..CAMERAS * D).map(|i| (i as f32 - 11.0) * 0.5).collect();
+    let t = g.weight("sie", &[CAMERAS, D], &table);
+    g.op_into("Gather", &[&t, "camera"], "side", vec![("axis", Attr::Int(0))]);
+    g.op_into("Add", &["feature", "side"], "embedding", vec![]);
+    let (h, w) = (H.to_string(), W.to_string());
+    let (d, cameras) = (D.to_string(), CAMERAS.to_string());
+    let pairs = [
+        ("reid.format", "1"),
+        ("reid.input_height", h.as_str()),
+        ("reid.input_width", w.as_str()),
+        ("reid.color", "RGB"),
+        ("reid.pixel_mean", "0.485,0.456,0.406"),
+        ("reid.pixel_std", "0.229,0.224,0.225"),
+        ("reid.feat_dim", d.as_str()),
+        ("reid.l2_normalized", "false"),
+        ("reid.resize", "bilinear"),
+        ("reid.camera_input", "camera"),
+        ("reid.sie_cameras", cameras.as_str()),
+    ];
+    let inputs = vec![
+        onnx_graph::value_info("input", &[None, Some(3), Some(H as usize), Some(W as usize)]),
+        onnx_graph::int64_value_info("camera", &[None]),
+    ];
+    let outputs = vec![onnx_graph::value_info("embedding", &[None, Some(D)])];
+    onnx_graph::encode(&g.model(inputs, outputs, onnx_graph::metadata(&pairs)))
+}
+
+/// Writes [`camera_model_bytes`] into `dir`.
+pub fn write_camera_model(dir: &Path) -> PathBuf {
+    let path = dir.join("camera-reid.onnx");
+    std::fs::write(&path, camera_model_bytes()).unwrap();
+    path
+}
+
+/// [`hand_embedding`] for a model with a camera input, seen by camera `camera`.
+pub fn hand_embedding_camera(engine: &TractEngine, crop: &RgbImage, camera: i64) -> Vec<f32> {
+    let input = preprocess_image(crop, &engine.info().preprocess);
+    let mut out = engine.embed_batch_cameras(&input, 1, Some(&[camera])).unwrap();
+    reid_eval::distance::l2_normalize(&mut out);
+    out
+}
+
 /// Writes the test model into `dir`.
 pub fn write_model(dir: &Path) -> PathBuf {
     let path = dir.join("tiny-reid.onnx");

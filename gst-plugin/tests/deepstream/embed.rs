@@ -125,3 +125,43 @@ fn class_ids_and_cameras_properties() {
     e.set_property_from_str("class-ids", "person");
     assert_eq!(e.property::<String>("class-ids"), "0,2");
 }
+
+/// NvDs mode with a camera model: the default `sie-camera` (-1) feeds each frame's `source_id`; a source id beyond
+/// the SIE table leaves that frame's objects without an embedding, counted in `stats-camera-skipped`.
+fn nvds_camera_run(source_id: u32, extra: &str) -> (Option<ReadBack>, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let model = write_camera_model(dir.path());
+    let picture = rgb_picture(90, 60, 6);
+    let mut buffer = rgb_buffer(&picture);
+    let frame =
+        FrameSpec { source_id, batch_id: 0, frame_num: 1, objects: vec![person(Some(1), (5.0, 4.0, 20.0, 40.0))] };
+    attach_batch(buffer.get_mut().unwrap(), 1, &[frame]);
+    let mut h = harness(&model, extra);
+    h.set_src_caps_str(&caps("RGB", 90, 60));
+    let element = h.find_element("reidembed").unwrap();
+    let out = h.push_and_pull(buffer).unwrap();
+    let got = embeddings_of(objects(&out)[0].1[0]).into_iter().next();
+    (got, element.property::<u64>("stats-camera-skipped"))
+}
+
+#[test]
+fn nvds_source_ids_feed_the_camera_input() {
+    init();
+    let _serial = super::serial();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = TractEngine::open(&write_camera_model(dir.path()), None).unwrap();
+    let crop = crop(&rgb_picture(90, 60, 6), (5, 4, 20, 40));
+    for source in [1u32, 2] {
+        let (got, skipped) = nvds_camera_run(source, "");
+        let want = hand_embedding_camera(&engine, &crop, i64::from(source));
+        assert_close(&got.expect("an embedding").values, &want, &format!("source {source}"));
+        assert_eq!(skipped, 0);
+    }
+    // A fixed sie-camera wins over the source id.
+    let (got, _) = nvds_camera_run(2, "sie-camera=0");
+    assert_close(&got.unwrap().values, &hand_embedding_camera(&engine, &crop, 0), "sie-camera=0");
+    // Source 5 has no row in a 3-camera table: not embedded, counted.
+    let (got, skipped) = nvds_camera_run(5, "");
+    assert!(got.is_none());
+    assert_eq!(skipped, 1);
+}

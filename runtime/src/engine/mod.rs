@@ -16,7 +16,7 @@ pub mod preprocess;
 pub mod select;
 pub mod tract;
 
-pub use model_info::ModelInfo;
+pub use model_info::{CameraInput, ModelInfo};
 pub use preprocess::{ColorOrder, PreprocessConfig};
 pub use select::{EngineKind, OpenedEngine, open_engine};
 pub use tract::TractEngine;
@@ -46,8 +46,11 @@ pub enum EngineError {
         /// What went wrong.
         message: String,
     },
-    /// The model does not have exactly one input.
-    #[error("{path} has {count} inputs ({names}); a ReID model has exactly one image input")]
+    /// The model does not have exactly one image input (besides a camera input its metadata names).
+    #[error(
+        "{path} has {count} inputs ({names}); a ReID model has exactly one image input, and a camera input only \
+         when its metadata names it (`reid.camera_input`)"
+    )]
     InputCount {
         /// The model file.
         path: PathBuf,
@@ -146,6 +149,26 @@ pub enum EngineError {
         /// Why it cannot run.
         reason: String,
     },
+    /// A camera id outside the model's SIE camera table.
+    #[error("camera id {id} is outside the {count} cameras (ids 0..{count}) of {path}'s side information table")]
+    Camera {
+        /// The model file.
+        path: PathBuf,
+        /// The camera id given.
+        id: i64,
+        /// Cameras of the table.
+        count: usize,
+    },
+    /// A batch whose camera ids are not one per image.
+    #[error("{path}: a batch of {n} images needs {n} camera ids, got {got}")]
+    CameraCount {
+        /// The model file.
+        path: PathBuf,
+        /// Images in the batch.
+        n: usize,
+        /// Camera ids given.
+        got: usize,
+    },
     /// A folder (searched recursively) with no image file.
     #[error("no images (jpg, png, bmp) under {path}")]
     NoImages {
@@ -154,14 +177,22 @@ pub enum EngineError {
     },
 }
 
-/// Something that maps a batch of preprocessed `[n, 3, h, w]` images to `[n, d]` embeddings.
+/// Something that maps a batch of preprocessed `[n, 3, h, w]` images (and, for a model with a camera input,
+/// one camera id per image) to `[n, d]` embeddings.
 pub trait Engine: Send + Sync {
-    /// The model this engine runs: names, shapes, preprocessing, normalisation.
+    /// The model this engine runs: names, shapes, preprocessing, normalisation, camera input.
     fn info(&self) -> &ModelInfo;
 
     /// The raw model outputs (row after row, `n x info().output_dim`) of `n` preprocessed images laid out as
-    /// `[n, 3, h, w]` (see [`preprocess::preprocess_image`]).
-    fn embed_batch(&self, input: &[f32], n: usize) -> Result<Vec<f32>, EngineError>;
+    /// `[n, 3, h, w]` (see [`preprocess::preprocess_image`]), with `cameras` (one 0-based SIE camera id per image)
+    /// fed to the camera input of a model that has one (`None`: camera 0 for every image; ignored by a model
+    /// without a camera input). Ids are checked by [`ModelInfo::camera_ids`].
+    fn embed_batch_cameras(&self, input: &[f32], n: usize, cameras: Option<&[i64]>) -> Result<Vec<f32>, EngineError>;
+
+    /// [`Engine::embed_batch_cameras`] without camera ids (camera 0 for a model with a camera input).
+    fn embed_batch(&self, input: &[f32], n: usize) -> Result<Vec<f32>, EngineError> {
+        self.embed_batch_cameras(input, n, None)
+    }
 }
 
 /// The `[n, 3, h, w]` shape of a batch for `info`'s model; [`EngineError::BatchShape`] when `input` does not hold
@@ -237,10 +268,23 @@ pub fn list_images(dir: &Path) -> Result<Vec<PathBuf>, EngineError> {
 
 /// Embeddings of `paths` (one row per path, in order): decoded and preprocessed in parallel per batch, run
 /// `options.batch_size` at a time, flip-averaged and L2-normalised as `options` says. `progress` gets one
-/// `embedding` stage advanced per image.
+/// `embedding` stage advanced per image. A model with a camera input gets camera 0 for every image
+/// ([`embed_paths_cameras`] gives one per path).
 pub fn embed_paths(
     engine: &dyn Engine,
     paths: &[PathBuf],
+    options: &EmbedOptions,
+    progress: &dyn Progress,
+) -> Result<Matrix, EngineError> {
+    embed_paths_cameras(engine, paths, None, options, progress)
+}
+
+/// [`embed_paths`] with one 0-based SIE camera id per path (`cameras.len() == paths.len()`), fed to a model's
+/// camera input (and to its mirrored images with `flip`); unused by a model without one.
+pub fn embed_paths_cameras(
+    engine: &dyn Engine,
+    paths: &[PathBuf],
+    cameras: Option<&[i64]>,
     options: &EmbedOptions,
     progress: &dyn Progress,
 ) -> Result<Matrix, EngineError> {
@@ -249,8 +293,15 @@ pub fn embed_paths(
     let plane = 3 * cfg.height as usize * cfg.width as usize;
     let mut rows: Vec<f32> = Vec::new();
     let mut dim = info.output_dim.unwrap_or(0);
+    if let Some(ids) = cameras
+        && ids.len() != paths.len()
+    {
+        return Err(EngineError::CameraCount { path: info.path.clone(), n: paths.len(), got: ids.len() });
+    }
+    let batch_size = options.batch_size.max(1);
     progress.stage("embedding", paths.len() as u64);
-    for chunk in paths.chunks(options.batch_size.max(1)) {
+    for (index, chunk) in paths.chunks(batch_size).enumerate() {
+        let ids = cameras.map(|c| &c[index * batch_size..index * batch_size + chunk.len()]);
         let images: Vec<Vec<f32>> =
             chunk.par_iter().map(|p| preprocess::load_image(p, cfg)).collect::<Result<_, _>>()?;
         let n = chunk.len();
@@ -258,10 +309,10 @@ pub fn embed_paths(
         for image in &images {
             batch.extend_from_slice(image);
         }
-        let mut out = engine.embed_batch(&batch, n)?;
+        let mut out = engine.embed_batch_cameras(&batch, n, ids)?;
         if options.flip {
             preprocess::flip_horizontal(&mut batch, cfg.width as usize);
-            let mirrored = engine.embed_batch(&batch, n)?;
+            let mirrored = engine.embed_batch_cameras(&batch, n, ids)?;
             for (a, b) in out.iter_mut().zip(&mirrored) {
                 *a = 0.5 * (*a + b);
             }

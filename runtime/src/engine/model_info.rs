@@ -1,6 +1,7 @@
-//! What an ONNX ReID model declares: its one image input (`N x 3 x H x W`), its output, and the `reid.*`
-//! metadata properties written by `reid-models` export (input size, mean/std, scale, colour order, whether the
-//! output is already L2-normalised).
+//! What an ONNX ReID model declares: its image input (`N x 3 x H x W`), for a model with side information
+//! embedding (TransReID's SIE) its camera input (`N`, int64), its output, and the `reid.*` metadata properties
+//! written by `reid-models` export (input size, mean/std, scale, colour order, whether the output is already
+//! L2-normalised, the camera input and its camera count).
 
 use super::EngineError;
 use super::preprocess::{ColorOrder, PreprocessConfig};
@@ -29,6 +30,19 @@ pub mod meta {
     pub const L2_NORMALIZED: &str = "reid.l2_normalized";
     /// Resize interpolation expected by the model (`bilinear`).
     pub const RESIZE: &str = "reid.resize";
+    /// Name of the camera input (int64 `[N]`), present only on models with a camera (SIE) table.
+    pub const CAMERA_INPUT: &str = "reid.camera_input";
+    /// Cameras of the SIE table: valid camera ids are `0..count`.
+    pub const SIE_CAMERAS: &str = "reid.sie_cameras";
+}
+
+/// The camera input of a model with side information embedding: one int64 id per image, `0..count`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CameraInput {
+    /// Name of the graph input (`camera` as `reid-models` exports it).
+    pub name: String,
+    /// Cameras of the SIE table (`reid.sie_cameras`).
+    pub count: usize,
 }
 
 /// One dimension of a declared tensor shape.
@@ -69,6 +83,8 @@ pub struct ModelInfo {
     pub preprocess: PreprocessConfig,
     /// Whether the output is already L2-normalised (`reid.l2_normalized`; false when absent).
     pub l2_normalized: bool,
+    /// The camera input, for a model with an SIE camera table (`None`: the model takes images only).
+    pub camera: Option<CameraInput>,
 }
 
 impl ModelInfo {
@@ -101,13 +117,24 @@ impl ModelInfo {
             .as_ref()
             .ok_or_else(|| EngineError::InvalidModel { path: path.to_owned(), message: "no graph".to_owned() })?;
         let initializers: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-        let inputs: Vec<&pb::ValueInfoProto> =
+        let metadata: BTreeMap<String, String> =
+            proto.metadata_props.iter().map(|p| (p.key.clone(), p.value.clone())).collect();
+        let meta_err = |key: &str, message: String| EngineError::Metadata {
+            path: path.to_owned(),
+            key: key.to_owned(),
+            value: metadata.get(key).cloned().unwrap_or_default(),
+            message,
+        };
+        let all: Vec<&pb::ValueInfoProto> =
             graph.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
+        let camera = camera_input(path, &all, &metadata)?;
+        let inputs: Vec<&pb::ValueInfoProto> =
+            all.iter().copied().filter(|i| camera.as_ref().is_none_or(|c| c.name != i.name)).collect();
         if inputs.len() != 1 {
             return Err(EngineError::InputCount {
                 path: path.to_owned(),
-                count: inputs.len(),
-                names: inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
+                count: all.len(),
+                names: all.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", "),
             });
         }
         let input = inputs[0];
@@ -125,14 +152,6 @@ impl ModelInfo {
                 return Err(shape_err(format!("has {c} channels; expected 3 (N x 3 x H x W)")));
             }
         }
-        let metadata: BTreeMap<String, String> =
-            proto.metadata_props.iter().map(|p| (p.key.clone(), p.value.clone())).collect();
-        let meta_err = |key: &str, message: String| EngineError::Metadata {
-            path: path.to_owned(),
-            key: key.to_owned(),
-            value: metadata.get(key).cloned().unwrap_or_default(),
-            message,
-        };
         let preprocess = match explicit {
             Some(cfg) => cfg.clone(),
             None => preprocess_from_metadata(&metadata).map_err(|(key, message)| match message {
@@ -166,8 +185,69 @@ impl ModelInfo {
             metadata,
             preprocess,
             l2_normalized,
+            camera,
         })
     }
+
+    /// Checks per-image camera ids for a batch of `n` images and returns what the camera input gets: `None`
+    /// for a model without one (any ids given are not used), camera 0 for every image when `cameras` is
+    /// `None`, else `cameras` itself, each id in `0..count` ([`EngineError::Camera`] names the first that
+    /// is not, the count and the model file).
+    pub fn camera_ids(&self, n: usize, cameras: Option<&[i64]>) -> Result<Option<Vec<i64>>, EngineError> {
+        let Some(input) = &self.camera else { return Ok(None) };
+        let Some(ids) = cameras else { return Ok(Some(vec![0; n])) };
+        if ids.len() != n {
+            return Err(EngineError::CameraCount { path: self.path.clone(), n, got: ids.len() });
+        }
+        if let Some(&id) = ids.iter().find(|&&id| id < 0 || id as u64 >= input.count as u64) {
+            return Err(EngineError::Camera { path: self.path.clone(), id, count: input.count });
+        }
+        Ok(Some(ids.to_vec()))
+    }
+}
+
+/// The camera input among the graph's (non-initializer) inputs: the one `reid.camera_input` names, declared
+/// int64 of rank 1, with `reid.sie_cameras` a positive count. `None` when the metadata names no camera input.
+fn camera_input(
+    path: &Path,
+    inputs: &[&pb::ValueInfoProto],
+    metadata: &BTreeMap<String, String>,
+) -> Result<Option<CameraInput>, EngineError> {
+    let Some(name) = metadata.get(meta::CAMERA_INPUT).map(|v| v.trim().to_owned()) else { return Ok(None) };
+    let meta_err = |key: &str, message: String| EngineError::Metadata {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        value: metadata.get(key).cloned().unwrap_or_default(),
+        message,
+    };
+    let Some(input) = inputs.iter().find(|i| i.name == name) else {
+        let names = inputs.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ");
+        return Err(meta_err(meta::CAMERA_INPUT, format!("the graph has no input of that name (it has {names})")));
+    };
+    let count = match metadata.get(meta::SIE_CAMERAS).map(|v| v.trim().parse::<usize>()) {
+        None => return Err(meta_err(meta::SIE_CAMERAS, "missing; a camera input needs its camera count".into())),
+        Some(Err(e)) => return Err(meta_err(meta::SIE_CAMERAS, e.to_string())),
+        Some(Ok(0)) => return Err(meta_err(meta::SIE_CAMERAS, "must be positive".into())),
+        Some(Ok(c)) => c,
+    };
+    let shape_err = |message: String| EngineError::InputShape { path: path.to_owned(), input: name.clone(), message };
+    if let Some(elem) = element_type(input)
+        && elem != pb::tensor_proto::DataType::Int64 as i32
+    {
+        return Err(shape_err(format!("has element type {elem}; a camera input is int64 (ONNX type 7)")));
+    }
+    if let Some(shape) = declared_shape(input)
+        && shape.len() != 1
+    {
+        return Err(shape_err(format!("has rank {}; a camera input is one id per image [N]", shape.len())));
+    }
+    Ok(Some(CameraInput { name, count }))
+}
+
+/// The declared element type of a graph input, if it declares one.
+fn element_type(value: &pb::ValueInfoProto) -> Option<i32> {
+    let pb::type_proto::Value::TensorType(tensor) = value.r#type.as_ref()?.value.as_ref()?;
+    Some(tensor.elem_type)
 }
 
 /// The `metadata_props` of the model at `path` (no validation of its inputs or preprocessing).

@@ -133,7 +133,12 @@ mod tests {
         fn info(&self) -> &reid_runtime::engine::ModelInfo {
             &self.0
         }
-        fn embed_batch(&self, input: &[f32], n: usize) -> Result<Vec<f32>, reid_runtime::engine::EngineError> {
+        fn embed_batch_cameras(
+            &self,
+            input: &[f32],
+            n: usize,
+            _cameras: Option<&[i64]>,
+        ) -> Result<Vec<f32>, reid_runtime::engine::EngineError> {
             let plane = input.len() / n / 3;
             Ok(input.chunks_exact(plane).map(|p| p.iter().sum::<f32>() / plane as f32).collect())
         }
@@ -152,6 +157,7 @@ mod tests {
             metadata: Default::default(),
             preprocess: cfg.clone(),
             l2_normalized: false,
+            camera: None,
         });
         let a = approximate(cfg.scale, cfg.mean, cfg.std, ScaleFit::WorstCase);
         let crops = sample_crops(5, 48, 96);

@@ -190,6 +190,17 @@ fn config(args: &ConfigArgs) -> Result<()> {
     check_settings(args)?;
     let cfg = resolve_preprocess(&args.model, &args.preprocess)?;
     let info = ModelInfo::read(&args.model, Some(&cfg))?;
+    if let Some(camera) = &info.camera {
+        bail!(
+            "{} has a camera input `{}` (TransReID side information embedding, {} cameras): nvinfer feeds a \
+             secondary model only its image input (a custom NvDsInferInitializeInputLayers fills other inputs once, \
+             not per object), so the camera would be lost. Run this model in reidembed instead (engine=tensorrt, \
+             property sie-camera), or export it without SIE (model.sie_camera: false)",
+            args.model.display(),
+            camera.name,
+            camera.count
+        );
+    }
     let approx = approximate(cfg.scale, cfg.mean, cfg.std, args.scale_fit);
     let onnx_file = match &args.onnx_path {
         Some(p) if p.trim().is_empty() => bail!("--onnx-path is empty"),

@@ -167,7 +167,14 @@ pub fn calibrate(
         let run_err = |message: String| EngineError::Run { path: model.to_owned(), message };
         let tensor =
             TensorRef::from_array_view(([chunk.len(), 3, h, w], &input[..])).map_err(|e| run_err(e.to_string()))?;
-        let outputs = session.run(ort::inputs![tensor]).map_err(|e| run_err(e.to_string()))?;
+        let mut feed = ort::inputs![info.input_name.as_str() => tensor];
+        // A camera model is calibrated on camera 0 (the SIE offset is a constant per camera).
+        let ids = info.camera_ids(chunk.len(), None)?;
+        if let (Some(ids), Some(c)) = (&ids, &info.camera) {
+            let camera = TensorRef::from_array_view(([chunk.len()], &ids[..])).map_err(|e| run_err(e.to_string()))?;
+            feed.push((c.name.as_str().into(), camera.into()));
+        }
+        let outputs = session.run(feed).map_err(|e| run_err(e.to_string()))?;
         for name in &output_names {
             let Some(value) = outputs.get(name.as_str()) else { continue };
             let Ok((_, values)) = value.try_extract_tensor::<f32>() else { continue };

@@ -215,7 +215,7 @@ fn first_run(session: &mut Session, info: &ModelInfo, options: &OrtOptions) -> R
     let n = info.input_shape.first().and_then(|d| d.fixed()).unwrap_or(n);
     let (h, w) = (info.preprocess.height as usize, info.preprocess.width as usize);
     let zeros = vec![0f32; n * 3 * h * w];
-    run(session, info, &zeros, n)?;
+    run(session, info, &zeros, n, None)?;
     let err = |message: String| EngineError::Run { path: info.path.clone(), message };
     let file = session.end_profiling().map_err(|e| err(format!("ending the profile: {e}")))?;
     let text = std::fs::read_to_string(&file).map_err(|e| err(format!("reading the profile {file}: {e}")))?;
@@ -223,11 +223,24 @@ fn first_run(session: &mut Session, info: &ModelInfo, options: &OrtOptions) -> R
     Placement::from_profile(&text).map_err(|e| err(format!("profile {file}: {e}")))
 }
 
-fn run(session: &mut Session, info: &ModelInfo, input: &[f32], n: usize) -> Result<Vec<f32>, EngineError> {
+/// Runs `n` images (and their camera ids, checked by [`ModelInfo::camera_ids`], on a model with a camera input).
+fn run(
+    session: &mut Session,
+    info: &ModelInfo,
+    input: &[f32],
+    n: usize,
+    cameras: Option<&[i64]>,
+) -> Result<Vec<f32>, EngineError> {
     let shape = super::super::batch_shape(info, input, n)?;
+    let ids = info.camera_ids(n, cameras)?;
     let err = |message: String| EngineError::Run { path: info.path.clone(), message };
     let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| err(e.to_string()))?;
-    let outputs = session.run(ort::inputs![tensor]).map_err(|e| err(e.to_string()))?;
+    let mut feed = ort::inputs![info.input_name.as_str() => tensor];
+    if let (Some(ids), Some(c)) = (&ids, &info.camera) {
+        let camera = TensorRef::from_array_view(([n], &ids[..])).map_err(|e| err(e.to_string()))?;
+        feed.push((c.name.as_str().into(), camera.into()));
+    }
+    let outputs = session.run(feed).map_err(|e| err(e.to_string()))?;
     let (shape, values) = outputs[0].try_extract_tensor::<f32>().map_err(|e| err(e.to_string()))?;
     if shape.first().copied() != Some(n as i64) {
         return Err(err(format!("output shape {shape:?} is not {n} x D")));
@@ -241,8 +254,8 @@ impl Engine for OrtEngine {
         &self.info
     }
 
-    fn embed_batch(&self, input: &[f32], n: usize) -> Result<Vec<f32>, EngineError> {
+    fn embed_batch_cameras(&self, input: &[f32], n: usize, cameras: Option<&[i64]>) -> Result<Vec<f32>, EngineError> {
         let mut session = self.session.lock().unwrap_or_else(|p| p.into_inner());
-        run(&mut session, &self.info, input, n)
+        run(&mut session, &self.info, input, n, cameras)
     }
 }

@@ -247,7 +247,10 @@ pub fn tensorrt_settings(
     }
     let dir = cache_dir.to_str().ok_or_else(|| bad(format!("cache path {} is not UTF-8", cache_dir.display())))?;
     let (h, w) = (info.preprocess.height, info.preprocess.width);
-    let shape = |n: usize| format!("{}:{n}x3x{h}x{w}", info.input_name);
+    let shape = |n: usize| match &info.camera {
+        Some(c) => format!("{}:{n}x3x{h}x{w},{}:{n}", info.input_name, c.name),
+        None => format!("{}:{n}x3x{h}x{w}", info.input_name),
+    };
     let flag = |b: bool| if b { "1" } else { "0" }.to_owned();
     let mut out = vec![
         ("device_id".to_owned(), device_id.to_string()),
@@ -319,6 +322,7 @@ mod tests {
                 color: ColorOrder::Rgb,
             },
             l2_normalized: false,
+            camera: None,
         }
     }
 
@@ -346,6 +350,17 @@ mod tests {
         assert_eq!(get(&s, "trt_profile_opt_shapes"), Some("images:8x3x256x128"));
         assert_eq!(get(&s, "trt_profile_max_shapes"), Some("images:32x3x256x128"));
         assert_eq!(get(&s, "trt_int8_calibration_table_name"), None);
+    }
+
+    #[test]
+    fn a_camera_input_gets_its_own_profile_shape() {
+        let options = TensorRtOptions { profile: BatchProfile { min: 1, opt: 4, max: 16 }, ..Default::default() };
+        let mut info = info(Dim::Symbolic("N".into()));
+        info.camera = Some(crate::engine::CameraInput { name: "camera".into(), count: 6 });
+        let s = tensorrt_settings(&options, 0, &info, Path::new("/c")).unwrap();
+        assert_eq!(get(&s, "trt_profile_min_shapes"), Some("images:1x3x256x128,camera:1"));
+        assert_eq!(get(&s, "trt_profile_opt_shapes"), Some("images:4x3x256x128,camera:4"));
+        assert_eq!(get(&s, "trt_profile_max_shapes"), Some("images:16x3x256x128,camera:16"));
     }
 
     #[test]
