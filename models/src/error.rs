@@ -61,6 +61,24 @@ pub enum ModelError {
         /// Extra advice, possibly empty.
         hint: String,
     },
+    /// A whole-network checkpoint holds trained parts the model has no place for (e.g. JPM branches or local
+    /// classifiers beyond `devide_length`).
+    #[error(
+        "checkpoint {path} does not fit the {architecture} model: it holds {count} tensors the model has no \
+         place for (e.g. {examples}){hint}"
+    )]
+    Unexpected {
+        /// The file.
+        path: PathBuf,
+        /// Model description.
+        architecture: String,
+        /// How many tensors.
+        count: usize,
+        /// Some of their names.
+        examples: String,
+        /// Extra advice, possibly empty.
+        hint: String,
+    },
     /// A position embedding whose grid cannot be resized to the model's patch grid.
     #[error("{origin}: `pos_embed` of shape {shape:?} cannot be resized to the {grid:?} patch grid: {reason}")]
     PosEmbed {

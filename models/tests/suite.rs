@@ -4,4 +4,5 @@ mod common;
 mod errors;
 mod export;
 mod parity;
+mod transreid;
 mod vit;

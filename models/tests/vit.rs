@@ -22,24 +22,6 @@ fn pair(v: &Value) -> [usize; 2] {
     [n(&v[0]), n(&v[1])]
 }
 
-/// The fixture's ViT configuration.
-fn vit_config(c: &Value) -> VitConfig {
-    VitConfig {
-        embed_dim: n(&c["embed_dim"]),
-        depth: n(&c["depth"]),
-        num_heads: n(&c["num_heads"]),
-        mlp_ratio: c["mlp_ratio"].as_f64().unwrap(),
-        qkv_bias: c["qkv_bias"].as_bool().unwrap(),
-        qk_scale: c["qk_scale"].as_f64(),
-        patch_size: 16,
-        stride: pair(&c["stride"]),
-        image_size: pair(&c["image"]),
-        drop_path_rate: 0.0,
-        sie: SieConfig { cameras: n(&c["cameras"]), views: n(&c["views"]), coe: c["sie_coe"].as_f64().unwrap() },
-        layer_norm_eps: 1e-6,
-    }
-}
-
 /// The state dict part of a fixture (no `__` outputs).
 fn state_dict(ckpt: &Checkpoint) -> BTreeMap<String, TensorData> {
     ckpt.tensors.iter().filter(|(k, _)| !k.starts_with("__")).map(|(k, v)| (k.clone(), v.clone())).collect()

@@ -1,5 +1,6 @@
 //! Recognising a checkpoint's parameter layout and converting it to the canonical names the model uses:
-//! torchvision for ResNet, timm for Swin, `base.*` plus head names for a whole ReID network.
+//! torchvision for ResNet, timm for Swin and ViT, `base.*` plus head names for a whole ReID network (TransReID's
+//! JPM names renamed by [`super::transreid`]).
 //!
 //! Swin checkpoints come in three layouts that hold the same weights:
 //! - timm (>= 0.9): patch merging at the start of stages 1..3 (`layers.{i}.downsample`);
@@ -18,6 +19,8 @@ use std::path::Path;
 pub enum Layout {
     /// A ReID network saved by this project or a PyTorch ReID toolbox (`base.*`, `bottleneck.*`, ...).
     Reid,
+    /// A TransReID network with the jigsaw patch module (`base.*`, `b1.*`, `b2.*`, `bottleneck_1..`, ...).
+    TransReid,
     /// torchvision ResNet.
     Torchvision,
     /// timm Swin Transformer.
@@ -26,6 +29,8 @@ pub enum Layout {
     MicrosoftSwin,
     /// mmdet/mmcls Swin Transformer (SOLIDER).
     MmdetSwin,
+    /// timm / DeiT / TransReID Vision Transformer (`cls_token`, `pos_embed`, `blocks.{i}.*`).
+    Vit,
     /// No known backbone names.
     Unknown,
 }
@@ -34,10 +39,12 @@ impl std::fmt::Display for Layout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Layout::Reid => "ReID network",
+            Layout::TransReid => "TransReID network",
             Layout::Torchvision => "torchvision ResNet",
             Layout::Timm => "timm Swin",
             Layout::MicrosoftSwin => "Microsoft Swin",
             Layout::MmdetSwin => "mmdet/SOLIDER Swin",
+            Layout::Vit => "timm/TransReID ViT",
             Layout::Unknown => "unrecognised",
         })
     }
@@ -52,20 +59,23 @@ pub struct Canonical {
     pub backbone_layout: Layout,
     /// Backbone tensors in torchvision/timm names (no `base.` prefix).
     pub backbone: BTreeMap<String, TensorData>,
-    /// Head tensors (`fcneck.weight`, `bottleneck.*`, `classifier.weight`).
+    /// Head tensors (`fcneck.weight`, `bottleneck.*`, `classifier.weight`, `jpm.*`).
     pub head: BTreeMap<String, TensorData>,
+    /// Head keys renamed from the file's names: canonical name -> name in the file.
+    pub renamed: BTreeMap<String, String>,
     /// Keys that a pretrained network carries but this model never uses (pretraining heads, BN counters,
     /// stored index buffers and masks, SOLIDER's auxiliary norms and semantic embeddings).
     pub ignored: Vec<String>,
 }
 
-/// Names that are not parameters of the target model and are dropped quietly.
+/// Names that are not parameters of the target model and are dropped quietly: classifier heads (torchvision
+/// `fc`, timm `head`, TransReID's unused 1000-class `base.fc`), DeiT's distillation token and head, timm's
+/// pooled-feature norm, BN counters, stored index buffers and masks.
 fn ignorable(key: &str) -> bool {
     let last = key.rsplit('.').next().unwrap_or(key);
     matches!(last, "num_batches_tracked" | "relative_position_index" | "attn_mask" | "relative_coords_table")
-        || key.starts_with("fc.")
-        || key.starts_with("head.")
-        || key.starts_with("semantic_embed_")
+        || ["fc.", "head.", "head_dist.", "fc_norm.", "semantic_embed_"].iter().any(|p| key.starts_with(p))
+        || key == "dist_token"
 }
 
 fn detect(backbone: &BTreeMap<String, TensorData>) -> Layout {
@@ -76,6 +86,8 @@ fn detect(backbone: &BTreeMap<String, TensorData>) -> Layout {
         if any("layers.0.downsample.") { Layout::MicrosoftSwin } else { Layout::Timm }
     } else if any("layer1.") || any("conv1.") {
         Layout::Torchvision
+    } else if backbone.contains_key("cls_token") || any("blocks.0.") {
+        Layout::Vit
     } else {
         Layout::Unknown
     }
@@ -86,13 +98,21 @@ pub fn canonicalize(path: &Path, tensors: BTreeMap<String, TensorData>) -> Resul
     let is_reid = tensors.keys().any(|k| k.starts_with("base."));
     let mut backbone = BTreeMap::new();
     let mut head = BTreeMap::new();
+    let mut renamed = BTreeMap::new();
     let mut ignored = Vec::new();
     let mut other = BTreeMap::new();
     for (k, v) in tensors {
         if is_reid {
             if let Some(rest) = k.strip_prefix("base.") {
                 backbone.insert(rest.to_owned(), v);
-            } else if ["fcneck.", "bottleneck.", "classifier."].iter().any(|p| k.starts_with(p)) {
+            } else if let Some(name) = super::transreid::to_canonical(&k) {
+                if k.ends_with("num_batches_tracked") {
+                    ignored.push(k)
+                } else {
+                    renamed.insert(name.clone(), k);
+                    head.insert(name, v);
+                }
+            } else if ["fcneck.", "bottleneck.", "classifier.", "jpm."].iter().any(|p| k.starts_with(p)) {
                 if k.ends_with("num_batches_tracked") {
                     ignored.push(k)
                 } else {
@@ -125,13 +145,12 @@ pub fn canonicalize(path: &Path, tensors: BTreeMap<String, TensorData>) -> Resul
     let (backbone, dropped): (BTreeMap<_, _>, BTreeMap<_, _>) = backbone.into_iter().partition(|(k, _)| !ignorable(k));
     ignored.extend(dropped.into_keys());
     ignored.sort();
-    Ok(Canonical {
-        layout: if is_reid { Layout::Reid } else { backbone_layout },
-        backbone_layout,
-        backbone,
-        head,
-        ignored,
-    })
+    let layout = match (is_reid, renamed.is_empty()) {
+        (true, false) => Layout::TransReid,
+        (true, true) => Layout::Reid,
+        (false, _) => backbone_layout,
+    };
+    Ok(Canonical { layout, backbone_layout, backbone, head, renamed, ignored })
 }
 
 /// `layers.{i}.downsample.*` of Microsoft's layout is timm's `layers.{i+1}.downsample.*`.

@@ -2,10 +2,11 @@
 //! saving trained networks as safetensors whose keys PyTorch users can read.
 
 mod apply;
-pub(crate) use apply::missing_parameters;
+pub(crate) use apply::{apply_tensors, missing_error, missing_parameters};
 mod checkpoint;
 mod layout;
 mod save;
+pub mod transreid;
 
 pub use apply::ImportReport;
 pub use checkpoint::Checkpoint;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use burn::tensor::{Device, Tensor, TensorData};
+use reid_models::backbone::vit::{SieConfig, VitConfig};
 use reid_models::config::{BackboneConfig, BlockKind, ResnetConfig, SwinConfig};
 use reid_models::weights::Checkpoint;
 use reid_models::{Neck, NeckFeat, ReidConfig, ReidModel};
@@ -14,10 +15,10 @@ pub fn fixture_path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-/// The inputs `gen_model_fixtures.py::formula_input` makes: an integer hash of the element index in [-2, 2).
-pub fn formula_input(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
-    let n: usize = shape.iter().product();
-    let data: Vec<f32> = (0..n as u64)
+/// The integer hash of the element index in [-2, 2) behind `gen_model_fixtures.py::formula_input` (as `f64`,
+/// before the cast; `gen_transreid_fixtures.py::formula_values`).
+pub fn formula_values(n: usize, seed: u64) -> Vec<f64> {
+    (0..n as u64)
         .map(|i| {
             let m = 0xFFFF_FFFFu64;
             let mut u = (i.wrapping_mul(2_654_435_761) + seed * 40503 + 12345) & m;
@@ -26,10 +27,35 @@ pub fn formula_input(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4>
             u ^= u >> 12;
             u = u.wrapping_mul(0x297A_2D39) & m;
             u ^= u >> 15;
-            ((u as f64 / 4_294_967_296.0) * 4.0 - 2.0) as f32
+            (u as f64 / 4_294_967_296.0) * 4.0 - 2.0
         })
-        .collect();
+        .collect()
+}
+
+/// The inputs `gen_model_fixtures.py::formula_input` makes: an integer hash of the element index in [-2, 2).
+pub fn formula_input(shape: [usize; 4], seed: u64, device: &Device) -> Tensor<4> {
+    let data: Vec<f32> = formula_values(shape.iter().product(), seed).into_iter().map(|v| v as f32).collect();
     Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+/// The fixture's ViT configuration (`gen_vit_fixtures.py` / `gen_transreid_fixtures.py` config keys).
+pub fn vit_config(c: &Value) -> VitConfig {
+    let n = |v: &Value| v.as_u64().unwrap() as usize;
+    let pair = |v: &Value| [n(&v[0]), n(&v[1])];
+    VitConfig {
+        embed_dim: n(&c["embed_dim"]),
+        depth: n(&c["depth"]),
+        num_heads: n(&c["num_heads"]),
+        mlp_ratio: c["mlp_ratio"].as_f64().unwrap(),
+        qkv_bias: c["qkv_bias"].as_bool().unwrap(),
+        qk_scale: c["qk_scale"].as_f64(),
+        patch_size: 16,
+        stride: pair(&c["stride"]),
+        image_size: pair(&c["image"]),
+        drop_path_rate: 0.0,
+        sie: SieConfig { cameras: n(&c["cameras"]), views: n(&c["views"]), coe: c["sie_coe"].as_f64().unwrap() },
+        layer_norm_eps: 1e-6,
+    }
 }
 
 /// The fixture's `config` metadata.
