@@ -104,6 +104,16 @@ impl Embedder for OnnxEmbedder {
     fn embed(&self, images: Vec<f32>, n: usize) -> Result<Vec<f32>, TrainError> {
         self.engine.embed_batch(&images, n).map_err(|e| TrainError::Eval(e.to_string()))
     }
+
+    /// The model's camera input (`reid.sie_cameras`), when it has one.
+    fn sie_cameras(&self) -> usize {
+        self.engine.info().camera.as_ref().map_or(0, |c| c.count)
+    }
+
+    fn embed_side(&self, images: Vec<f32>, n: usize, cameras: &[i64]) -> Result<Vec<f32>, TrainError> {
+        let cameras = (!cameras.is_empty()).then_some(cameras);
+        self.engine.embed_batch_cameras(&images, n, cameras).map_err(|e| TrainError::Eval(e.to_string()))
+    }
 }
 
 /// Embeddings of `paths` (rows in path order), `batch_size` images at a time, decoded on `workers` threads.

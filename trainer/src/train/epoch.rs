@@ -67,7 +67,8 @@ fn gradients(
     if replicas.len() > 1 {
         let image_len = 3 * hw[0] * hw[1];
         let parts = split_batch(&batch, plan.data.identity_chunk, replicas.len(), image_len);
-        let step = parallel_step(&s.model, &s.loss, parts, replicas, hw)?;
+        let seed = plan.model.draws_random().then(|| mix_seed(&[plan.seed, 0xD809, step[0], step[1]]));
+        let step = parallel_step(&s.model, &s.loss, parts, replicas, hw, seed)?;
         return Ok((step.grads, step.values, step.correct));
     }
     let device = &s.devices.train;

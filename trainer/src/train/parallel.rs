@@ -5,6 +5,7 @@
 
 use super::epoch::camera_tensor;
 use super::error::TrainError;
+use super::session::INIT_LOCK;
 use crate::data::Batch;
 use crate::loss::{LossValues, ReidLoss};
 use burn::module::{Module, ModuleVisitor, Param};
@@ -67,14 +68,23 @@ pub struct ParallelStep {
 }
 
 /// Forward and backward of `parts` on `devices` (autodiff devices, one part each) with replicas of `model`.
+/// `seed`: the network draws random numbers (stochastic depth); the step then seeds the backend's process-wide
+/// generator and runs under the initialisation lock, so it does not disturb other runs in the process (the
+/// replicas' draws interleave, so a data-parallel step with stochastic depth is not reproducible bit for bit).
 pub fn parallel_step(
     model: &ReidModel,
     loss: &ReidLoss,
     parts: Vec<Part>,
     devices: &[Device],
     hw: [usize; 2],
+    seed: Option<u64>,
 ) -> Result<ParallelStep, TrainError> {
     let total: usize = parts.iter().map(|p| p.labels.len()).sum();
+    let _guard = seed.map(|seed| {
+        let guard = INIT_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        devices.iter().for_each(|d| d.seed(seed));
+        guard
+    });
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()

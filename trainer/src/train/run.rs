@@ -146,7 +146,7 @@ fn end_epoch(
     {
         s.state.best = Some((epoch, v.map));
         let best = &plan.folders.best_model;
-        s.model.save_safetensors(best, &plan.model.metadata(epoch, s.data.num_classes))?;
+        session::synced(&s.model).save_safetensors(best, &plan.model.metadata(epoch, s.data.num_classes))?;
         observer.message(&format!("epoch {epoch}: new best mAP {:.4} -> {}", v.map, best.display()));
     }
     if plan.checkpoints_after(epoch) {
@@ -159,7 +159,8 @@ fn end_epoch(
 /// Writes the final network and the resolved spec; the summary of the run.
 fn finish(plan: &RunPlan, s: Session, initial: Option<Validation>) -> Result<TrainSummary, TrainError> {
     let f = &plan.folders;
-    s.model.save_safetensors(&f.last_model, &plan.model.metadata(s.state.epoch, s.data.num_classes))?;
+    session::synced(&s.model)
+        .save_safetensors(&f.last_model, &plan.model.metadata(s.state.epoch, s.data.num_classes))?;
     std::fs::write(&f.spec_file, &plan.spec_yaml).map_err(|e| TrainError::write(&f.spec_file, e))?;
     Ok(TrainSummary {
         dir: f.results.clone(),

@@ -196,7 +196,7 @@ pub fn save_checkpoint(plan: &RunPlan, session: &Session, epoch: usize) -> Resul
     let target = checkpoint::epoch_dir(&plan.folders.checkpoints, epoch);
     let metadata = plan.model.metadata(epoch, session.data.num_classes);
     checkpoint::write_atomically(&target, |tmp| {
-        session.model.save_safetensors(&tmp.join(files::MODEL), &metadata)?;
+        synced(&session.model).save_safetensors(&tmp.join(files::MODEL), &metadata)?;
         let opt = tmp.join(files::OPTIMIZER);
         session.optim.to_record().save(&opt).map_err(|e| TrainError::write(&opt, format!("{e:?}")))?;
         if let Some(c) = &session.centers {
@@ -209,6 +209,16 @@ pub fn save_checkpoint(plan: &RunPlan, session: &Session, epoch: usize) -> Resul
         std::fs::write(&state_path, text).map_err(|e| TrainError::write(&state_path, e))
     })?;
     Ok(target)
+}
+
+/// The network with its BatchNorm running statistics brought up to date, for saving. burn keeps a running
+/// statistic's latest update pending per thread until the next update or a sync, and a module's parameter visit
+/// (what saving reads) sees the value before it: a checkpoint written after an epoch without validation (which
+/// syncs) was one batch behind, so a run resumed from it drifted from the uninterrupted run. `valid()` syncs
+/// (the statistics are shared with the training network, whose trajectory does not change) and gives the same
+/// values without autodiff.
+pub fn synced(model: &ReidModel) -> ReidModel {
+    model.valid()
 }
 
 fn centers_to_file(centers: &CenterLoss, path: &Path) -> Result<(), TrainError> {
