@@ -261,4 +261,63 @@ mod tests {
         // Step 1: 1 - 0.1 * 1 = 0.9; step 2: buf = 0.9 + 1 = 1.9, 0.9 - 0.19 = 0.71.
         assert!(values(model.fc.weight.val().flatten(0, 1)).iter().all(|v| (v - 0.71).abs() < 1e-6));
     }
+
+    #[derive(Module, Debug)]
+    struct Locals {
+        classifiers: Vec<Linear>,
+    }
+
+    #[derive(Module, Debug)]
+    struct JpmNet {
+        fc: Linear,
+        classifier: Linear,
+        jpm: Locals,
+    }
+
+    /// Explicit group rates reach their groups, JPM's per-local classifiers (`jpm.classifiers.N`) included.
+    #[test]
+    fn step_rates_reach_biases_and_every_classifier() {
+        let device = Device::flex().autodiff();
+        let ones = |rows: usize, cols: usize| {
+            let mut l = LinearConfig::new(rows, cols).init(&device);
+            l.weight = Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![1.0f32; rows * cols], [rows, cols]),
+                &device,
+            ));
+            l.bias = l
+                .bias
+                .map(|_| Param::from_tensor(Tensor::from_data(TensorData::new(vec![1.0f32; cols], [cols]), &device)));
+            l
+        };
+        let model = JpmNet {
+            fc: ones(2, 2),
+            classifier: ones(2, 1),
+            jpm: Locals { classifiers: vec![ones(2, 1), ones(2, 1)] },
+        };
+        let mut loss = model.fc.weight.val().sum() + model.fc.bias.as_ref().unwrap().val().sum();
+        for l in std::iter::once(&model.classifier).chain(&model.jpm.classifiers) {
+            loss = loss + l.weight.val().sum() + l.bias.as_ref().unwrap().val().sum();
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let settings = OptimSettings {
+            kind: OptimizerKind::Sgd,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            weight_decay_bias: 0.0,
+            bias_lr_factor: 3.0,
+            large_fc_lr: true,
+        };
+        let rates = GroupRates { base: 0.1, bias: 0.3, classifier: Some(0.2) };
+        let model = GroupedOptimizer::new(settings).step_rates(&rates, model, grads);
+        let all = |t: Tensor<1>, want: f32, what: &str| {
+            let v = values(t);
+            assert!(v.iter().all(|x| (x - want).abs() < 1e-6), "{what}: {v:?}");
+        };
+        all(model.fc.weight.val().flatten(0, 1), 0.9, "weights at the base rate");
+        all(model.fc.bias.unwrap().val(), 0.7, "biases at the bias rate");
+        all(model.classifier.weight.val().flatten(0, 1), 0.8, "classifier");
+        for l in model.jpm.classifiers {
+            all(l.weight.val().flatten(0, 1), 0.8, "JPM classifier");
+        }
+    }
 }
