@@ -115,6 +115,11 @@ fn vit_with_sie_and_jpm_resumes_exactly() {
     let ev = tasks::evaluate(&s, &NoProgress).unwrap();
     assert!((ev.scores.plain.map - va.map).abs() < 1e-6, "{} vs {}", ev.scores.plain.map, va.map);
 
+    // The same checkpoint with SIE switched off in the spec: refused, naming the key, not silently dropped.
+    let s = spec(&tmp.path().join("a"), &data, 3, &[&format!("evaluate.checkpoint={model}"), "model.sie_camera=False"]);
+    let err = tasks::evaluate(&s, &NoProgress).unwrap_err().to_string();
+    assert!(err.contains("base.sie_embed, 2 cameras") && err.contains("model.sie_camera is False"), "{err}");
+
     // A query seen by camera 5, which the two-camera SIE table does not have: an error naming the image.
     let query = tmp.path().join("query5");
     std::fs::create_dir_all(&query).unwrap();

@@ -33,6 +33,15 @@ pub fn load_model(spec: &Spec, path: &Path, device: &Device) -> Result<(ReidMode
     // `[cameras, 1, D]`; views are not used here).
     let cameras = ckpt.f32("base.sie_embed").map_or(0, |(s, _)| s[0]);
     drop(ckpt);
+    if cameras > 0 && !spec.model.sie_camera {
+        return Err(TrainError::Checkpoint {
+            path: file,
+            message: format!(
+                "holds a camera embedding (base.sie_embed, {cameras} cameras) but model.sie_camera is False: set \
+                 model.sie_camera=True to use it"
+            ),
+        });
+    }
     let config = spec.model.reid_config(shape[0], cameras)?;
     let mut model = ReidModel::new(&config, device)?;
     model.load_checkpoint(&file, &config.backbone)?;
