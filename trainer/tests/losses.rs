@@ -331,3 +331,78 @@ fn combined_errors_name_the_key() {
     assert!(err.contains("model.metric_loss_type = `quadruplet`"), "{err}");
     assert_eq!("triplet_center".parse::<MetricLossType>().unwrap(), MetricLossType::TripletCenter);
 }
+
+/// Mean cross-entropy of `[n, classes]` logits with label smoothing `eps`, in f64 from the definition.
+fn ce_by_hand(logits: &[f64], classes: usize, targets: &[usize], eps: f64) -> f64 {
+    let mut total = 0.0;
+    for (i, &t) in targets.iter().enumerate() {
+        let row = &logits[i * classes..(i + 1) * classes];
+        let lse = row.iter().map(|x| x.exp()).sum::<f64>().ln();
+        for (c, x) in row.iter().enumerate() {
+            let q = if c == t { 1.0 - eps } else { 0.0 } + eps / classes as f64;
+            total -= q * (x - lse);
+        }
+    }
+    total / targets.len() as f64
+}
+
+/// Soft-margin batch-hard triplet of `[n, d]` features, from the definition.
+fn soft_triplet_by_hand(f: &[f64], d: usize, labels: &[usize]) -> f64 {
+    let n = labels.len();
+    let dist = |i: usize, j: usize| {
+        let (a, b) = (&f[i * d..(i + 1) * d], &f[j * d..(j + 1) * d]);
+        let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let sq = |v: &[f64]| v.iter().map(|x| x * x).sum::<f64>();
+        (sq(a) + sq(b) - 2.0 * dot).max(1e-12).sqrt()
+    };
+    let mut total = 0.0;
+    for i in 0..n {
+        let ap = (0..n).filter(|&j| labels[j] == labels[i]).map(|j| dist(i, j)).fold(f64::MIN, f64::max);
+        let an = (0..n).filter(|&j| labels[j] != labels[i]).map(|j| dist(i, j)).fold(f64::MAX, f64::min);
+        total += softplus(ap - an);
+    }
+    total / n as f64
+}
+
+/// TransReID's `make_loss` with JPM: ID = 0.5 * mean over the local CEs + 0.5 * the global CE, each smoothed
+/// alike; triplet likewise on the features; the center loss on the global feature only.
+#[test]
+fn jpm_weighting_follows_transreid_make_loss() {
+    use reid_models::{LocalOutput, TrainOutput};
+    let device = Device::flex();
+    let y = [0usize, 0, 1, 1];
+    let g_logits = [2.0, -1.0, 0.5, 0.3, -0.2, 1.1, 0.0, 0.7];
+    let l_logits = [[1.0, 0.0, 0.2, 0.9, 0.4, -0.4, -1.0, 2.0], [0.3, 0.1, -0.5, 0.5, 1.5, 0.0, 0.2, 0.2]];
+    let g_feat = [0.0, 0.0, 1.0, 0.0, 3.0, 2.0, 2.0, 2.0];
+    let l_feat = [[1.0, 1.0, 0.0, 2.0, 2.0, 0.0, 3.0, 1.0], [0.5, 0.0, 0.0, 0.5, 1.0, 1.0, 4.0, 0.0]];
+    let t = |v: &[f64]| t2(&v.iter().map(|&x| x as f32).collect::<Vec<_>>(), [4, 2], &device);
+    let output = || TrainOutput {
+        logits: t(&g_logits),
+        features: t(&g_feat),
+        local: (0..2).map(|i| LocalOutput { logits: t(&l_logits[i]), features: t(&l_feat[i]) }).collect(),
+    };
+    let centers = CenterLoss::from_centers(t2(&[0.0, 0.0, 3.0, 2.0], [2, 2], &device));
+    // Center loss of the global features by hand: squared distances 0 (-> 1e-12), 1, 0 (-> 1e-12), 1; sum / 4.
+    let center = (2e-12 + 2.0) / 4.0;
+    for (smooth, eps) in [(false, 0.0), (true, 0.1)] {
+        let id = 0.5 * (ce_by_hand(&l_logits[0], 2, &y, eps) + ce_by_hand(&l_logits[1], 2, &y, eps)) / 2.0
+            + 0.5 * ce_by_hand(&g_logits, 2, &y, eps);
+        let tri = 0.5 * (soft_triplet_by_hand(&l_feat[0], 2, &y) + soft_triplet_by_hand(&l_feat[1], 2, &y)) / 2.0
+            + 0.5 * soft_triplet_by_hand(&g_feat, 2, &y);
+        let mut o = options(SamplerKind::SoftmaxTriplet, MetricLossType::TripletCenter, true);
+        o.label_smooth = smooth;
+        o.no_margin = true;
+        let loss = ReidLoss::new(&o).unwrap();
+        let v = loss.compute_train(output(), labels(&[0, 0, 1, 1], &device), Some(&centers)).values();
+        let what = format!("label_smooth {smooth}");
+        close(f64::from(v.id.unwrap()), id, &format!("{what}: id"));
+        close(f64::from(v.triplet.unwrap()), tri, &format!("{what}: triplet"));
+        close(f64::from(v.center.unwrap()), center, &format!("{what}: center on the global feature"));
+        close(f64::from(v.total), id + tri + 0.5 * center, &format!("{what}: total"));
+        // Without local features: the global terms alone, as `compute`.
+        let bare = TrainOutput { local: Vec::new(), ..output() };
+        let b = loss.compute_train(bare, labels(&[0, 0, 1, 1], &device), Some(&centers)).values();
+        close(f64::from(b.id.unwrap()), ce_by_hand(&g_logits, 2, &y, eps), &format!("{what}: global id"));
+        close(f64::from(b.triplet.unwrap()), soft_triplet_by_hand(&g_feat, 2, &y), &format!("{what}: global tri"));
+    }
+}

@@ -176,3 +176,68 @@ fn bad_parameters_name_the_key() {
     s.warmup_epochs = 0;
     close(s.lr_at_counter(0), 0.0008, "no warm-up");
 }
+
+/// TransReID's `create_scheduler` as its `processor.py` steps it (`scheduler.step(epoch)` with epoch from 1):
+/// 0-based epoch e trains at t = e + 1 of the TAO cosine formula; written out for its Market recipe.
+#[test]
+fn transreid_cosine_steps_one_epoch_later() {
+    let s = WarmupMultiStep {
+        base_lr: 0.008,
+        lr_steps: vec![40, 70],
+        gamma: 0.1,
+        warmup_factor: 0.01,
+        warmup_epochs: 5,
+        method: WarmupMethod::TransreidCosine,
+        num_epochs: 120,
+    };
+    s.validate().unwrap();
+    // warmup_lr_init 8e-5, warmup step (0.008 - 8e-5) / 5 = 1.584e-3; lr_min 1.6e-5.
+    for (epoch, lr) in [(0, 8e-5 + 1.584e-3), (1, 8e-5 + 2.0 * 1.584e-3), (3, 8e-5 + 4.0 * 1.584e-3)] {
+        close(s.lr_at(epoch), lr, &format!("warm-up epoch {epoch}"));
+    }
+    let cosine = |t: f64| 1.6e-5 + 0.5 * (0.008 - 1.6e-5) * (1.0 + (PI * t / 120.0).cos());
+    for epoch in 4..119 {
+        close(s.lr_at(epoch), cosine(epoch as f64 + 1.0), &format!("cosine epoch {epoch}"));
+    }
+    close(s.lr_at(59), 1.6e-5 + 0.5 * (0.008 - 1.6e-5), "t = 60: cos(pi/2) = 0");
+    close(s.lr_at(119), 1.6e-5, "the 120th epoch trains at lr_min (t = t_initial ends the one cycle)");
+    let tao = WarmupMultiStep { method: WarmupMethod::Cosine, ..s.clone() };
+    assert!((0..130).all(|e| s.lr_at(e) == tao.lr_at(e + 1)), "the TAO cosine one epoch later");
+    // A bias group (bias_lr_factor 2) ramps from the same start to its own peak, to the same floor.
+    close(s.lr_at_group(0, 0.016), 8e-5 + (0.016 - 8e-5) / 5.0, "bias warm-up");
+    close(s.lr_at_group(119, 0.016), 1.6e-5, "bias floor");
+    assert_eq!("transreid_cosine".parse::<WarmupMethod>().unwrap(), WarmupMethod::TransreidCosine);
+}
+
+/// The optimiser's groups take their rates from the schedule's groups (biases at `base_lr * bias_lr_factor`,
+/// the classifiers at `2 * base_lr` with `large_fc_lr`), not from the base rate times the factor.
+#[test]
+fn group_rates_follow_the_schedule_groups() {
+    use reid_trainer::optim::{GroupedOptimizer, OptimSettings, OptimizerKind};
+    let s = WarmupMultiStep {
+        base_lr: 1.0,
+        lr_steps: vec![2],
+        gamma: 0.5,
+        warmup_factor: 0.25,
+        warmup_epochs: 2,
+        method: WarmupMethod::Cosine,
+        num_epochs: 6,
+    };
+    let settings = OptimSettings {
+        kind: OptimizerKind::Sgd,
+        momentum: 0.9,
+        weight_decay: 0.0,
+        weight_decay_bias: 0.0,
+        bias_lr_factor: 2.0,
+        large_fc_lr: true,
+    };
+    let optim = GroupedOptimizer::new(settings);
+    let r = optim.rates_at(&s, 1);
+    // Warm-up t = 1 of 2 from 0.25: weights 0.625, biases 0.25 + (2 - 0.25) / 2 = 1.125 (not 2 * 0.625).
+    close(r.base, 0.625, "weights");
+    close(r.bias, 1.125, "biases");
+    close(r.classifier.unwrap(), 1.125, "classifiers");
+    let linear = WarmupMultiStep { method: WarmupMethod::Linear, ..s };
+    let r = optim.rates_at(&linear, 0);
+    close(r.bias, 2.0 * r.base, "multi-step scales the group by its factor");
+}

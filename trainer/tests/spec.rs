@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 const TAO_EXAMPLE: &str = include_str!("../specs/tao_example.yaml");
 const RESNET50: &str = include_str!("../specs/resnet50_market.yaml");
 const QUICKSTART: &str = include_str!("../specs/quickstart.yaml");
+const TRANSREID: &str = include_str!("../specs/transreid_vit_base_market.yaml");
+const QUICKSTART_VIT: &str = include_str!("../specs/quickstart_vit.yaml");
 
 fn parse(text: &str) -> Result<Spec, SpecError> {
     Spec::parse(text, "spec.yaml", &[])
@@ -284,7 +286,7 @@ fn encryption_key_is_accepted_and_noted_as_unused() {
 #[test]
 fn reid_config_builds_the_named_backbone() {
     let spec = parse(RESNET50).unwrap();
-    let config = spec.model.reid_config(spec.dataset.num_classes).unwrap();
+    let config = spec.model.reid_config(spec.dataset.num_classes, 0).unwrap();
     match &config.backbone {
         BackboneConfig::Resnet(r) => {
             assert_eq!(r.block, BlockKind::Bottleneck);
@@ -298,13 +300,13 @@ fn reid_config_builds_the_named_backbone() {
     assert_eq!(config.neck, reid_models::Neck::Bnneck);
 
     let spec = parse(TAO_EXAMPLE).unwrap();
-    let config = spec.model.reid_config(10).unwrap();
+    let config = spec.model.reid_config(10, 0).unwrap();
     assert!(matches!(&config.backbone, BackboneConfig::Swin(s) if s.embed_dim == 96 && s.depths == [2, 2, 6, 2]));
     assert_eq!(config.num_classes, 10);
 
     let mut model = spec.model.clone();
     model.backbone = "resnet_5O".to_owned();
-    let e = model.reid_config(751).unwrap_err();
+    let e = model.reid_config(751, 0).unwrap_err();
     assert_eq!(e.key(), Some("model.backbone"));
     assert_contains(&e.to_string(), &["model.backbone = resnet_5O", "not a known backbone", "did you mean resnet_50?"]);
 
@@ -313,7 +315,7 @@ fn reid_config_builds_the_named_backbone() {
     assert_eq!(e.key(), Some("model.backbone"));
     assert_contains(&e.to_string(), &["vgg16", "line 2"]);
 
-    let e = spec.model.reid_config(0).unwrap_err();
+    let e = spec.model.reid_config(0, 0).unwrap_err();
     assert_eq!(e.key(), Some("dataset.num_classes"));
 }
 
@@ -329,7 +331,7 @@ fn keys_that_do_not_apply_are_noted() {
 
     let notes = parse(TAO_EXAMPLE).unwrap().notes();
     for part in [
-        "model.pretrain_hw_ratio applies to ViT",
+        "model.pretrain_hw_ratio has no effect for swin_tiny_patch4_window7_224: SOLIDER-REID reads it only",
         "model.last_stride applies to ResNet",
         "triplet_loss_margin is unused",
     ] {
@@ -363,9 +365,13 @@ fn python_booleans_option_spellings_and_tao_aliases() {
 
 #[test]
 fn the_resolved_spec_round_trips_through_yaml() {
-    for (text, overrides) in
-        [(TAO_EXAMPLE, vec!["results_dir=/tmp/x"]), (RESNET50, vec![]), (QUICKSTART, vec![]), ("", vec![])]
-    {
+    for (text, overrides) in [
+        (TAO_EXAMPLE, vec!["results_dir=/tmp/x"]),
+        (RESNET50, vec![]),
+        (QUICKSTART, vec![]),
+        (TRANSREID, vec![]),
+        ("", vec![]),
+    ] {
         let spec = parse_with(text, &overrides).unwrap();
         let yaml = spec.to_yaml().unwrap();
         let again = parse(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
@@ -401,7 +407,7 @@ fn example_specs_parse() {
     assert_eq!(spec.dataset.train_dataset_dir.as_deref(), Some(Path::new("/tmp/q/data/bounding_box_train")));
     assert_eq!(spec.dataset.test_dataset_dir.as_deref(), Some(Path::new("/tmp/q/data/bounding_box_test")));
     assert_eq!(spec.dataset.query_dataset_dir.as_deref(), Some(Path::new("/tmp/q/data/query")));
-    spec.model.reid_config(spec.dataset.num_classes).unwrap();
+    spec.model.reid_config(spec.dataset.num_classes, 0).unwrap();
     assert!(spec.notes().is_empty(), "the quick start should be clean: {:?}", spec.notes());
 }
 
@@ -471,12 +477,129 @@ fn empty_and_null_paths_are_no_path() {
 #[test]
 fn spec_reid_config_locates_model_errors() {
     let spec = parse("model:\n  backbone: resnet_50\n  feat_dim: 512\n").unwrap();
-    assert_eq!(spec.reid_config(100).unwrap().feat_dim, 512);
-    let e = spec.reid_config(0).unwrap_err();
+    assert_eq!(spec.reid_config(100, 0).unwrap().feat_dim, 512);
+    let e = spec.reid_config(0, 0).unwrap_err();
     assert_eq!(e.key(), Some("dataset.num_classes"));
     let mut model = spec.clone();
     model.model.feat_dim = 100_000;
-    let e = model.reid_config(10).unwrap_err();
+    let e = model.reid_config(10, 0).unwrap_err();
     assert_eq!(e.key(), Some("model.feat_dim"));
     assert_eq!(e.location().and_then(|l| l.line()), Some(3));
+}
+
+/// Every key of transreid_vit_base_market.yaml takes effect (no notes) and builds TransReID's ViT-B/16 with stride
+/// 12, camera SIE from the training split, JPM and its recipe.
+#[test]
+fn transreid_spec_builds_transreid_vit_with_sie_and_jpm() {
+    use reid_models::config::JpmConfig;
+    use reid_trainer::data::load_train_set;
+    use reid_trainer::train::RunPlan;
+    let spec = parse(TRANSREID).unwrap();
+    assert!(spec.notes().is_empty(), "every key of the TransReID spec takes effect: {:?}", spec.notes());
+    // Cameras from a fake Market split: c1, c2, c3, c6 -> ids 0, 1, 2, 5, a table of 6 (Market's six cameras).
+    let dir = tempfile::tempdir().unwrap();
+    for name in
+        ["0001_c1s1_000001_00.jpg", "0001_c3s1_000002_00.jpg", "0002_c2s1_000003_00.jpg", "0002_c6s2_000004_00.jpg"]
+    {
+        std::fs::write(dir.path().join(name), b"").unwrap();
+    }
+    let split = load_train_set(dir.path()).unwrap();
+    let (ids, cameras) = split.sie_cameras().unwrap();
+    assert_eq!((ids, cameras), (vec![0, 2, 1, 5], 6));
+    let config = spec.reid_config(751, cameras).unwrap();
+    let BackboneConfig::Vit(v) = &config.backbone else { panic!("expected a ViT, got {:?}", config.backbone) };
+    assert_eq!((v.embed_dim, v.depth, v.num_heads, v.patch_size), (768, 12, 12, 16));
+    assert_eq!((v.stride, v.image_size, v.grid()), ([12, 12], [256, 128], [21, 10]));
+    assert_eq!(v.drop_path_rate, 0.1);
+    assert_eq!((v.sie.cameras, v.sie.views, v.sie.coe, v.sie.rows()), (6, 0, 3.0, 6));
+    let jpm = JpmConfig { shift_num: 5, shuffle_group: 2, devide_length: 4, re_arrange: true };
+    assert_eq!(config.jpm, Some(jpm));
+    assert_eq!((config.feat_dim, config.embedding_dim(), config.num_classes), (768, 3840, 751));
+    assert_eq!((config.neck, config.neck_feat), (Neck::Bnneck, NeckFeat::Before));
+    assert_eq!(spec.model.pretrain_choice, PretrainChoice::Imagenet);
+    assert!(spec.model.no_margin && !spec.model.label_smooth && !spec.model.with_center_loss);
+    let d = &spec.dataset;
+    assert_eq!((d.batch_size, d.num_instances, d.sampler), (64, 4, SamplerKind::SoftmaxTriplet));
+    assert_eq!((d.pixel_mean.clone(), d.pixel_std.clone()), (vec![0.5; 3], vec![0.5; 3]));
+    assert_eq!((d.padding, d.prob, d.re_prob), (10, 0.5, 0.5));
+    let o = &spec.train.optim;
+    assert_eq!(
+        (o.name, o.base_lr, o.momentum, o.weight_decay, o.weight_decay_bias),
+        (OptimizerKind::Sgd, 0.008, 0.9, 1e-4, 1e-4)
+    );
+    assert_eq!((o.bias_lr_factor, o.large_fc_lr, o.warmup_method), (2.0, false, WarmupMethod::TransreidCosine));
+    assert_eq!((o.warmup_epochs, o.warmup_factor, spec.train.num_epochs), (5, 0.01, 120));
+    // The schedule as TransReID steps it: epoch 1 (0-based 0) one warm-up step in, the last epoch at lr_min.
+    let plan = RunPlan::from_spec(&parse_with(TRANSREID, &[]).unwrap()).unwrap();
+    let lr = |e| plan.schedule.lr_at(e);
+    assert!((lr(0) - (0.00008 + (0.008 - 0.00008) / 5.0)).abs() < 1e-12, "{}", lr(0));
+    assert!((lr(3) - 0.008 * (0.01 + 0.99 * 4.0 / 5.0)).abs() < 1e-12, "{}", lr(3));
+    let cosine = |t: f64| 0.000016 + 0.5 * (0.008 - 0.000016) * (1.0 + (std::f64::consts::PI * t / 120.0).cos());
+    assert!((lr(4) - cosine(5.0)).abs() < 1e-12 && (lr(59) - cosine(60.0)).abs() < 1e-12);
+    assert!((lr(119) - 0.000016).abs() < 1e-12, "the 120th epoch trains at lr_min: {}", lr(119));
+    assert!(plan.model.sie_camera);
+}
+
+#[test]
+fn quickstart_vit_spec_is_clean_and_small() {
+    let spec = parse_with(QUICKSTART_VIT, &["results_dir=/tmp/q"]).unwrap();
+    assert!(spec.notes().is_empty(), "{:?}", spec.notes());
+    assert_eq!(spec.model.backbone, reid_trainer::spec::TINY_VIT);
+    let config = spec.reid_config(100, 4).unwrap();
+    let v = config.vit().unwrap();
+    assert_eq!((v.embed_dim, v.depth, v.grid(), v.sie.cameras), (128, 4, [10, 5], 4));
+    assert!(config.jpm.is_some());
+}
+
+#[test]
+fn vit_keys_are_noted_where_they_do_nothing() {
+    let notes =
+        parse("model:\n  backbone: resnet_50\n  sie_camera: True\n  jpm: True\n  shift_num: 3\n  drop_path: 0.2\n")
+            .unwrap()
+            .notes();
+    for key in ["model.sie_camera", "model.jpm", "model.shift_num", "model.drop_path"] {
+        assert!(notes.iter().any(|n| n.starts_with(key) && n.contains("ignored for resnet_50")), "{key}: {notes:?}");
+    }
+    let swin =
+        parse("model:\n  backbone: swin_tiny_patch4_window7_224\n  drop_path: 0.2\n  devide_length: 2\n").unwrap();
+    assert!(!swin.notes().iter().any(|n| n.contains("drop_path")), "drop_path applies to Swin: {:?}", swin.notes());
+    assert!(swin.notes().iter().any(|n| n.starts_with("model.devide_length applies to ViT backbones only")));
+    assert!(matches!(swin.reid_config(5, 0).unwrap().backbone, BackboneConfig::Swin(s) if s.drop_path_rate == 0.2));
+    let vit = "model:\n  backbone: vit_base_patch16_224_TransReID\n  input_height: 256\n  feat_dim: 768\n";
+    let notes = parse(&format!("{vit}  shuffle_group: 3\n  sie_coe: 2.0\n  sie_view: True\n  pretrain_hw_ratio: 2\n"))
+        .unwrap()
+        .notes();
+    for part in [
+        "model.shuffle_group applies to the jigsaw patch module, which is off",
+        "model.sie_coe is unused",
+        "model.sie_view is ignored: the dataset formats read here",
+        "model.pretrain_hw_ratio has no effect: a pretrained ViT position grid is resized only when it is square",
+    ] {
+        assert!(notes.iter().any(|n| n.contains(part)), "`{part}` missing from {notes:?}");
+    }
+    let notes = parse(&format!("{vit}  jpm: True\n  re_arrange: False\n  shift_num: 3\n")).unwrap().notes();
+    assert!(notes.iter().any(|n| n.starts_with("model.shift_num is unused: model.re_arrange = False")), "{notes:?}");
+}
+
+#[test]
+fn bad_vit_settings_name_the_key_and_line() {
+    let vit = "model:\n  backbone: vit_base_patch16_224_TransReID\n  input_height: 256\n  feat_dim: 768\n  jpm: True\n";
+    let e = parse(&format!("{vit}  stride_size: [17, 12]\n")).unwrap_err();
+    assert_eq!(e.key(), Some("model.stride_size"));
+    assert_eq!(e.location().and_then(|l| l.line()), Some(6));
+    assert_contains(&e.to_string(), &["[17, 12]", "1..=16"]);
+    // 21 x 10 = 210 patches: 4 groups divide neither 210 nor 211.
+    let e = parse_with(vit, &["model.stride_size=[12,12]", "model.shuffle_group=4"]).unwrap_err();
+    assert_eq!(e.key(), Some("model.shuffle_group"));
+    assert_contains(&e.to_string(), &["model.shuffle_group = 4", "210", "override `model.shuffle_group=4`"]);
+    let e = parse(&format!("{vit}  devide_length: 300\n")).unwrap_err();
+    assert_eq!((e.key(), e.location().and_then(|l| l.line())), (Some("model.devide_length"), Some(6)));
+    let e = parse(&format!("{vit}  drop_path: 1.5\n")).unwrap_err();
+    assert_eq!(e.key(), Some("model.drop_path"));
+    let e =
+        parse("model:\n  backbone: vit_base_patch16_224_TransReID\n  input_height: 256\n  jpm: True\n").unwrap_err();
+    assert_contains(&e.to_string(), &["model.feat_dim = 1024", "the ViT width 768 when model.jpm is on"]);
+    // JPM on a ResNet is a key without effect (noted), not an error.
+    let spec = parse("model:\n  backbone: resnet_50\n  feat_dim: 64\n  jpm: True\n").unwrap();
+    assert_eq!(spec.reid_config(10, 0).unwrap().jpm, None);
 }

@@ -5,3 +5,4 @@ mod sampler;
 mod schedule;
 mod spec;
 mod train_loop;
+mod train_vit;

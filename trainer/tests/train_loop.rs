@@ -9,7 +9,7 @@ use reid_trainer::train::tasks;
 use reid_trainer::train::{Silent, train};
 use std::path::Path;
 
-fn dataset(root: &Path) {
+pub(crate) fn dataset(root: &Path) {
     let spec = DatasetSpec {
         train_ids: 8,
         test_ids: 6,

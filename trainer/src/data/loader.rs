@@ -17,13 +17,17 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-/// A batch ready for the network: `[n, 3, height, width]` values and one label per image.
+/// A batch ready for the network: `[n, 3, height, width]` values and one label (and, for training, one camera id)
+/// per image.
 #[derive(Clone, Debug)]
 pub struct Batch {
     /// Planar normalised pixels, image after image.
     pub images: Vec<f32>,
     /// Labels (relabelled pids for training; the caller's indices for evaluation).
     pub labels: Vec<usize>,
+    /// Training: the images' 0-based side-information camera ids (all 0 when the run has no camera embedding).
+    /// Evaluation batches leave it empty: their labels index the caller's cameras.
+    pub cameras: Vec<i64>,
 }
 
 impl Batch {
@@ -101,15 +105,17 @@ pub struct LoaderConfig {
     pub prefetch: usize,
 }
 
-/// Training batches: `batches` lists item indices (from a sampler); `labels[i]` is item `i`'s label.
+/// Training batches: `batches` lists item indices (from a sampler); `labels[i]` is item `i`'s label and
+/// `cameras[i]` its camera id (an empty `cameras` gives camera 0 to every image).
 pub fn train_stream(
     paths: Arc<Vec<PathBuf>>,
     labels: Arc<Vec<usize>>,
+    cameras: Arc<Vec<i64>>,
     batches: Vec<Vec<usize>>,
     cfg: &LoaderConfig,
     seed: u64,
 ) -> Result<BatchStream, DataError> {
-    spawn(paths, labels, batches, cfg, Transform::Train { seed })
+    spawn(paths, labels, cameras, batches, cfg, Transform::Train { seed })
 }
 
 /// Evaluation batches of `batch_size` images in order; a batch's labels are the images' indices.
@@ -117,12 +123,13 @@ pub fn eval_stream(paths: Arc<Vec<PathBuf>>, batch_size: usize, cfg: &LoaderConf
     let n = paths.len();
     let labels = Arc::new((0..n).collect());
     let batches = (0..n).collect::<Vec<_>>().chunks(batch_size.max(1)).map(<[usize]>::to_vec).collect();
-    spawn(paths, labels, batches, cfg, Transform::Eval)
+    spawn(paths, labels, Arc::new(Vec::new()), batches, cfg, Transform::Eval)
 }
 
 fn spawn(
     paths: Arc<Vec<PathBuf>>,
     labels: Arc<Vec<usize>>,
+    cameras: Arc<Vec<i64>>,
     batches: Vec<Vec<usize>>,
     cfg: &LoaderConfig,
     transform: Transform,
@@ -137,15 +144,14 @@ fn spawn(
     let augment = cfg.augment.clone();
     let handle = std::thread::Builder::new()
         .name("reid-loader".into())
-        .spawn(move || produce(&pool, &paths, &labels, batches, &augment, &transform, tx))
+        .spawn(move || produce(&pool, (&paths[..], &labels[..], &cameras[..]), batches, &augment, &transform, tx))
         .map_err(|e| DataError::Workers { workers, message: e.to_string() })?;
     Ok(BatchStream { rx, handle: Some(handle) })
 }
 
 fn produce(
     pool: &rayon::ThreadPool,
-    paths: &[PathBuf],
-    labels: &[usize],
+    (paths, labels, cameras): (&[PathBuf], &[usize], &[i64]),
     batches: Vec<Vec<usize>>,
     augment: &AugmentConfig,
     transform: &Transform,
@@ -170,8 +176,14 @@ fn produce(
                 .collect()
         });
         let failed = images.is_err();
-        let batch =
-            images.map(|imgs| Batch { images: imgs.concat(), labels: indices.iter().map(|&i| labels[i]).collect() });
+        let batch = images.map(|imgs| Batch {
+            images: imgs.concat(),
+            labels: indices.iter().map(|&i| labels[i]).collect(),
+            cameras: match transform {
+                Transform::Train { .. } => indices.iter().map(|&i| cameras.get(i).copied().unwrap_or(0)).collect(),
+                Transform::Eval => Vec::new(),
+            },
+        });
         if tx.send(batch).is_err() || failed {
             return;
         }
@@ -213,9 +225,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let paths = Arc::new(write_images(dir.path(), 6));
         let labels = Arc::new(vec![0, 0, 1, 1, 2, 2]);
+        let cameras = Arc::new(vec![0, 1, 0, 2, 1, 3]);
         let batches = vec![vec![0, 1, 2, 3], vec![5, 4, 3, 2]];
         let run = |w| {
-            train_stream(paths.clone(), labels.clone(), batches.clone(), &cfg(w), 9)
+            train_stream(paths.clone(), labels.clone(), cameras.clone(), batches.clone(), &cfg(w), 9)
                 .unwrap()
                 .map(Result::unwrap)
                 .collect::<Vec<_>>()
@@ -223,6 +236,7 @@ mod tests {
         let (a, b) = (run(1), run(3));
         assert_eq!(a.len(), 2);
         assert_eq!(a[1].labels, vec![2, 2, 1, 1]);
+        assert_eq!(a[1].cameras, vec![3, 1, 2, 0], "each image carries its camera id");
         for (x, y) in a.iter().zip(&b) {
             assert_eq!(x.images, y.images);
         }

@@ -14,6 +14,8 @@ pub struct TrainItem {
     pub path: PathBuf,
     /// Relabelled identity in `0..num_classes`.
     pub label: usize,
+    /// The camera number of its Market-1501 name (`c3` is 3), `None` in the folder-per-identity layout.
+    pub camera: Option<u32>,
 }
 
 /// The training split with dense labels.
@@ -34,6 +36,38 @@ impl TrainSet {
     pub fn labels(&self) -> Vec<usize> {
         self.items.iter().map(|i| i.label).collect()
     }
+
+    /// The side-information camera ids of the items in item order, 0-based as TransReID's `camid -= 1` (`c1` is
+    /// 0), and the camera count of the SIE table: the largest id plus one (TransReID counts the distinct cameras,
+    /// the same for Market-1501's contiguous `c1..c6`; the largest id also fits gaps). An error names an image
+    /// without a camera (folder-per-identity layout) or with camera 0.
+    pub fn sie_cameras(&self) -> Result<(Vec<i64>, usize), DataError> {
+        let ids = sie_camera_ids(self.items.iter().map(|i| (i.path.as_path(), i.camera)))?;
+        let count = ids.iter().max().map_or(0, |&m| m as usize + 1);
+        Ok((ids, count))
+    }
+}
+
+/// 0-based SIE camera ids (`camera - 1`) of images with their name's camera; an error names the first image
+/// without a camera or with camera 0.
+pub fn sie_camera_ids<'a>(items: impl Iterator<Item = (&'a Path, Option<u32>)>) -> Result<Vec<i64>, DataError> {
+    items
+        .map(|(path, camera)| match camera {
+            Some(c) if c >= 1 => Ok(i64::from(c) - 1),
+            Some(_) => Err(DataError::Unusable {
+                dir: path.to_owned(),
+                message: "camera c0: side information embedding ids are the name's camera minus 1 (TransReID's \
+                          camid -= 1), so cameras are numbered from c1"
+                    .into(),
+            }),
+            None => Err(DataError::Unusable {
+                dir: path.to_owned(),
+                message: "has no camera (folder-per-identity layout): model.sie_camera needs Market-1501 names \
+                          with `_c<camera>`"
+                    .into(),
+            }),
+        })
+        .collect()
 }
 
 /// Market-1501 names when the folder holds images, one folder per identity when it holds folders.
@@ -64,7 +98,7 @@ pub fn load_train_set(dir: &Path) -> Result<TrainSet, DataError> {
         .records
         .iter()
         .filter(|r| !r.identity.is_distractor())
-        .map(|r| TrainItem { path: r.path.clone(), label: ids[&r.identity.to_string()] })
+        .map(|r| TrainItem { path: r.path.clone(), label: ids[&r.identity.to_string()], camera: r.camera })
         .collect();
     if ids.len() < 2 {
         return Err(DataError::Unusable {

@@ -6,7 +6,8 @@
 //!   soft (`no_margin`);
 //! - [`CenterLoss`]: learned class centers (`with_center_loss`, `center_loss_weight`, `center_lr`);
 //! - [`ReidLoss`]: how the spec's `dataset.sampler`, `model.metric_loss_type` and `model.with_center_loss`
-//!   combine them, returning the total and each part for logging.
+//!   combine them, returning the total and each part for logging; with TransReID's jigsaw patch module, its
+//!   weighting of the global and local features ([`ReidLoss::compute_train`]).
 
 mod center;
 mod cross_entropy;
@@ -19,6 +20,7 @@ pub use triplet::{TripletOutput, batch_hard_triplet, euclidean_dist};
 use crate::choice::{Choice, named_choice};
 use crate::data::sampler::SamplerKind;
 use burn::tensor::{Int, Tensor};
+use reid_models::TrainOutput;
 use std::str::FromStr;
 
 /// The spec's `model.metric_loss_type`.
@@ -237,10 +239,38 @@ impl ReidLoss {
         labels: Tensor<1, Int>,
         centers: Option<&CenterLoss>,
     ) -> LossParts {
-        let id = self.id.then(|| cross_entropy(logits, labels.clone(), self.label_smoothing));
+        self.compute_train(TrainOutput { logits, features, local: Vec::new() }, labels, centers)
+    }
+
+    /// The losses of a network's training output. Without JPM's local features this is [`ReidLoss::compute`];
+    /// with them, TransReID's weighting (`loss/make_loss.py`, `make_loss`): every ID term is
+    /// `0.5 * mean_i CE(local_i) + 0.5 * CE(global)` (each cross-entropy label-smoothed alike) and every triplet
+    /// term `0.5 * mean_i triplet(local_i) + 0.5 * triplet(global)`; the center loss (an extension: TransReID
+    /// trains ViTs without one) sees the global feature only. The triplet's share of correct anchors is the
+    /// global feature's.
+    ///
+    /// # Panics
+    /// If the center term is on and `centers` is `None`.
+    pub fn compute_train(&self, out: TrainOutput, labels: Tensor<1, Int>, centers: Option<&CenterLoss>) -> LossParts {
+        let TrainOutput { logits, features, local } = out;
+        let k = local.len() as f32;
+        // 0.5 * mean of the local terms + 0.5 * the global term, or the global term alone without JPM.
+        let weigh = |global: Tensor<1>, locals: Vec<Tensor<1>>| match locals.into_iter().reduce(|a, b| a + b) {
+            Some(sum) => sum.div_scalar(k).mul_scalar(0.5) + global.mul_scalar(0.5),
+            None => global,
+        };
+        let id = self.id.then(|| {
+            let ce = |l: Tensor<2>| cross_entropy(l, labels.clone(), self.label_smoothing);
+            let locals = local.iter().map(|l| ce(l.logits.clone())).collect();
+            weigh(ce(logits), locals)
+        });
         let (triplet, triplet_correct) = if self.triplet {
-            let out = batch_hard_triplet(features.clone(), labels.clone(), self.margin);
-            (Some(out.loss), Some(out.correct))
+            let global = batch_hard_triplet(features.clone(), labels.clone(), self.margin);
+            let locals = local
+                .iter()
+                .map(|l| batch_hard_triplet(l.features.clone(), labels.clone(), self.margin).loss)
+                .collect();
+            (Some(weigh(global.loss, locals)), Some(global.correct))
         } else {
             (None, None)
         };

@@ -4,6 +4,7 @@
 //! with `weight_decay`. One burn [`ModuleOptimizer`] holds one optimiser per group (burn matches groups by
 //! module path), and the learning rate of each group is set per step.
 
+use super::schedule::WarmupMultiStep;
 use crate::choice::{Choice, named_choice};
 use burn::module::{Module, ParamGroup};
 use burn::optim::decay::WeightDecayConfig;
@@ -48,8 +49,20 @@ pub struct OptimSettings {
 
 /// Module paths of biases: `*.bias` and BatchNorm's shift `*.beta` (PyTorch's `bn.bias`).
 const BIAS_PATTERN: &str = r"(^|\.)(bias|beta)$";
-/// Module paths of the ID classifier.
-const CLASSIFIER_PATTERN: &str = r"^classifier\.";
+/// Module paths of the ID classifiers (the global one and JPM's per local feature, TransReID's `classifier_1..4`,
+/// which its `make_optimizer` matches by the name `classifier` as well).
+const CLASSIFIER_PATTERN: &str = r"^(classifier|jpm\.classifiers\.\d+)\.";
+
+/// The learning rate of each parameter group for one epoch ([`GroupedOptimizer::rates_at`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GroupRates {
+    /// Weights (everything that is not a bias or a boosted classifier).
+    pub base: f64,
+    /// Biases and BatchNorm shifts.
+    pub bias: f64,
+    /// The classifiers, with `large_fc_lr`.
+    pub classifier: Option<f64>,
+}
 
 /// One optimiser per parameter group behind a single state, saved and restored together.
 #[derive(Clone)]
@@ -120,6 +133,27 @@ impl GroupedOptimizer {
             policy = policy.with_group(group(CLASSIFIER_PATTERN), lr * 2.0);
         }
         policy.step()
+    }
+
+    /// The rate of each group at 0-based `epoch`: weights at the schedule's rate, biases and (with `large_fc_lr`)
+    /// the classifiers as groups whose own base rate is `base_lr * bias_lr_factor` (`2 * base_lr`), through
+    /// [`WarmupMultiStep::lr_at_group`]: the multi-step schedule scales them by the factor, the cosine schedules
+    /// keep the global warm-up start and floor, as the reference schedulers' per-group base values do.
+    pub fn rates_at(&self, schedule: &WarmupMultiStep, epoch: usize) -> GroupRates {
+        GroupRates {
+            base: schedule.lr_at(epoch),
+            bias: schedule.lr_at_group(epoch, schedule.base_lr * self.settings.bias_lr_factor),
+            classifier: self.settings.large_fc_lr.then(|| schedule.lr_at_group(epoch, schedule.base_lr * 2.0)),
+        }
+    }
+
+    /// One update of `module` with `grads` at the groups' rates.
+    pub fn step_rates<M: Module>(&mut self, rates: &GroupRates, module: M, grads: GradientsParams) -> M {
+        let mut policy = ModuleLrScheduler::new(rates.base).with_group(group(BIAS_PATTERN), rates.bias);
+        if let Some(fc) = rates.classifier {
+            policy = policy.with_group(group(CLASSIFIER_PATTERN), fc);
+        }
+        self.optim.step(policy.step(), module, grads)
     }
 
     /// One update of `module` with `grads` at schedule learning rate `lr`.
@@ -226,5 +260,64 @@ mod tests {
         }
         // Step 1: 1 - 0.1 * 1 = 0.9; step 2: buf = 0.9 + 1 = 1.9, 0.9 - 0.19 = 0.71.
         assert!(values(model.fc.weight.val().flatten(0, 1)).iter().all(|v| (v - 0.71).abs() < 1e-6));
+    }
+
+    #[derive(Module, Debug)]
+    struct Locals {
+        classifiers: Vec<Linear>,
+    }
+
+    #[derive(Module, Debug)]
+    struct JpmNet {
+        fc: Linear,
+        classifier: Linear,
+        jpm: Locals,
+    }
+
+    /// Explicit group rates reach their groups, JPM's per-local classifiers (`jpm.classifiers.N`) included.
+    #[test]
+    fn step_rates_reach_biases_and_every_classifier() {
+        let device = Device::flex().autodiff();
+        let ones = |rows: usize, cols: usize| {
+            let mut l = LinearConfig::new(rows, cols).init(&device);
+            l.weight = Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![1.0f32; rows * cols], [rows, cols]),
+                &device,
+            ));
+            l.bias = l
+                .bias
+                .map(|_| Param::from_tensor(Tensor::from_data(TensorData::new(vec![1.0f32; cols], [cols]), &device)));
+            l
+        };
+        let model = JpmNet {
+            fc: ones(2, 2),
+            classifier: ones(2, 1),
+            jpm: Locals { classifiers: vec![ones(2, 1), ones(2, 1)] },
+        };
+        let mut loss = model.fc.weight.val().sum() + model.fc.bias.as_ref().unwrap().val().sum();
+        for l in std::iter::once(&model.classifier).chain(&model.jpm.classifiers) {
+            loss = loss + l.weight.val().sum() + l.bias.as_ref().unwrap().val().sum();
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let settings = OptimSettings {
+            kind: OptimizerKind::Sgd,
+            momentum: 0.0,
+            weight_decay: 0.0,
+            weight_decay_bias: 0.0,
+            bias_lr_factor: 3.0,
+            large_fc_lr: true,
+        };
+        let rates = GroupRates { base: 0.1, bias: 0.3, classifier: Some(0.2) };
+        let model = GroupedOptimizer::new(settings).step_rates(&rates, model, grads);
+        let all = |t: Tensor<1>, want: f32, what: &str| {
+            let v = values(t);
+            assert!(v.iter().all(|x| (x - want).abs() < 1e-6), "{what}: {v:?}");
+        };
+        all(model.fc.weight.val().flatten(0, 1), 0.9, "weights at the base rate");
+        all(model.fc.bias.unwrap().val(), 0.7, "biases at the bias rate");
+        all(model.classifier.weight.val().flatten(0, 1), 0.8, "classifier");
+        for l in model.jpm.classifiers {
+            all(l.weight.val().flatten(0, 1), 0.8, "JPM classifier");
+        }
     }
 }

@@ -6,4 +6,4 @@ pub mod groups;
 pub mod schedule;
 
 pub use clip::clip_global_norm;
-pub use groups::{GroupedOptimizer, OptimSettings, OptimizerKind};
+pub use groups::{GroupRates, GroupedOptimizer, OptimSettings, OptimizerKind};

@@ -25,7 +25,12 @@
 //!   steps it on ignite's `EPOCH_STARTED`; TAO calls `scheduler.step()` in `configure_optimizers`, then Lightning
 //!   steps it after every epoch), so 0-based epoch `e` trains at counter `t = e + 1`: the first epoch is already
 //!   one warm-up step in, and with `lr_steps: [40, 70]` the 40th epoch (0-based 39) is the first decayed one;
-//! - cosine: the scheduler's own initial step uses `t = 0`, so 0-based epoch `e` trains at `t = e`.
+//! - cosine: the scheduler's own initial step uses `t = 0`, so 0-based epoch `e` trains at `t = e`;
+//! - `transreid_cosine`: the same `CosineLRScheduler` (`solver/cosine_lr.py` of github.com/damo-cv/TransReID, built
+//!   by `solver/scheduler_factory.py` `create_scheduler` with exactly the parameters above, `warmup_t =
+//!   SOLVER.WARMUP_EPOCHS`) stepped as TransReID's `processor/processor.py` steps it: `scheduler.step(epoch)` at
+//!   the start of every epoch with `epoch` counted from 1, so 0-based epoch `e` trains at `t = e + 1`: the first
+//!   epoch is one warm-up step in, and the last of `num_epochs` epochs trains at the floor `lr_min`.
 //!
 //! [`WarmupMultiStep::lr_at_counter`] evaluates the formulas at a raw counter `t` instead.
 
@@ -43,11 +48,16 @@ pub enum WarmupMethod {
     Linear,
     /// `cosine`: TAO's cosine schedule (linear warm-up, then cosine annealing over `num_epochs`).
     Cosine,
+    /// `transreid_cosine`: the same cosine schedule stepped as TransReID's trainer steps it (one epoch later).
+    TransreidCosine,
 }
 
 impl Choice for WarmupMethod {
-    const SPELLINGS: &'static [(&'static str, Self)] =
-        &[("linear", WarmupMethod::Linear), ("cosine", WarmupMethod::Cosine)];
+    const SPELLINGS: &'static [(&'static str, Self)] = &[
+        ("linear", WarmupMethod::Linear),
+        ("cosine", WarmupMethod::Cosine),
+        ("transreid_cosine", WarmupMethod::TransreidCosine),
+    ];
 }
 
 named_choice!(WarmupMethod);
@@ -110,14 +120,14 @@ impl WarmupMultiStep {
         if self.lr_steps.windows(2).any(|w| w[0] > w[1]) {
             return bad("lr_steps", format!("{:?}", self.lr_steps), "must be in increasing order");
         }
-        if self.method == WarmupMethod::Cosine && self.num_epochs == 0 {
-            return Err(ScheduleError("train.num_epochs = 0 must be > 0 for warmup_method: cosine".into()));
+        if self.method != WarmupMethod::Linear && self.num_epochs == 0 {
+            return Err(ScheduleError(format!("train.num_epochs = 0 must be > 0 for warmup_method: {}", self.method)));
         }
         Ok(())
     }
 
-    /// The learning rate for training the 0-based `epoch`, as the reference trainers apply it (multi-step: the
-    /// counter is `epoch + 1`; cosine: `epoch`; see the module docs).
+    /// The learning rate for training the 0-based `epoch`, as the reference trainers apply it (multi-step and
+    /// `transreid_cosine`: the counter is `epoch + 1`; cosine: `epoch`; see the module docs).
     pub fn lr_at(&self, epoch: usize) -> f64 {
         self.lr_at_group(epoch, self.base_lr)
     }
@@ -127,7 +137,7 @@ impl WarmupMultiStep {
     /// TAO, keeps its start (`warmup_factor * base_lr`) and floor (`0.002 * base_lr`) from the global `base_lr`.
     pub fn lr_at_group(&self, epoch: usize, group_base_lr: f64) -> f64 {
         let counter = match self.method {
-            WarmupMethod::Linear => epoch + 1,
+            WarmupMethod::Linear | WarmupMethod::TransreidCosine => epoch + 1,
             WarmupMethod::Cosine => epoch,
         };
         self.lr_at_counter_group(counter, group_base_lr)
@@ -150,7 +160,7 @@ impl WarmupMultiStep {
                 let decays = self.lr_steps.partition_point(|&step| step <= t);
                 group_base_lr * warm * self.gamma.powi(decays as i32)
             }
-            WarmupMethod::Cosine => {
+            WarmupMethod::Cosine | WarmupMethod::TransreidCosine => {
                 let start = self.warmup_factor * self.base_lr;
                 let floor = COSINE_LR_MIN_RATIO * self.base_lr;
                 if t < self.warmup_epochs {

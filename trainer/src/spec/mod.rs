@@ -32,6 +32,7 @@
 mod de;
 mod error;
 mod interpolate;
+mod model;
 mod overrides;
 mod sections;
 mod suggest;
@@ -39,9 +40,10 @@ mod tree;
 mod validate;
 
 pub use error::{Location, SpecError};
+pub use model::{JPM_KEYS, ModelSection, TINY_VIT, VIT_KEYS};
 pub use sections::{
-    DatasetSection, EvaluateSection, ExportSection, InferenceSection, ModelSection, OptimSection, PretrainChoice,
-    ReRankingSection, TrainSection,
+    DatasetSection, EvaluateSection, ExportSection, InferenceSection, OptimSection, PretrainChoice, ReRankingSection,
+    TrainSection,
 };
 
 use serde::{Deserialize, Serialize};
@@ -174,9 +176,10 @@ impl Spec {
     }
 
     /// The network configuration of the `model` section with `num_classes` identities (the training split's, which
-    /// should equal `dataset.num_classes`); errors carry the key's location in the spec.
-    pub fn reid_config(&self, num_classes: usize) -> Result<reid_models::ReidConfig, SpecError> {
-        self.model.reid_config(num_classes).map_err(|e| {
+    /// should equal `dataset.num_classes`) and `cameras` SIE cameras (the training split's; used with
+    /// `model.sie_camera`, see [`ModelSection::reid_config`]); errors carry the key's location in the spec.
+    pub fn reid_config(&self, num_classes: usize, cameras: usize) -> Result<reid_models::ReidConfig, SpecError> {
+        self.model.reid_config(num_classes, cameras).map_err(|e| {
             let found = e.key().and_then(|k| self.location(k));
             e.or_location(found)
         })
@@ -231,50 +234,6 @@ impl Spec {
                 *dir = Some(root.join(name));
             }
         }
-    }
-}
-
-impl ModelSection {
-    /// The network configuration of this section, with `num_classes` identities for the ID classifier.
-    pub fn reid_config(&self, num_classes: usize) -> Result<reid_models::ReidConfig, SpecError> {
-        let backbone = reid_models::BackboneConfig::from_name(&self.backbone, self.last_stride).map_err(model_error)?;
-        let config = reid_models::ReidConfig {
-            backbone,
-            feat_dim: self.feat_dim,
-            neck: self.neck,
-            neck_feat: self.neck_feat,
-            num_classes,
-            input_channels: self.input_channels,
-            input_height: self.input_height,
-            input_width: self.input_width,
-            jpm: None,
-        };
-        config.validate().map_err(model_error)?;
-        Ok(config)
-    }
-}
-
-/// A model error as a spec error naming the key.
-fn model_error(e: reid_models::ModelError) -> SpecError {
-    match e {
-        reid_models::ModelError::UnknownBackbone { name, known } => {
-            let suggestion = suggest::nearest(&name, reid_models::config::BACKBONES)
-                .map(|s| format!(" (did you mean {s}?)"))
-                .unwrap_or_default();
-            SpecError::Invalid {
-                key: "model.backbone".to_owned(),
-                value: name,
-                message: format!("is not a known backbone: expected one of {known}{suggestion}"),
-                location: None,
-            }
-        }
-        reid_models::ModelError::Config { key, value, expected } => SpecError::Invalid {
-            key: if key == "num_classes" { "dataset.num_classes".to_owned() } else { format!("model.{key}") },
-            value,
-            message: format!("is out of range: expected {expected}"),
-            location: None,
-        },
-        other => SpecError::Type { key: "model".to_owned(), message: other.to_string(), location: None },
     }
 }
 

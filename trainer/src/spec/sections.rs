@@ -3,7 +3,6 @@
 
 use crate::choice::{Choice, named_choice};
 use crate::data::sampler::SamplerKind;
-use crate::loss::MetricLossType;
 use crate::optim::OptimizerKind;
 use crate::optim::schedule::WarmupMethod;
 use reid_models::{Neck, NeckFeat};
@@ -55,97 +54,10 @@ impl Choice for NeckFeat {
 }
 
 /// An empty path (`pretrained_model_path: ""`) is no path.
-fn empty_path_is_none<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<PathBuf>, D::Error> {
+pub(super) fn empty_path_is_none<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<PathBuf>, D::Error> {
     Ok(Option::<PathBuf>::deserialize(deserializer)?.filter(|p| !p.as_os_str().is_empty()))
-}
-
-/// `model`: the network architecture.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ModelSection {
-    /// The type of model, which can be Swin-based architectures or resnet_50 (also resnet_18/34/101/152 here).
-    pub backbone: String,
-    /// The number of strides during convolution (the stride of a ResNet's last stage).
-    pub last_stride: usize,
-    /// Specifies the pre-trained network: `self`, `imagenet` or `""`.
-    pub pretrain_choice: PretrainChoice,
-    /// The path to the pre-trained model.
-    #[serde(deserialize_with = "empty_path_is_none")]
-    pub pretrained_model_path: Option<PathBuf>,
-    /// The number of input channels.
-    pub input_channels: usize,
-    /// The width of the input images.
-    pub input_width: usize,
-    /// The height of the input images.
-    pub input_height: usize,
-    /// Specifies whether to train with BNNeck: `bnneck` or `no`/`""`.
-    #[serde(with = "crate::choice::serde_names")]
-    pub neck: Neck,
-    /// The patch-embedding stride `[h, w]` of ViT backbones.
-    pub stride_size: Vec<usize>,
-    /// The output size of the feature embeddings.
-    pub feat_dim: usize,
-    /// A flag specifying whether to train with soft triplet loss.
-    pub no_margin: bool,
-    /// Specifies which feature of BNNeck to use for testing: `before` or `after`.
-    #[serde(with = "crate::choice::serde_names")]
-    pub neck_feat: NeckFeat,
-    /// The type of metric loss: `triplet`, `center` or `triplet_center`.
-    pub metric_loss_type: MetricLossType,
-    /// A flag specifying whether to enable center loss.
-    pub with_center_loss: bool,
-    /// A flag specifying whether to enable image flipping (the test feature averages an image and its mirror).
-    pub with_flip_feature: bool,
-    /// A flag specifying whether to enable label smoothing.
-    pub label_smooth: bool,
-    /// The height-width ratio of the pre-trained model.
-    pub pretrain_hw_ratio: f64,
-}
-
-impl Default for ModelSection {
-    fn default() -> Self {
-        ModelSection {
-            backbone: "swin_tiny_patch4_window7_224".to_owned(),
-            last_stride: 1,
-            pretrain_choice: PretrainChoice::SelfSupervised,
-            pretrained_model_path: None,
-            input_channels: 3,
-            input_width: 128,
-            input_height: 384,
-            neck: Neck::Bnneck,
-            stride_size: vec![16, 16],
-            feat_dim: 1024,
-            no_margin: true,
-            neck_feat: NeckFeat::After,
-            metric_loss_type: MetricLossType::Triplet,
-            with_center_loss: false,
-            with_flip_feature: false,
-            label_smooth: false,
-            pretrain_hw_ratio: 2.0,
-        }
-    }
-}
-
-impl ModelSection {
-    /// Whether the backbone is a ResNet.
-    pub fn is_resnet(&self) -> bool {
-        self.backbone.starts_with("resnet")
-    }
-
-    /// Whether the backbone is a Swin Transformer.
-    pub fn is_swin(&self) -> bool {
-        self.backbone.starts_with("swin")
-    }
-
-    /// Whether the backbone is a ViT (TransReID-style).
-    pub fn is_vit(&self) -> bool {
-        self.backbone.starts_with("vit") || self.backbone.contains("_vit")
-    }
-
-    /// Whether the center loss is in play: `with_center_loss`, or a metric loss with `center` in its name.
-    pub fn uses_center_loss(&self) -> bool {
-        self.with_center_loss || self.metric_loss_type.has_center()
-    }
 }
 
 /// `dataset`: data source, batch size and augmentation.

@@ -2,8 +2,10 @@
 
 use super::Spec;
 use super::error::SpecError;
+use super::model::{JPM_KEYS, VIT_KEYS};
 use super::sections::PretrainChoice;
 use crate::optim::OptimizerKind;
+use crate::optim::schedule::WarmupMethod;
 use std::fmt::Display;
 
 struct Check<'a> {
@@ -80,6 +82,10 @@ pub(crate) fn validate(spec: &Spec) -> Result<(), SpecError> {
         return Err(c.fail("model.stride_size", list(&m.stride_size), "must be two positive integers [height, width]"));
     }
     c.positive("model.pretrain_hw_ratio", m.pretrain_hw_ratio)?;
+    c.closed_open("model.drop_path", m.drop_path, 0.0, 1.0)?;
+    if !m.sie_coe.is_finite() {
+        return Err(c.fail("model.sie_coe", m.sie_coe, "must be a finite number (3.0 in TransReID's configs)"));
+    }
 
     // dataset
     c.at_least("dataset.num_classes", d.num_classes, 1)?;
@@ -168,7 +174,8 @@ pub(crate) fn validate(spec: &Spec) -> Result<(), SpecError> {
     }
 
     // The network's own rules (known backbone, sizes the backbone can take, last_stride of a ResNet).
-    spec.reid_config(d.num_classes)?;
+    // The camera count is the training split's, known when training starts; any count validates the same.
+    spec.reid_config(d.num_classes, 0)?;
     Ok(())
 }
 
@@ -180,13 +187,7 @@ pub(crate) fn notes(spec: &Spec) -> Vec<String> {
     let set = |key: &str| spec.is_set(key);
     let backbone = &m.backbone;
 
-    if !m.is_vit() {
-        for key in ["model.stride_size", "model.pretrain_hw_ratio"] {
-            if set(key) {
-                notes.push(format!("{key} applies to ViT backbones only; ignored for {backbone}"));
-            }
-        }
-    }
+    model_notes(spec, &mut notes);
     if !m.is_resnet() && set("model.last_stride") {
         notes.push(format!("model.last_stride applies to ResNet backbones only; ignored for {backbone}"));
     }
@@ -242,7 +243,14 @@ pub(crate) fn notes(spec: &Spec) -> Vec<String> {
         }
     }
     let late: Vec<usize> = o.lr_steps.iter().copied().filter(|&s| s >= t.num_epochs).collect();
-    if !late.is_empty() {
+    if o.warmup_method != WarmupMethod::Linear {
+        for key in ["train.optim.lr_steps", "train.optim.gamma"].into_iter().filter(|k| set(k)) {
+            notes.push(format!(
+                "{key} applies to warmup_method linear (multi-step) only; ignored with {}",
+                o.warmup_method
+            ));
+        }
+    } else if !late.is_empty() {
         notes.push(format!(
             "train.optim.lr_steps {} are not before train.num_epochs = {}; they never apply",
             list(&late),
@@ -259,4 +267,59 @@ pub(crate) fn notes(spec: &Spec) -> Vec<String> {
         notes.push("encryption_key is accepted for TAO compatibility but unused: nothing is encrypted".to_owned());
     }
     notes
+}
+
+/// Notes on the ViT, SIE, JPM, drop-path and `pretrain_hw_ratio` keys of the `model` section.
+fn model_notes(spec: &Spec, notes: &mut Vec<String>) {
+    let m = &spec.model;
+    let set = |key: &str| spec.is_set(key);
+    let backbone = &m.backbone;
+    if !m.is_vit() {
+        for key in VIT_KEYS.into_iter().filter(|k| set(k)) {
+            notes.push(format!("{key} applies to ViT backbones only; ignored for {backbone}"));
+        }
+        if m.is_resnet() && set("model.drop_path") {
+            notes.push(format!("model.drop_path applies to ViT and Swin backbones only; ignored for {backbone}"));
+        }
+    } else {
+        if !m.jpm {
+            for key in JPM_KEYS.into_iter().filter(|k| set(k)) {
+                notes.push(format!(
+                    "{key} applies to the jigsaw patch module, which is off (model.jpm = False); ignored"
+                ));
+            }
+        } else if !m.re_arrange {
+            for key in ["model.shift_num", "model.shuffle_group"].into_iter().filter(|k| set(k)) {
+                notes.push(format!(
+                    "{key} is unused: model.re_arrange = False slices the patches in order, without shift and shuffle"
+                ));
+            }
+        }
+        if m.sie_view {
+            notes.push(
+                "model.sie_view is ignored: the dataset formats read here (Market-1501 names, a folder per identity) \
+                 carry no viewpoint labels, so no view embedding is built"
+                    .to_owned(),
+            );
+        }
+        if !m.sie_camera && set("model.sie_coe") {
+            notes.push("model.sie_coe is unused: no side information embedding (model.sie_camera = False)".to_owned());
+        }
+    }
+    if set("model.pretrain_hw_ratio") {
+        notes.push(if m.is_vit() {
+            "model.pretrain_hw_ratio has no effect: a pretrained ViT position grid is resized only when it is square \
+             (TransReID's resize_pos_embed); SOLIDER-REID's hw_ratio for non-square pretrained grids is not \
+             implemented"
+                .to_owned()
+        } else {
+            format!(
+                "model.pretrain_hw_ratio has no effect for {backbone}: SOLIDER-REID reads it only when loading an \
+                 ImageNet ViT with JPM (model/make_model.py build_transformer_local: \
+                 self.base.load_param(model_path, hw_ratio=cfg.MODEL.PRETRAIN_HW_RATIO)), where resize_pos_embed \
+                 (model/backbones/vit_pytorch.py) takes the pretrained position grid as int(sqrt(N * ratio)) x \
+                 that // ratio; its Swin loads through SwinTransformer.init_weights, which never reads it"
+            )
+        });
+    }
 }

@@ -3,9 +3,11 @@
 
 use super::error::TrainError;
 use crate::data::augment::{flip_horizontal, preprocess_config};
+use crate::data::split::sie_camera_ids;
 use crate::data::{AugmentConfig, LoaderConfig, eval_stream};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use reid_eval::Matrix;
+use reid_eval::metrics::Label;
 use reid_eval::progress::Progress;
 use reid_models::ReidModel;
 use reid_runtime::engine::{Engine, TractEngine};
@@ -16,6 +18,17 @@ use std::sync::Arc;
 pub trait Embedder {
     /// The embeddings of `n` images, row after row.
     fn embed(&self, images: Vec<f32>, n: usize) -> Result<Vec<f32>, TrainError>;
+
+    /// Cameras of the side information embedding the model takes (0: it takes none).
+    fn sie_cameras(&self) -> usize {
+        0
+    }
+
+    /// [`Embedder::embed`] with the images' 0-based camera ids (ignored by a model without SIE).
+    fn embed_side(&self, images: Vec<f32>, n: usize, cameras: &[i64]) -> Result<Vec<f32>, TrainError> {
+        let _ = cameras;
+        self.embed(images, n)
+    }
 }
 
 /// A burn network in inference mode on `device`.
@@ -30,10 +43,47 @@ pub struct BurnEmbedder<'a> {
 
 impl Embedder for BurnEmbedder<'_> {
     fn embed(&self, images: Vec<f32>, n: usize) -> Result<Vec<f32>, TrainError> {
+        self.embed_side(images, n, &[])
+    }
+
+    fn sie_cameras(&self) -> usize {
+        self.model.sie_cameras()
+    }
+
+    /// TransReID's test feature takes the query/gallery images' own cameras (`processor.py`: `model(img,
+    /// cam_label=camids)`); an empty `cameras` is camera 0 for every image.
+    fn embed_side(&self, images: Vec<f32>, n: usize, cameras: &[i64]) -> Result<Vec<f32>, TrainError> {
         let [h, w] = self.hw;
         let x = Tensor::<4>::from_data(TensorData::new(images, [n, 3, h, w]), &self.device);
-        self.model.embed(x).into_data().try_to_vec::<f32>().map_err(|e| TrainError::Eval(format!("{e:?}")))
+        let camera = (self.model.sie_cameras() > 0 && !cameras.is_empty())
+            .then(|| Tensor::<1, Int>::from_data(TensorData::new(cameras.to_vec(), [cameras.len()]), &self.device));
+        let e = self.model.embed_side(x, camera);
+        e.into_data().try_to_vec::<f32>().map_err(|e| TrainError::Eval(format!("{e:?}")))
     }
+}
+
+/// The 0-based SIE camera ids of `paths` from their evaluation labels (the name's camera minus 1), checked
+/// against the model's table, when `embedder` takes cameras; `None` when it takes none. An error names the first
+/// image without a camera, with camera 0, or with a camera the table does not have.
+pub fn eval_cameras(
+    embedder: &dyn Embedder,
+    paths: &[PathBuf],
+    labels: &[Label],
+) -> Result<Option<Vec<i64>>, TrainError> {
+    let count = embedder.sie_cameras();
+    if count == 0 {
+        return Ok(None);
+    }
+    let ids = sie_camera_ids(paths.iter().map(PathBuf::as_path).zip(labels.iter().map(|l| l.camera)))?;
+    if let Some((path, id)) = paths.iter().zip(&ids).find(|(_, id)| **id as usize >= count) {
+        return Err(TrainError::Eval(format!(
+            "{}: camera id {id} (c{}) is beyond the side information embedding: model.sie_camera gives {count} \
+             cameras (ids 0..{count}, the training split's)",
+            path.display(),
+            id + 1
+        )));
+    }
+    Ok(Some(ids))
 }
 
 /// An exported ONNX model on the runtime's tract engine (the deployed CPU path), fed the trainer's preprocessing.
@@ -54,12 +104,37 @@ impl Embedder for OnnxEmbedder {
     fn embed(&self, images: Vec<f32>, n: usize) -> Result<Vec<f32>, TrainError> {
         self.engine.embed_batch(&images, n).map_err(|e| TrainError::Eval(e.to_string()))
     }
+
+    /// The model's camera input (`reid.sie_cameras`), when it has one.
+    fn sie_cameras(&self) -> usize {
+        self.engine.info().camera.as_ref().map_or(0, |c| c.count)
+    }
+
+    fn embed_side(&self, images: Vec<f32>, n: usize, cameras: &[i64]) -> Result<Vec<f32>, TrainError> {
+        let cameras = (!cameras.is_empty()).then_some(cameras);
+        self.engine.embed_batch_cameras(&images, n, cameras).map_err(|e| TrainError::Eval(e.to_string()))
+    }
 }
 
 /// Embeddings of `paths` (rows in path order), `batch_size` images at a time, decoded on `workers` threads.
 pub fn embed_paths(
     embedder: &dyn Embedder,
     paths: &[PathBuf],
+    augment: &AugmentConfig,
+    batch_size: usize,
+    workers: usize,
+    flip: bool,
+    progress: &dyn Progress,
+) -> Result<Matrix, TrainError> {
+    embed_paths_side(embedder, paths, None, augment, batch_size, workers, flip, progress)
+}
+
+/// [`embed_paths`] with each image's camera id (`cameras[i]` for `paths[i]`, from [`eval_cameras`]).
+#[allow(clippy::too_many_arguments)]
+pub fn embed_paths_side(
+    embedder: &dyn Embedder,
+    paths: &[PathBuf],
+    cameras: Option<&[i64]>,
     augment: &AugmentConfig,
     batch_size: usize,
     workers: usize,
@@ -74,14 +149,16 @@ pub fn embed_paths(
     for batch in eval_stream(Arc::new(paths.to_vec()), batch_size, &cfg)? {
         let batch = batch?;
         let n = batch.len();
+        // Evaluation batches' labels are the images' indices.
+        let cams: Vec<i64> = cameras.map(|c| batch.labels.iter().map(|&i| c[i]).collect()).unwrap_or_default();
         let mut out = if flip {
             let mut mirrored = batch.images.clone();
             flip_horizontal(&mut mirrored, w);
-            let a = embedder.embed(batch.images, n)?;
-            let b = embedder.embed(mirrored, n)?;
+            let a = embedder.embed_side(batch.images, n, &cams)?;
+            let b = embedder.embed_side(mirrored, n, &cams)?;
             a.iter().zip(&b).map(|(x, y)| 0.5 * (x + y)).collect()
         } else {
-            embedder.embed(batch.images, n)?
+            embedder.embed_side(batch.images, n, &cams)?
         };
         dim = out.len() / n.max(1);
         rows.append(&mut out);

@@ -6,13 +6,15 @@ use super::history::EpochRecord;
 use super::parallel::{parallel_step, split_batch};
 use super::plan::RunPlan;
 use super::run::TrainObserver;
-use super::session::Session;
+use super::session::{INIT_LOCK, Session};
+use crate::data::loader::mix_seed;
 use crate::data::sampler::epoch_seed;
 use crate::data::{Batch, train_stream};
 use crate::loss::LossValues;
 use crate::optim::clip_global_norm;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use reid_models::ReidModel;
 use std::time::Instant;
 
 /// Trains epoch `epoch` (1-based) at the schedule's rate; returns the session and the epoch's record (without
@@ -23,22 +25,26 @@ pub fn train_epoch(
     epoch: usize,
     observer: &mut dyn TrainObserver,
 ) -> Result<(Session, EpochRecord), TrainError> {
-    let lr = plan.schedule.lr_at(epoch - 1);
+    let rates = s.optim.rates_at(&plan.schedule, epoch - 1);
+    let lr = rates.base;
     let batches = s.data.sampler.epoch(epoch_seed(plan.seed, epoch));
     observer.epoch_start(epoch, plan.num_epochs, batches.len());
     let started = Instant::now();
     let augment_seed = epoch_seed(plan.seed ^ 0xA5A5, epoch);
-    let stream = train_stream(s.data.paths.clone(), s.data.labels.clone(), batches, &plan.data.loader, augment_seed)?;
+    let d = &s.data;
+    let stream =
+        train_stream(d.paths.clone(), d.labels.clone(), d.cameras.clone(), batches, &plan.data.loader, augment_seed)?;
     let mut sums = Sums::default();
     for batch in stream {
         let batch = batch?;
         let images = batch.len();
-        let (mut params, values, correct) = gradients(plan, &mut s, batch)?;
+        let step = [epoch as u64, sums.batches as u64];
+        let (mut params, values, correct) = gradients(plan, &mut s, batch, step)?;
         if !values.total.is_finite() {
             return Err(TrainError::Diverged { epoch, batch: sums.batches + 1, value: values.total });
         }
         let norm = clip_global_norm(&s.model, &mut params, plan.clip_grad_norm);
-        s.model = s.optim.step(lr, s.model, params);
+        s.model = s.optim.step_rates(&rates, s.model, params);
         sums.add(&values, correct, norm, images);
         observer.batch_end(sums.batches, sums.loss / sums.batches as f64, sums.correct / sums.images as f64, lr);
     }
@@ -47,22 +53,37 @@ pub fn train_epoch(
 }
 
 /// Forward and backward of one batch (and the center loss's own step): the network's gradients, the loss values
-/// and the number of correctly classified images.
-fn gradients(plan: &RunPlan, s: &mut Session, batch: Batch) -> Result<(GradientsParams, LossValues, f64), TrainError> {
+/// and the number of correctly classified images. `step` is `[epoch, batch]`: a network with stochastic depth
+/// draws its masks from the backend's generator seeded by it (under the initialisation lock), so a resumed run
+/// draws what the uninterrupted run drew (on one device; data-parallel replicas share the generator).
+fn gradients(
+    plan: &RunPlan,
+    s: &mut Session,
+    batch: Batch,
+    step: [u64; 2],
+) -> Result<(GradientsParams, LossValues, f64), TrainError> {
     let hw = s.hw;
     let replicas = &s.devices.replicas;
     if replicas.len() > 1 {
         let image_len = 3 * hw[0] * hw[1];
-        let parts = split_batch(&batch.images, &batch.labels, plan.data.identity_chunk, replicas.len(), image_len);
-        let step = parallel_step(&s.model, &s.loss, parts, replicas, hw)?;
+        let parts = split_batch(&batch, plan.data.identity_chunk, replicas.len(), image_len);
+        let seed = plan.model.draws_random().then(|| mix_seed(&[plan.seed, 0xD809, step[0], step[1]]));
+        let step = parallel_step(&s.model, &s.loss, parts, replicas, hw, seed)?;
         return Ok((step.grads, step.values, step.correct));
     }
     let device = &s.devices.train;
     let x = image_tensor(batch.images, batch.labels.len(), hw, device);
     let y = label_tensor(&batch.labels, device);
-    let out = s.model.forward_train(x);
+    let camera = camera_tensor(&s.model, &batch.cameras, device);
+    let out = if plan.model.draws_random() {
+        let _guard = INIT_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        s.devices.base.seed(mix_seed(&[plan.seed, 0xD809, step[0], step[1]]));
+        s.model.forward_train_side(x, camera)
+    } else {
+        s.model.forward_train_side(x, camera)
+    };
     let correct = out.logits.clone().argmax(1).flatten::<1>(0, 1).equal(y.clone()).int().sum();
-    let parts = s.loss.compute(out.logits, out.features, y, s.centers.as_ref());
+    let parts = s.loss.compute_train(out, y, s.centers.as_ref());
     let values = parts.values();
     let mut grads = parts.total.backward();
     if let Some(c) = s.centers.take() {
@@ -74,6 +95,11 @@ fn gradients(plan: &RunPlan, s: &mut Session, batch: Batch) -> Result<(Gradients
 
 fn image_tensor(images: Vec<f32>, n: usize, hw: [usize; 2], device: &Device) -> Tensor<4> {
     Tensor::from_data(TensorData::new(images, [n, 3, hw[0], hw[1]]), device)
+}
+
+/// The camera ids `[N]` for a network with a side information embedding (`None` for one without).
+pub fn camera_tensor(model: &ReidModel, cameras: &[i64], device: &Device) -> Option<Tensor<1, Int>> {
+    (model.sie_cameras() > 0).then(|| Tensor::from_data(TensorData::new(cameras.to_vec(), [cameras.len()]), device))
 }
 
 fn label_tensor(labels: &[usize], device: &Device) -> Tensor<1, Int> {

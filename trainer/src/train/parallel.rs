@@ -3,32 +3,42 @@
 //! backward on its part with a replica of the network in its own thread, and the gradients are summed on the
 //! first device (burn's [`MultiGradientsParams`]) before one optimiser step there, as PyTorch's DataParallel does.
 
+use super::epoch::camera_tensor;
 use super::error::TrainError;
+use super::session::INIT_LOCK;
+use crate::data::Batch;
 use crate::loss::{LossValues, ReidLoss};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{GradientsParams, MultiGradientsParams};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use reid_models::ReidModel;
 
-/// One device's share of a batch: `[n, 3, h, w]` images and labels.
+/// One device's share of a batch: `[n, 3, h, w]` images, labels and camera ids.
 pub struct Part {
     /// Planar normalised pixels.
     pub images: Vec<f32>,
     /// Labels.
     pub labels: Vec<usize>,
+    /// Side-information camera ids (see [`Batch::cameras`]).
+    pub cameras: Vec<i64>,
 }
 
 /// Splits a batch of `n` images, laid out as identity chunks of `k` images, into at most `parts` parts of whole
 /// chunks (`k = 1` splits anywhere).
-pub fn split_batch(images: &[f32], labels: &[usize], k: usize, parts: usize, image_len: usize) -> Vec<Part> {
+pub fn split_batch(batch: &Batch, k: usize, parts: usize, image_len: usize) -> Vec<Part> {
+    let (images, labels) = (&batch.images, &batch.labels);
     let chunks = labels.len().div_ceil(k.max(1));
     let per = chunks.div_ceil(parts.max(1)) * k.max(1);
     labels
         .chunks(per.max(1))
         .enumerate()
-        .map(|(i, l)| Part {
-            images: images[i * per * image_len..(i * per + l.len()) * image_len].to_vec(),
-            labels: l.to_vec(),
+        .map(|(i, l)| {
+            let range = i * per..i * per + l.len();
+            Part {
+                images: images[range.start * image_len..range.end * image_len].to_vec(),
+                labels: l.to_vec(),
+                cameras: batch.cameras.get(range).map(<[i64]>::to_vec).unwrap_or_else(|| vec![0; l.len()]),
+            }
         })
         .collect()
 }
@@ -58,14 +68,23 @@ pub struct ParallelStep {
 }
 
 /// Forward and backward of `parts` on `devices` (autodiff devices, one part each) with replicas of `model`.
+/// `seed`: the network draws random numbers (stochastic depth); the step then seeds the backend's process-wide
+/// generator and runs under the initialisation lock, so it does not disturb other runs in the process (the
+/// replicas' draws interleave, so a data-parallel step with stochastic depth is not reproducible bit for bit).
 pub fn parallel_step(
     model: &ReidModel,
     loss: &ReidLoss,
     parts: Vec<Part>,
     devices: &[Device],
     hw: [usize; 2],
+    seed: Option<u64>,
 ) -> Result<ParallelStep, TrainError> {
     let total: usize = parts.iter().map(|p| p.labels.len()).sum();
+    let _guard = seed.map(|seed| {
+        let guard = INIT_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        devices.iter().for_each(|d| d.seed(seed));
+        guard
+    });
     let results: Vec<_> = std::thread::scope(|scope| {
         let handles: Vec<_> = parts
             .into_iter()
@@ -77,9 +96,9 @@ pub fn parallel_step(
                     let x = Tensor::<4>::from_data(TensorData::new(part.images, [n, 3, hw[0], hw[1]]), device);
                     let y: Vec<i64> = part.labels.iter().map(|&l| l as i64).collect();
                     let y = Tensor::<1, Int>::from_data(TensorData::new(y, [n]), device);
-                    let out = replica.forward_train(x);
+                    let out = replica.forward_train_side(x, camera_tensor(&replica, &part.cameras, device));
                     let correct = out.logits.clone().argmax(1).flatten::<1>(0, 1).equal(y.clone()).int().sum();
-                    let parts = loss.compute(out.logits, out.features, y, None);
+                    let parts = loss.compute_train(out, y, None);
                     let values = parts.values();
                     let grads = parts.total.mul_scalar(n as f32 / total as f32).backward();
                     let grads = GradientsParams::from_grads(grads, &replica);
@@ -121,11 +140,13 @@ mod tests {
     fn splits_keep_identity_chunks_whole() {
         let labels = vec![0, 0, 1, 1, 2, 2, 3, 3, 4, 4];
         let images: Vec<f32> = (0..10).flat_map(|i| [i as f32; 3]).collect();
-        let parts = split_batch(&images, &labels, 2, 2, 3);
+        let cameras = (0..10).map(|i| i % 3).collect();
+        let parts = split_batch(&Batch { images, labels, cameras }, 2, 2, 3);
         assert_eq!(parts.len(), 2);
         assert_eq!(parts[0].labels, vec![0, 0, 1, 1, 2, 2]);
         assert_eq!(parts[1].labels, vec![3, 3, 4, 4]);
         assert_eq!(parts[1].images[..3], [6.0; 3]);
         assert_eq!(parts[1].images.len(), 12);
+        assert_eq!(parts[1].cameras, vec![0, 1, 2, 0], "cameras follow their images");
     }
 }

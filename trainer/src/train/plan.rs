@@ -109,14 +109,29 @@ pub struct ModelPlan {
     pub backbone: String,
     /// `model.pretrained_model_path`, when `model.pretrain_choice` asks for pre-trained weights.
     pub pretrained: Option<PathBuf>,
+    /// `model.sie_camera` with a ViT: the network takes camera ids, the training folder says how many.
+    pub sie_camera: bool,
 }
 
 impl ModelPlan {
-    /// The configuration with a classifier of `num_classes` identities.
-    pub fn config(&self, num_classes: usize) -> Result<ReidConfig, TrainError> {
-        let config = ReidConfig { num_classes, ..self.config.clone() };
+    /// The configuration with a classifier of `num_classes` identities and, with [`ModelPlan::sie_camera`], a
+    /// camera embedding of `cameras` rows.
+    pub fn config(&self, num_classes: usize, cameras: usize) -> Result<ReidConfig, TrainError> {
+        let mut config = ReidConfig { num_classes, ..self.config.clone() };
+        if let (true, reid_models::BackboneConfig::Vit(v)) = (self.sie_camera, &mut config.backbone) {
+            v.sie.cameras = cameras;
+        }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Whether the training forward draws random numbers (stochastic depth of a ViT or Swin).
+    pub fn draws_random(&self) -> bool {
+        match &self.config.backbone {
+            reid_models::BackboneConfig::Vit(v) => v.drop_path_rate > 0.0,
+            reid_models::BackboneConfig::Swin(s) => s.drop_path_rate > 0.0,
+            reid_models::BackboneConfig::Resnet(_) => false,
+        }
     }
 
     /// The metadata saved with a network: epoch, classifier width, backbone.
@@ -204,9 +219,10 @@ impl RunPlan {
             loader: LoaderConfig { augment: train_augment(spec), workers: d.num_workers.max(1), prefetch: PREFETCH },
         };
         let model = ModelPlan {
-            config: spec.reid_config(d.num_classes)?,
+            config: spec.reid_config(d.num_classes, 0)?,
             backbone: m.backbone.clone(),
             pretrained: m.pretrained_model_path.clone().filter(|_| m.pretrain_choice != PretrainChoice::None),
+            sie_camera: m.is_vit() && m.sie_camera,
         };
         let loss = LossOptions {
             sampler: d.sampler,

@@ -2,7 +2,7 @@
 //! and network ([`session::setup`]), resume a checkpoint or load pre-trained weights ([`session::resume`]), then
 //! epochs ([`train_epoch`]) each followed by validation and checkpoints when the plan says so.
 
-use super::embed::{BurnEmbedder, embed_paths};
+use super::embed::{BurnEmbedder, embed_paths_side, eval_cameras};
 use super::epoch::train_epoch;
 use super::error::TrainError;
 use super::history::{EpochRecord, Validation, write_jsonl};
@@ -13,6 +13,7 @@ use crate::data::EvalSet;
 use crate::spec::Spec;
 use burn::module::Module;
 use burn::tensor::Device;
+use reid_eval::metrics::Label;
 use reid_eval::progress::{NoProgress, Progress};
 use reid_models::ReidModel;
 use std::path::PathBuf;
@@ -145,7 +146,7 @@ fn end_epoch(
     {
         s.state.best = Some((epoch, v.map));
         let best = &plan.folders.best_model;
-        s.model.save_safetensors(best, &plan.model.metadata(epoch, s.data.num_classes))?;
+        session::synced(&s.model).save_safetensors(best, &plan.model.metadata(epoch, s.data.num_classes))?;
         observer.message(&format!("epoch {epoch}: new best mAP {:.4} -> {}", v.map, best.display()));
     }
     if plan.checkpoints_after(epoch) {
@@ -158,7 +159,8 @@ fn end_epoch(
 /// Writes the final network and the resolved spec; the summary of the run.
 fn finish(plan: &RunPlan, s: Session, initial: Option<Validation>) -> Result<TrainSummary, TrainError> {
     let f = &plan.folders;
-    s.model.save_safetensors(&f.last_model, &plan.model.metadata(s.state.epoch, s.data.num_classes))?;
+    session::synced(&s.model)
+        .save_safetensors(&f.last_model, &plan.model.metadata(s.state.epoch, s.data.num_classes))?;
     std::fs::write(&f.spec_file, &plan.spec_yaml).map_err(|e| TrainError::write(&f.spec_file, e))?;
     Ok(TrainSummary {
         dir: f.results.clone(),
@@ -179,10 +181,12 @@ pub fn validate(
     progress: &dyn Progress,
 ) -> Result<Validation, TrainError> {
     let embedder = BurnEmbedder { model, device: device.clone(), hw: eval.hw() };
-    let embed = |paths: &[PathBuf]| {
-        embed_paths(&embedder, paths, &eval.augment, eval.batch_size, eval.workers, eval.flip, progress)
+    let embed = |paths: &[PathBuf], labels: &[Label]| {
+        let cameras = eval_cameras(&embedder, paths, labels)?;
+        let (a, b) = (eval.batch_size, eval.workers);
+        embed_paths_side(&embedder, paths, cameras.as_deref(), &eval.augment, a, b, eval.flip, progress)
     };
-    let (q, g) = (embed(&set.query)?, embed(&set.gallery)?);
+    let (q, g) = (embed(&set.query, &set.query_labels)?, embed(&set.gallery, &set.gallery_labels)?);
     let scores = score(q, &set.query_labels, g, &set.gallery_labels, None)?;
     Ok(summary(&scores.plain))
 }

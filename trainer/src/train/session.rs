@@ -17,8 +17,9 @@ use reid_models::ReidModel;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Serialises seeding and weight initialisation across runs in one process.
-static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Serialises seeding and drawing from the backend's process-wide generator across runs in one process: weight
+/// initialisation, and the training forward of a network with stochastic depth ([`super::epoch`]).
+pub(super) static INIT_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The devices of a run.
 pub struct Devices {
@@ -36,6 +37,10 @@ pub struct RunData {
     pub paths: Arc<Vec<PathBuf>>,
     /// Their identity labels, `0..num_classes`.
     pub labels: Arc<Vec<usize>>,
+    /// Their 0-based side-information camera ids (empty when the network has no camera embedding).
+    pub cameras: Arc<Vec<i64>>,
+    /// Cameras of the training folder for the side information embedding (0 without `model.sie_camera`).
+    pub sie_cameras: usize,
     /// Identities in the training folder: the classifier's width.
     pub num_classes: usize,
     /// The batches of each epoch.
@@ -74,7 +79,7 @@ impl Session {
 /// Reads the data and builds the network (seeded), the losses and the optimiser.
 pub fn setup(plan: &RunPlan, devices: &[Device], observer: &mut dyn TrainObserver) -> Result<Session, TrainError> {
     let data = load_data(plan, observer)?;
-    let config = plan.model.config(data.num_classes)?;
+    let config = plan.model.config(data.num_classes, data.sie_cameras)?;
     let base = devices.first().cloned().unwrap_or_else(Device::flex);
     let devices = Devices {
         train: base.clone().autodiff(),
@@ -130,10 +135,23 @@ fn load_data(plan: &RunPlan, observer: &mut dyn TrainObserver) -> Result<RunData
         }
     };
     let labels = train_set.labels();
+    let (cameras, sie_cameras) = if plan.model.sie_camera {
+        let (ids, count) = train_set.sie_cameras()?;
+        observer.message(&format!(
+            "side information embedding: {count} cameras in {} (ids 0..{count}, the name's camera minus 1){}",
+            folders.train.display(),
+            if count > 1 { "" } else { "; one camera: no camera embedding (TransReID needs more than one)" }
+        ));
+        (ids, count)
+    } else {
+        (Vec::new(), 0)
+    };
     let sampler = Sampler::new(plan.data.sampler, &labels, plan.data.batch_size, plan.data.num_instances)?;
     Ok(RunData {
         paths: Arc::new(train_set.items.iter().map(|i| i.path.clone()).collect()),
         labels: Arc::new(labels),
+        cameras: Arc::new(cameras),
+        sie_cameras,
         num_classes,
         sampler,
         eval,
@@ -178,7 +196,7 @@ pub fn save_checkpoint(plan: &RunPlan, session: &Session, epoch: usize) -> Resul
     let target = checkpoint::epoch_dir(&plan.folders.checkpoints, epoch);
     let metadata = plan.model.metadata(epoch, session.data.num_classes);
     checkpoint::write_atomically(&target, |tmp| {
-        session.model.save_safetensors(&tmp.join(files::MODEL), &metadata)?;
+        synced(&session.model).save_safetensors(&tmp.join(files::MODEL), &metadata)?;
         let opt = tmp.join(files::OPTIMIZER);
         session.optim.to_record().save(&opt).map_err(|e| TrainError::write(&opt, format!("{e:?}")))?;
         if let Some(c) = &session.centers {
@@ -191,6 +209,16 @@ pub fn save_checkpoint(plan: &RunPlan, session: &Session, epoch: usize) -> Resul
         std::fs::write(&state_path, text).map_err(|e| TrainError::write(&state_path, e))
     })?;
     Ok(target)
+}
+
+/// The network with its BatchNorm running statistics brought up to date, for saving. burn keeps a running
+/// statistic's latest update pending per thread until the next update or a sync, and a module's parameter visit
+/// (what saving reads) sees the value before it: a checkpoint written after an epoch without validation (which
+/// syncs) was one batch behind, so a run resumed from it drifted from the uninterrupted run. `valid()` syncs
+/// (the statistics are shared with the training network, whose trajectory does not change) and gives the same
+/// values without autodiff.
+pub fn synced(model: &ReidModel) -> ReidModel {
+    model.valid()
 }
 
 fn centers_to_file(centers: &CenterLoss, path: &Path) -> Result<(), TrainError> {

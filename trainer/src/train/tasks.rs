@@ -2,7 +2,7 @@
 //! `inference` (TAO inference JSON of embeddings) and `export` (ONNX, checked against the checkpoint).
 
 use super::checkpoint::model_file;
-use super::embed::{BurnEmbedder, Embedder, OnnxEmbedder, embed_paths};
+use super::embed::{BurnEmbedder, Embedder, OnnxEmbedder, embed_paths, embed_paths_side, eval_cameras};
 use super::error::TrainError;
 use super::plan::{self, EvalSettings, required, section_dir};
 use super::validate::{Scores, score};
@@ -29,8 +29,20 @@ pub fn load_model(spec: &Spec, path: &Path, device: &Device) -> Result<(ReidMode
         path: file.clone(),
         message: "no `classifier.weight` tensor: not a ReID network checkpoint".into(),
     })?;
+    // The camera count of a network with a side information embedding is its table's (`base.sie_embed`
+    // `[cameras, 1, D]`; views are not used here).
+    let cameras = ckpt.f32("base.sie_embed").map_or(0, |(s, _)| s[0]);
     drop(ckpt);
-    let config = spec.model.reid_config(shape[0])?;
+    if cameras > 0 && !spec.model.sie_camera {
+        return Err(TrainError::Checkpoint {
+            path: file,
+            message: format!(
+                "holds a camera embedding (base.sie_embed, {cameras} cameras) but model.sie_camera is False: set \
+                 model.sie_camera=True to use it"
+            ),
+        });
+    }
+    let config = spec.model.reid_config(shape[0], cameras)?;
     let mut model = ReidModel::new(&config, device)?;
     model.load_checkpoint(&file, &config.backbone)?;
     Ok((model.valid(), config))
@@ -66,11 +78,12 @@ fn folders(spec: &Spec, query: &Option<PathBuf>, test: &Option<PathBuf>) -> Resu
     Ok((required(&q, "evaluate.query_dataset")?, required(&t, "evaluate.test_dataset")?))
 }
 
-/// Embeds `paths` with the checkpoint or ONNX file `model`, `batch_size` images at a time.
+/// Embeds `paths` with the checkpoint or ONNX file `model`, `batch_size` images at a time; a network with a
+/// side information embedding gets each image's camera from its label.
 fn embed_with(
     spec: &Spec,
     model: &Path,
-    sets: &[&[PathBuf]],
+    sets: &[(&[PathBuf], &[Label])],
     batch_size: usize,
     progress: &dyn Progress,
 ) -> Result<Vec<Matrix>, TrainError> {
@@ -86,7 +99,12 @@ fn embed_with(
         burn_model = load_model(spec, model, &device)?.0;
         &BurnEmbedder { model: &burn_model, device: device.clone(), hw }
     };
-    sets.iter().map(|paths| embed_paths(embedder, paths, &augment, batch_size, workers, flip, progress)).collect()
+    sets.iter()
+        .map(|(paths, labels)| {
+            let cameras = eval_cameras(embedder, paths, labels)?;
+            embed_paths_side(embedder, paths, cameras.as_deref(), &augment, batch_size, workers, flip, progress)
+        })
+        .collect()
 }
 
 /// Evaluates `evaluate.checkpoint` (a training checkpoint or an `.onnx` file) on the query/test folders.
@@ -96,7 +114,13 @@ pub fn evaluate(spec: &Spec, progress: &dyn Progress) -> Result<Evaluation, Trai
     let (q, t) = folders(spec, &e.query_dataset, &e.test_dataset)?;
     let set = load_eval_set(&q, &t)?;
     let bs = e.batch_size.unwrap_or(spec.dataset.val_batch_size).max(1);
-    let mut m = embed_with(spec, &model, &[&set.query, &set.gallery], bs, progress)?;
+    let mut m = embed_with(
+        spec,
+        &model,
+        &[(&set.query, &set.query_labels), (&set.gallery, &set.gallery_labels)],
+        bs,
+        progress,
+    )?;
     let g = m.pop().unwrap_or_default();
     let qm = m.pop().unwrap_or_default();
     let scores = score(qm, &set.query_labels, g, &set.gallery_labels, plan::rerank(spec).as_ref())?;
@@ -119,7 +143,13 @@ pub fn inference(spec: &Spec, progress: &dyn Progress) -> Result<(PathBuf, usize
     let (q, t) = folders(spec, &i.query_dataset, &i.test_dataset)?;
     let set = load_eval_set(&q, &t)?;
     let bs = i.batch_size.unwrap_or(spec.dataset.val_batch_size).max(1);
-    let m = embed_with(spec, &model, &[&set.query, &set.gallery], bs, progress)?;
+    let m = embed_with(
+        spec,
+        &model,
+        &[(&set.query, &set.query_labels), (&set.gallery, &set.gallery_labels)],
+        bs,
+        progress,
+    )?;
     let dim = m.first().map_or(0, Matrix::cols);
     let paths: Vec<String> = set.query.iter().chain(&set.gallery).map(|p| p.display().to_string()).collect();
     let values: Vec<f32> = m.iter().flat_map(|x| x.as_slice().to_vec()).collect();
