@@ -14,10 +14,35 @@ pub struct PayloadError {
 }
 
 impl PayloadError {
-    /// An error on `field`.
+    /// An error on `field`; the field is clipped to [`MAX_ERROR_FIELD`] bytes and the message to
+    /// [`MAX_ERROR_MESSAGE`] (so that an error about a huge value is never huge itself).
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        PayloadError { field: field.into(), message: message.into() }
+        PayloadError { field: clip(&field.into(), MAX_ERROR_FIELD), message: clip(&message.into(), MAX_ERROR_MESSAGE) }
     }
+}
+
+/// Longest value quoted in an error message, in bytes ([`quote`]); the rest is replaced by its length.
+pub const MAX_QUOTED: usize = 64;
+/// Longest error message, in bytes ([`PayloadError::new`] clips longer ones).
+pub const MAX_ERROR_MESSAGE: usize = 1024;
+/// Longest field path in an error, in bytes.
+pub const MAX_ERROR_FIELD: usize = 256;
+
+/// `s` cut to at most `max` bytes (at a character boundary) followed by `… (N bytes in all)` when longer.
+pub fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes in all)", &s[..end], s.len())
+}
+
+/// A value as an error message quotes it: its text clipped to [`MAX_QUOTED`] bytes ([`clip`]).
+pub fn quote(value: impl std::fmt::Display) -> String {
+    clip(&value.to_string(), MAX_QUOTED)
 }
 
 /// `Err(PayloadError)` on `field`.
