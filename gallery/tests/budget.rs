@@ -38,7 +38,10 @@ fn over_budget_requests_are_refused_naming_the_limit_and_cost() {
     assert!(started.elapsed().as_millis() < 1000, "refused before any work");
     assert_eq!(e["field"], "rerank");
     let text = e["error"].as_str().unwrap();
-    assert!(text.contains("max_rerank_pairs = 17640000") && text.contains(&(16u64 * 2000 * 2000).to_string()), "{text}");
+    assert!(
+        text.contains("max_rerank_pairs = 17640000") && text.contains(&(16u64 * 2000 * 2000).to_string()),
+        "{text}"
+    );
     // Within budget: one vector re-ranked at k = 50 (pairs 1050^2) is answered.
     let one = serde_json::to_vec(&json!({ "embedding": vectors[0], "k": 50, "rerank": true })).unwrap();
     let ok = g.handle_query(&one, "");
@@ -58,7 +61,12 @@ fn over_budget_requests_are_refused_naming_the_limit_and_cost() {
     let cost = g.cost(16, &reid_gallery::QueryOptions { k: 1000, rerank: true, ..Default::default() });
     assert!(cost.is_err());
     let lenient = QueryBudget { max_rerank_pairs: u64::MAX, ..QueryBudget::default() };
-    let c = lenient.cost(16, &reid_gallery::QueryOptions { k: 1000, rerank: true, ..Default::default() }, n, &g.config().rerank);
+    let c = lenient.cost(
+        16,
+        &reid_gallery::QueryOptions { k: 1000, rerank: true, ..Default::default() },
+        n,
+        &g.config().rerank,
+    );
     assert!(lenient.check(&c).is_ok() && c.heavy);
 }
 

@@ -13,8 +13,7 @@ use search::result_of;
 use crate::budget::{OverBudget, QueryBudget};
 use crate::index::{Index, IndexError, IndexStats, Precision};
 use crate::payload::{
-    self, EnrollReply, ErrorReply, Forget, ForgetReply, Match, PayloadError, Query, QueryReply,
-    QueryResult,
+    self, EnrollReply, ErrorReply, Forget, ForgetReply, Match, PayloadError, Query, QueryReply, QueryResult,
 };
 use crate::record::{NewEmbedding, TimeRange, now_ms};
 use crate::rerank::RerankConfig;

@@ -72,9 +72,8 @@ impl Gallery {
             let matches = if hits.is_empty() {
                 Vec::new()
             } else {
-                let reranked = self
-                    .heavy_pool
-                    .install(|| rerank::order(&*self.rerank_backend, qv, &hits, &hood, &rr.params))?;
+                let reranked =
+                    self.heavy_pool.install(|| rerank::order(&*self.rerank_backend, qv, &hits, &hood, &rr.params))?;
                 let index = self.read_index();
                 let kept: Vec<(Hit, f32)> = reranked
                     .iter()

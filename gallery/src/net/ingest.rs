@@ -7,7 +7,9 @@ use crate::gallery::Gallery;
 use crate::index::Filter;
 use crate::payload::QueryOptions;
 use crate::record::{Metadata, NewEmbedding};
-pub use reid_protocol::stream::{Detection, FrameEmbeddings, Identified, IdentifiedFrame, decode_frame, decode_frame_at};
+pub use reid_protocol::stream::{
+    Detection, FrameEmbeddings, Identified, IdentifiedFrame, decode_frame, decode_frame_at,
+};
 
 /// Identifies every detection of `frame` against the labelled gallery entries and, with `store`, enrols the
 /// sightings (no identity label; camera, time, track id, source `stream`), each recorded as a sighting of the
