@@ -190,9 +190,12 @@ pub struct QueryArgs {
 /// Arguments of `reid gallery forget`.
 #[derive(Args, Debug)]
 pub struct ForgetArgs {
-    /// Forget every embedding of this identity.
-    #[arg(long, conflicts_with_all = ["from_ms", "to_ms"])]
+    /// Forget every embedding of this identity (labelled, and streamed sightings identified as it).
+    #[arg(long, conflicts_with_all = ["from_ms", "to_ms", "all"])]
     pub identity: Option<String>,
+    /// Forget every time (optionally only --camera's); a range covering all time is refused without it.
+    #[arg(long, conflicts_with_all = ["from_ms", "to_ms"])]
+    pub all: bool,
     /// Start of the time range (ms since the epoch, inclusive).
     #[arg(long)]
     pub from_ms: Option<i64>,
@@ -434,7 +437,8 @@ fn forget(args: ForgetArgs) -> Result<()> {
     let body = match (&args.identity, args.from_ms, args.to_ms) {
         (Some(_), _, _) if args.camera.is_some() => bail!("--camera applies to a time range, not to --identity"),
         (Some(who), None, None) => json!({ "identity": who }),
-        (None, None, None) => bail!("give --identity, or --from-ms and/or --to-ms"),
+        (None, None, None) if args.all => json!({ "all": true, "camera": args.camera }),
+        (None, None, None) => bail!("give --identity, --from-ms and/or --to-ms, or --all"),
         (None, from, to) => json!({ "from_ms": from, "to_ms": to, "camera": args.camera }),
         _ => unreachable!("clap keeps --identity apart from the range"),
     };
