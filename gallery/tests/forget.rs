@@ -108,6 +108,7 @@ fn forget_removes_streamed_sightings_and_their_bytes_across_a_restart() {
     drop(gallery); // clean shutdown: the store is closed
 
     let file = std::fs::read(&path).unwrap();
+    assert!(!dir.path().join("g.redb.scrub").exists(), "the rewrite's scratch file is gone");
     for (id, b) in forgotten.iter().zip(&forgotten_bytes) {
         assert!(!contains(&file, b), "the vector of forgotten record {id} is still in the file");
     }
@@ -149,6 +150,8 @@ fn logs_never_carry_a_forgotten_name() {
         .with_writer(move || writer.clone())
         .finish();
     tracing::subscriber::with_default(subscriber, || {
+        // Other tests' threads run without a subscriber: recompute the callsites' cached interest with this one.
+        tracing::callsite::rebuild_interest_cache();
         let config = GalleryConfig { dim: Some(DIM), ..GalleryConfig::default() };
         let g = Gallery::open(dir.path().join("g.redb"), config).unwrap();
         let meta = |identity: Option<&str>| Metadata {

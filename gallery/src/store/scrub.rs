@@ -76,6 +76,9 @@ impl Store {
             }
             txn.commit().ctx(&tmp)?;
         }
+        // The new file keeps the old one's permissions (a store may be readable by its owner only).
+        let mode = std::fs::metadata(p).map_err(|e| io(p, "reading the file's permissions", e))?.permissions();
+        std::fs::set_permissions(&tmp, mode).map_err(|e| io(&tmp, "setting the file's permissions", e))?;
         std::fs::rename(&tmp, p).map_err(|e| io(p, "renaming the new file over the old", e))?;
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, "syncing the directory", e))?;
