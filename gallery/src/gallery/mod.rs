@@ -3,19 +3,19 @@
 //! thread: queries take a read lock on the index, changes are serialised (store first, then index) by a writer
 //! lock so the index never holds what the store has dropped, nor misses what it acknowledged.
 //!
+//! - `forget`: forgetting (identity, time range, all) with the store rewrite, and retention.
 //! - [`search`]: queries, costed first ([`crate::budget`]): over-budget requests are refused, heavy ones run on
 //!   their own threads and hold the index lock only while reading it.
 
+mod forget;
 mod search;
 
 use search::result_of;
 
 use crate::budget::{OverBudget, QueryBudget};
 use crate::index::{Index, IndexError, IndexStats, Precision};
-use crate::payload::{
-    self, EnrollReply, ErrorReply, Forget, ForgetReply, Match, PayloadError, Query, QueryReply, QueryResult,
-};
-use crate::record::{NewEmbedding, TimeRange, now_ms};
+use crate::payload::{self, EnrollReply, ErrorReply, ForgetReply, Match, PayloadError, Query, QueryReply, QueryResult};
+use crate::record::{NewEmbedding, now_ms};
 use crate::rerank::RerankConfig;
 use crate::store::{Store, StoreError, StoreStats};
 use reid_eval::rerank::{AllPairs, CpuAllPairs, RerankError};
@@ -292,37 +292,6 @@ impl Gallery {
         self.search(&query.vectors, &query.options)
     }
 
-    /// Forgets an identity (its labelled records and the streamed sightings identified as it; an error when
-    /// there are none), a time range, or everything (`Forget::All`), in the store and the index, then rewrites the
-    /// store file so that the deleted bytes leave it ([`Store::scrub`]); returns how many embeddings were removed.
-    /// Logs carry counts, never the identity.
-    pub fn forget(&self, what: &Forget) -> Result<u64, GalleryError> {
-        let _w = self.lock_writer();
-        let (ids, kind) = match what {
-            Forget::Identity(who) => {
-                let ids = self.store.forget_identity(who)?;
-                if ids.is_empty() {
-                    return Err(GalleryError::UnknownIdentity);
-                }
-                (ids, "identity")
-            }
-            Forget::TimeRange { range, .. } if range.is_all() => {
-                let message = "a time range needs from_ms and/or to_ms (send `all: true` to forget every time)";
-                return Err(PayloadError { field: "all".into(), message: message.into() }.into());
-            }
-            Forget::TimeRange { range, camera } => {
-                (self.store.forget_time_range(*range, camera.as_deref())?, "time range")
-            }
-            Forget::All { camera } => (self.store.forget_time_range(TimeRange::ALL, camera.as_deref())?, "all"),
-        };
-        self.write_index().remove(&ids);
-        let started = std::time::Instant::now();
-        let bytes = self.store.scrub()?;
-        let ms = started.elapsed().as_millis() as u64;
-        tracing::info!(removed = ids.len(), kind, file_bytes = bytes, rewrite_ms = ms, "forgotten; store rewritten");
-        Ok(ids.len() as u64)
-    }
-
     /// [`Gallery::enroll`] of streamed sightings, recording for each the identity it was identified as (`None`:
     /// unknown), so that forgetting that identity forgets the sighting ([`Store::enroll_matched`]).
     pub fn enroll_sightings(
@@ -351,25 +320,6 @@ impl Gallery {
             })?;
         }
         Ok(())
-    }
-
-    /// Deletes every embedding with a timestamp before `cutoff_ms`; returns how many.
-    pub fn expire_before(&self, cutoff_ms: i64) -> Result<u64, GalleryError> {
-        let _w = self.lock_writer();
-        let ids = self.store.expire(cutoff_ms)?;
-        self.write_index().remove(&ids);
-        if !ids.is_empty() {
-            tracing::info!(expired = ids.len(), cutoff_ms, "retention");
-        }
-        Ok(ids.len() as u64)
-    }
-
-    /// Applies the configured TTL against the clock (0 when no TTL is set). Call it periodically.
-    pub fn expire_now(&self) -> Result<u64, GalleryError> {
-        match self.config.ttl_ms {
-            Some(ttl) => self.expire_before(now_ms().saturating_sub(ttl)),
-            None => Ok(0),
-        }
     }
 
     /// Store and index figures.
