@@ -14,10 +14,12 @@ pub struct PayloadError {
 }
 
 impl PayloadError {
-    /// An error on `field`; the field is clipped to [`MAX_ERROR_FIELD`] bytes and the message to
-    /// [`MAX_ERROR_MESSAGE`] (so that an error about a huge value is never huge itself).
+    /// An error on `field`; the field is clipped to [`MAX_ERROR_FIELD`] bytes, every quoted value in the message
+    /// (between `"` or backticks, as serde quotes them) to [`MAX_QUOTED`], and the message to [`MAX_ERROR_MESSAGE`]
+    /// (so that an error about a huge value is never huge itself).
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        PayloadError { field: clip(&field.into(), MAX_ERROR_FIELD), message: clip(&message.into(), MAX_ERROR_MESSAGE) }
+        let message = clip(&clip_quoted(&message.into()), MAX_ERROR_MESSAGE);
+        PayloadError { field: clip(&field.into(), MAX_ERROR_FIELD), message }
     }
 }
 
@@ -38,6 +40,30 @@ pub fn clip(s: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}… ({} bytes in all)", &s[..end], s.len())
+}
+
+/// `s` with the text between each pair of `"` or backticks clipped to [`MAX_QUOTED`] bytes ([`clip`]).
+pub fn clip_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len().min(2 * MAX_ERROR_MESSAGE));
+    let mut rest = s;
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = &rest[open..open + 1];
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        match after.find(quote) {
+            Some(close) => {
+                out.push_str(&clip(&after[..close], MAX_QUOTED));
+                out.push_str(quote);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&clip(after, MAX_QUOTED));
+                return out;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A value as an error message quotes it: its text clipped to [`MAX_QUOTED`] bytes ([`clip`]).
