@@ -114,6 +114,15 @@ pub struct ServeArgs {
     /// Where re-ranking's all-pairs pass runs: `cpu`, or `cuda:N` (a build with feature `cuda` and an NVIDIA GPU).
     #[arg(long, default_value = "cpu")]
     pub rerank_device: String,
+    /// Query budget: most re-ranking pairs per request, the sum of M² over its vectors (gallery/README.md).
+    #[arg(long, default_value_t = reid_gallery::budget::QueryBudget::default().max_rerank_pairs)]
+    pub max_rerank_pairs: u64,
+    /// Query budget: most matches per request (query vectors x k).
+    #[arg(long, default_value_t = reid_gallery::budget::QueryBudget::default().max_matches)]
+    pub max_matches: u64,
+    /// Heavy requests (re-ranked, or over 16 vectors) that may wait; more are answered busy.
+    #[arg(long, default_value_t = 4)]
+    pub heavy_queue: usize,
     #[command(flatten)]
     pub net: NetArgs,
 }
@@ -265,6 +274,11 @@ fn serve(args: ServeArgs) -> Result<()> {
         threads: args.threads,
         threshold: args.threshold,
         ttl_ms: args.ttl.map(|d| d.as_millis() as i64),
+        budget: reid_gallery::budget::QueryBudget {
+            max_rerank_pairs: args.max_rerank_pairs,
+            max_matches: args.max_matches,
+            ..Default::default()
+        },
         ..GalleryConfig::default()
     };
     let started = Instant::now();
@@ -278,6 +292,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         query_workers: args.workers.max(1),
         ingest: !args.no_ingest,
         store_sightings: !args.no_store_sightings,
+        heavy_queue: args.heavy_queue.max(1),
         ..ServerOptions::default()
     };
     let n = gallery.len();
