@@ -42,6 +42,11 @@ pub fn clip(s: &str, max: usize) -> String {
     format!("{}… ({} bytes in all)", &s[..end], s.len())
 }
 
+/// Whether `inner` is short, or already clipped by [`clip`] to [`MAX_QUOTED`] (kept: it states the real length).
+fn short_or_clipped(inner: &str) -> bool {
+    inner.len() <= MAX_QUOTED || (inner.ends_with(" bytes in all)") && inner.len() <= MAX_QUOTED + 40)
+}
+
 /// `s` with the text between each pair of `"` or backticks clipped to [`MAX_QUOTED`] bytes ([`clip`]).
 pub fn clip_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len().min(2 * MAX_ERROR_MESSAGE));
@@ -52,12 +57,13 @@ pub fn clip_quoted(s: &str) -> String {
         let after = &rest[open + 1..];
         match after.find(quote) {
             Some(close) => {
-                out.push_str(&clip(&after[..close], MAX_QUOTED));
+                let inner = &after[..close];
+                out.push_str(&if short_or_clipped(inner) { inner.to_owned() } else { clip(inner, MAX_QUOTED) });
                 out.push_str(quote);
                 rest = &after[close + 1..];
             }
             None => {
-                out.push_str(&clip(after, MAX_QUOTED));
+                out.push_str(&if short_or_clipped(after) { after.to_owned() } else { clip(after, MAX_QUOTED) });
                 return out;
             }
         }
@@ -66,9 +72,32 @@ pub fn clip_quoted(s: &str) -> String {
     out
 }
 
-/// A value as an error message quotes it: its text clipped to [`MAX_QUOTED`] bytes ([`clip`]).
+/// A value as an error message quotes it: its text clipped to [`MAX_QUOTED`] bytes ([`clip`]); a JSON string keeps
+/// its closing quote.
 pub fn quote(value: impl std::fmt::Display) -> String {
-    clip(&value.to_string(), MAX_QUOTED)
+    let text = value.to_string();
+    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(inner) if text.len() > MAX_QUOTED => format!("\"{}\"", clip(inner, MAX_QUOTED)),
+        _ => clip(&text, MAX_QUOTED),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_clipped_once_and_keep_their_length() {
+        let huge = "x".repeat(1000);
+        let q = quote(serde_json::Value::from(huge.as_str()));
+        assert_eq!(q, format!("\"{}… (1000 bytes in all)\"", "x".repeat(MAX_QUOTED)));
+        let e = PayloadError::new("cameras[0]", format!("got {q}"));
+        assert_eq!(e.message, format!("got {q}"));
+        let raw = PayloadError::new("f", format!("unknown field `{huge}`, expected `a`"));
+        assert_eq!(raw.message, format!("unknown field `{}… (1000 bytes in all)`, expected `a`", "x".repeat(64)));
+        assert_eq!(PayloadError::new("f", "short `ok` \"fine\"").message, "short `ok` \"fine\"");
+        assert!(PayloadError::new("f", format!("open \"{huge}")).message.ends_with("(1000 bytes in all)"));
+    }
 }
 
 /// `Err(PayloadError)` on `field`.
