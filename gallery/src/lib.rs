@@ -4,6 +4,7 @@
 //! - [`store`]: every embedding and its metadata in a redb file; enrolments are acknowledged once durable.
 //! - [`index`]: in-memory exact top-k (f32 or f16 storage), SIMD scans for single queries, GEMM for batches
 //!   ([`kernels`], [`topk`]).
+//! - [`budget`]: what one query request may cost (re-ranking pairs, matches) and which requests are heavy.
 //! - [`gallery`]: the two together ([`Gallery`]), forgetting, retention and shard merging ([`merge_topk`]).
 //! - [`payload`], [`record`]: request/reply types, validating decoders whose errors name the field, and the data
 //!   kept per embedding (re-exported from `reid-protocol`).
@@ -17,6 +18,7 @@
 //! `handle_stats` turn request bytes into a [`gallery::WireReply`] (JSON body, success or error).
 //! No training framework: this crate depends on `reid-protocol` and `reid-eval` only.
 
+pub mod budget;
 pub mod gallery;
 #[cfg(feature = "cuda")]
 pub mod gpu;

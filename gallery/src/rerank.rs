@@ -59,8 +59,50 @@ pub fn neighbourhood(index: &Index, candidates: &[Hit], filter: &Filter, config:
     ids.into_iter().collect()
 }
 
+/// A candidate neighbourhood copied out of the index, so that the all-pairs pass can run without holding it.
+#[derive(Clone, Debug)]
+pub struct Gathered {
+    /// Neighbourhood ids, sorted.
+    pub ids: Vec<u64>,
+    /// Their vectors, one row per id.
+    pub vectors: Matrix,
+}
+
+/// Gathers the neighbourhood of `candidates` ([`neighbourhood`]) and its vectors.
+pub fn gather(index: &Index, candidates: &[Hit], filter: &Filter, config: &RerankConfig) -> Gathered {
+    let ids = neighbourhood(index, candidates, filter, config);
+    let dim = index.dim();
+    let mut data = Vec::with_capacity(ids.len() * dim);
+    for &id in &ids {
+        data.extend(index.vector(id).unwrap_or_else(|| vec![0.0; dim]));
+    }
+    let vectors = Matrix::from_vec(ids.len(), dim, data).expect("neighbourhood is ids x dim");
+    Gathered { ids, vectors }
+}
+
+/// Re-orders `candidates` of `query` (normalised) by k-reciprocal distance over a gathered neighbourhood, the
+/// all-pairs pass run by `backend`.
+pub fn order(
+    backend: &dyn AllPairs,
+    query: &[f32],
+    candidates: &[Hit],
+    hood: &Gathered,
+    params: &RerankParams,
+) -> Result<Vec<Reranked>, RerankError> {
+    let distances = rerank_subset(backend, query, &hood.vectors, params)?;
+    let mut out: Vec<Reranked> = candidates
+        .iter()
+        .map(|h| {
+            let pos = hood.ids.binary_search(&h.id).expect("candidate is in its neighbourhood");
+            Reranked { id: h.id, score: h.score, distance: distances[pos] }
+        })
+        .collect();
+    out.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
 /// Re-orders `candidates` of `query` (normalised) by k-reciprocal distance over their neighbourhood, the
-/// all-pairs pass run by `backend` ([`reid_eval::rerank::CpuAllPairs`] or a GPU).
+/// all-pairs pass run by `backend` ([`reid_eval::rerank::CpuAllPairs`] or a GPU): [`gather`] then [`order`].
 pub fn rerank_candidates(
     backend: &dyn AllPairs,
     index: &Index,
@@ -69,23 +111,7 @@ pub fn rerank_candidates(
     filter: &Filter,
     config: &RerankConfig,
 ) -> Result<Vec<Reranked>, RerankError> {
-    let ids = neighbourhood(index, candidates, filter, config);
-    let dim = index.dim();
-    let mut data = Vec::with_capacity(ids.len() * dim);
-    for &id in &ids {
-        data.extend(index.vector(id).unwrap_or_else(|| vec![0.0; dim]));
-    }
-    let gallery = Matrix::from_vec(ids.len(), dim, data).expect("neighbourhood is ids x dim");
-    let distances = rerank_subset(backend, query, &gallery, &config.params)?;
-    let mut out: Vec<Reranked> = candidates
-        .iter()
-        .map(|h| {
-            let pos = ids.binary_search(&h.id).expect("candidate is in its neighbourhood");
-            Reranked { id: h.id, score: h.score, distance: distances[pos] }
-        })
-        .collect();
-    out.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.id.cmp(&b.id)));
-    Ok(out)
+    order(backend, query, candidates, &gather(index, candidates, filter, config), &config.params)
 }
 
 /// Re-ranked distances of one query to every row of `subset` (the runtime's full algorithm on that subset).

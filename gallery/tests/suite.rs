@@ -1,5 +1,7 @@
 //! Integration tests of `gallery`, linked into one test binary (one link instead of one per file).
 
+mod budget;
+mod forget;
 mod gallery;
 mod gpu;
 mod net;

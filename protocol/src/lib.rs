@@ -31,4 +31,4 @@ pub use payload::{
     Query, QueryOptions, QueryReply, QueryRequest, QueryResult,
 };
 pub use record::{Metadata, NewEmbedding, Record, TimeRange, now_ms};
-pub use stream::{Detection, FrameEmbeddings, Identified, IdentifiedFrame, decode_frame};
+pub use stream::{Detection, FrameEmbeddings, Identified, IdentifiedFrame, decode_frame, decode_frame_at};

@@ -337,3 +337,54 @@ fn null_fields_count_as_absent() {
     let e = EnrollRequest { items: vec![EnrollItem { identity: Some("x".into()), ..EnrollItem::default() }] };
     assert_eq!(serde_json::from_slice::<EnrollRequest>(&encode(&e)).unwrap(), e);
 }
+
+#[test]
+fn forgetting_all_time_needs_all_true() {
+    let now = 1_800_000_000_000i64;
+    let forget = |body: &str| serde_json::from_str::<ForgetRequest>(body).unwrap().validate_at(now);
+    assert_eq!(forget(r#"{"all": true}"#).unwrap(), Forget::All { camera: None });
+    assert_eq!(forget(r#"{"all": true, "camera": "c1"}"#).unwrap(), Forget::All { camera: Some("c1".into()) });
+    // Ranges that cover all time (from the epoch or before, to now or after) are refused naming `all`.
+    for body in [
+        r#"{"from_ms": 0}"#,
+        r#"{"from_ms": -9223372036854775808}"#,
+        r#"{"to_ms": 9223372036854775807}"#,
+        r#"{"from_ms": -5, "to_ms": 9000000000000000}"#,
+        r#"{"from_ms": 0, "camera": "c1"}"#,
+    ] {
+        let e = forget(body).unwrap_err();
+        assert_eq!(e.field, "all", "{body}: {e}");
+        assert!(e.message.contains("all: true"), "{e}");
+    }
+    // Bounded ranges pass.
+    let bounded = forget(r#"{"from_ms": 1, "to_ms": 1800000000000}"#).unwrap();
+    assert!(matches!(bounded, Forget::TimeRange { .. }));
+    assert!(matches!(forget(r#"{"to_ms": 1700000000000}"#).unwrap(), Forget::TimeRange { .. }));
+    assert!(matches!(forget(r#"{"all": false, "from_ms": 5}"#).unwrap(), Forget::TimeRange { .. }));
+    // `all` with bounds or with an identity is refused; `all: false` alone is the empty request.
+    assert_eq!(forget(r#"{"all": true, "from_ms": 5}"#).unwrap_err().field, "all");
+    assert_eq!(forget(r#"{"all": true, "identity": "a"}"#).unwrap_err().field, "identity");
+    assert!(forget(r#"{"all": false}"#).unwrap_err().message.contains("missing"));
+}
+
+#[test]
+fn errors_quote_huge_values_clipped() {
+    let huge = "x".repeat(50 << 20);
+    // A 50 MB camera name in a query filter.
+    let body = format!(r#"{{"embedding": [1, 0, 0, 0], "cameras": ["{huge}"]}}"#);
+    let e = decode_query(body.as_bytes(), "", DIM).unwrap_err();
+    assert_eq!(e.field, "cameras[0]");
+    assert!(e.message.len() < 200 && e.message.contains("bytes in all"), "{} bytes", e.message.len());
+    let reply = encode(&ErrorReply::from(&e));
+    assert!(reply.len() < 400, "{} bytes", reply.len());
+    // A huge selector value, a huge wrong-typed timestamp, a huge unknown field name.
+    let e = decode_query(br#"{"embedding": [1, 0, 0, 0]}"#, &format!("k={huge}"), DIM).unwrap_err();
+    assert!(e.message.len() < 200, "{} bytes", e.message.len());
+    let e = decode_forget(format!(r#"{{"from_ms": "{huge}"}}"#).as_bytes()).unwrap_err();
+    assert!(e.field == "from_ms" && e.message.len() < 200, "{} bytes", e.message.len());
+    let e = decode_forget(format!(r#"{{"{huge}": 1}}"#).as_bytes()).unwrap_err();
+    assert!(e.field.len() < 400 && e.message.len() < 2048, "{} + {} bytes", e.field.len(), e.message.len());
+    let identity = "i".repeat(10_000);
+    let e = decode_forget(format!(r#"{{"identity": "{identity}"}}"#).as_bytes()).unwrap_err();
+    assert!(e.message.len() < 200, "{e}");
+}

@@ -114,6 +114,15 @@ pub struct ServeArgs {
     /// Where re-ranking's all-pairs pass runs: `cpu`, or `cuda:N` (a build with feature `cuda` and an NVIDIA GPU).
     #[arg(long, default_value = "cpu")]
     pub rerank_device: String,
+    /// Query budget: most re-ranking pairs per request, the sum of M² over its vectors (gallery/README.md).
+    #[arg(long, default_value_t = reid_gallery::budget::QueryBudget::default().max_rerank_pairs)]
+    pub max_rerank_pairs: u64,
+    /// Query budget: most matches per request (query vectors x k).
+    #[arg(long, default_value_t = reid_gallery::budget::QueryBudget::default().max_matches)]
+    pub max_matches: u64,
+    /// Heavy requests (re-ranked, or over 16 vectors) that may wait; more are answered busy.
+    #[arg(long, default_value_t = 4)]
+    pub heavy_queue: usize,
     #[command(flatten)]
     pub net: NetArgs,
 }
@@ -190,9 +199,12 @@ pub struct QueryArgs {
 /// Arguments of `reid gallery forget`.
 #[derive(Args, Debug)]
 pub struct ForgetArgs {
-    /// Forget every embedding of this identity.
-    #[arg(long, conflicts_with_all = ["from_ms", "to_ms"])]
+    /// Forget every embedding of this identity (labelled, and streamed sightings identified as it).
+    #[arg(long, conflicts_with_all = ["from_ms", "to_ms", "all"])]
     pub identity: Option<String>,
+    /// Forget every time (optionally only --camera's); a range covering all time is refused without it.
+    #[arg(long, conflicts_with_all = ["from_ms", "to_ms"])]
+    pub all: bool,
     /// Start of the time range (ms since the epoch, inclusive).
     #[arg(long)]
     pub from_ms: Option<i64>,
@@ -262,6 +274,11 @@ fn serve(args: ServeArgs) -> Result<()> {
         threads: args.threads,
         threshold: args.threshold,
         ttl_ms: args.ttl.map(|d| d.as_millis() as i64),
+        budget: reid_gallery::budget::QueryBudget {
+            max_rerank_pairs: args.max_rerank_pairs,
+            max_matches: args.max_matches,
+            ..Default::default()
+        },
         ..GalleryConfig::default()
     };
     let started = Instant::now();
@@ -275,6 +292,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         query_workers: args.workers.max(1),
         ingest: !args.no_ingest,
         store_sightings: !args.no_store_sightings,
+        heavy_queue: args.heavy_queue.max(1),
         ..ServerOptions::default()
     };
     let n = gallery.len();
@@ -434,7 +452,8 @@ fn forget(args: ForgetArgs) -> Result<()> {
     let body = match (&args.identity, args.from_ms, args.to_ms) {
         (Some(_), _, _) if args.camera.is_some() => bail!("--camera applies to a time range, not to --identity"),
         (Some(who), None, None) => json!({ "identity": who }),
-        (None, None, None) => bail!("give --identity, or --from-ms and/or --to-ms"),
+        (None, None, None) if args.all => json!({ "all": true, "camera": args.camera }),
+        (None, None, None) => bail!("give --identity, --from-ms and/or --to-ms, or --all"),
         (None, from, to) => json!({ "from_ms": from, "to_ms": to, "camera": args.camera }),
         _ => unreachable!("clap keeps --identity apart from the range"),
     };

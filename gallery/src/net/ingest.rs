@@ -7,10 +7,13 @@ use crate::gallery::Gallery;
 use crate::index::Filter;
 use crate::payload::QueryOptions;
 use crate::record::{Metadata, NewEmbedding};
-pub use reid_protocol::stream::{Detection, FrameEmbeddings, Identified, IdentifiedFrame, decode_frame};
+pub use reid_protocol::stream::{
+    Detection, FrameEmbeddings, Identified, IdentifiedFrame, decode_frame, decode_frame_at,
+};
 
 /// Identifies every detection of `frame` against the labelled gallery entries and, with `store`, enrols the
-/// sightings (no identity label; camera, time, track id, source `stream`).
+/// sightings (no identity label; camera, time, track id, source `stream`), each recorded as a sighting of the
+/// identity it was identified as, so that `forget <identity>` forgets it too.
 pub fn identify(
     gallery: &Gallery,
     frame: &FrameEmbeddings,
@@ -37,6 +40,8 @@ pub fn identify(
         })
         .collect();
     if store && !frame.detections.is_empty() {
+        let matches: Vec<Option<String>> =
+            results.iter().map(|r| if r.unknown { None } else { r.best_identity.clone() }).collect();
         let items = frame
             .detections
             .iter()
@@ -51,7 +56,7 @@ pub fn identify(
                 },
             })
             .collect();
-        gallery.enroll(items)?;
+        gallery.enroll_sightings(items, &matches)?;
     }
     Ok(IdentifiedFrame {
         camera: frame.camera.clone(),

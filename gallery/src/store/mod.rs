@@ -13,14 +13,22 @@
 //! - `info`: `format`, `dim` (embedding dimension) and `next_id` (ids are assigned monotonically, never reused);
 //! - `meta`: id -> encoded [`Metadata`]; `vectors`: id -> the f32 little-endian bytes of the (normalised) vector;
 //! - `by_time`: (timestamp, id) -> () for retention and time-range forgetting;
-//! - `by_identity`: identity -> ids (multimap) for forgetting a person.
+//! - `by_identity`: identity -> ids (multimap) for forgetting a person;
+//! - `by_match`: identity -> ids (multimap) of the streamed sightings identified as that person when they were
+//!   ingested (stored unlabelled), and `matched`: id -> that identity, so that forgetting a person also forgets
+//!   them and deleting a sighting leaves no stale name behind (both created on open when an older store lacks them).
+//!
+//! Forgetting rewrites the file ([`Store::scrub`]): redb reuses freed pages but never clears them, so without the
+//! rewrite a forgotten vector would stay in the file byte for byte.
 
 mod codec;
+mod forget;
 mod iter;
+mod scrub;
 
 pub use iter::RecordIter;
 
-use crate::record::{Metadata, NewEmbedding, Record, TimeRange};
+use crate::record::{NewEmbedding, Record};
 use codec::{decode_meta, decode_vector, encode_meta};
 use redb::{
     Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,
@@ -28,6 +36,7 @@ use redb::{
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::{RwLock, RwLockReadGuard};
 use thiserror::Error;
 
 const INFO: TableDefinition<&str, u64> = TableDefinition::new("info");
@@ -35,6 +44,8 @@ const META: TableDefinition<u64, &[u8]> = TableDefinition::new("meta");
 const VECTORS: TableDefinition<u64, &[u8]> = TableDefinition::new("vectors");
 const BY_TIME: TableDefinition<(i64, u64), ()> = TableDefinition::new("by_time");
 const BY_IDENTITY: MultimapTableDefinition<&str, u64> = MultimapTableDefinition::new("by_identity");
+const MATCHED: TableDefinition<u64, &str> = TableDefinition::new("matched");
+const BY_MATCH: MultimapTableDefinition<&str, u64> = MultimapTableDefinition::new("by_match");
 
 /// The store format this build writes and reads.
 pub const FORMAT_VERSION: u64 = 1;
@@ -110,7 +121,8 @@ pub struct StoreStats {
 
 /// The durable embedding store (one redb file). `Send + Sync`: share it behind an `Arc`.
 pub struct Store {
-    db: Database,
+    /// The open database; replaced (write lock) when [`Store::scrub`] rewrites the file.
+    db: RwLock<Database>,
     path: PathBuf,
     dim: usize,
 }
@@ -136,6 +148,7 @@ impl Store {
     /// existing one checks `dim` against the stored dimension when given.
     pub fn open(path: impl AsRef<Path>, dim: Option<usize>) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
+        scrub::remove_stale(&path)?;
         let db = Database::create(&path).ctx(&path)?;
         let stored = {
             let read = db.begin_read().ctx(&path)?;
@@ -206,7 +219,16 @@ impl Store {
                 d
             }
         };
-        Ok(Store { db, path, dim })
+        // Tables added after format 1 was released: created when missing.
+        let txn = begin_durable(&db, &path)?;
+        txn.open_table(MATCHED).ctx(&path)?;
+        txn.open_multimap_table(BY_MATCH).ctx(&path)?;
+        txn.commit().ctx(&path)?;
+        Ok(Store { db: RwLock::new(db), path, dim })
+    }
+
+    fn db(&self) -> RwLockReadGuard<'_, Database> {
+        self.db.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The database file.
@@ -223,6 +245,13 @@ impl Store {
     /// (fsynced). Vectors are stored as given; the whole batch is refused if one has the wrong dimension or a
     /// non-finite value.
     pub fn enroll(&self, batch: &[NewEmbedding]) -> Result<Vec<u64>, StoreError> {
+        self.enroll_matched(batch, &[])
+    }
+
+    /// [`Store::enroll`], recording for item `i` the identity `matches[i]` it was identified as (streamed
+    /// sightings, stored unlabelled; `None` or a missing entry when unidentified), so that forgetting that
+    /// identity forgets the sighting too.
+    pub fn enroll_matched(&self, batch: &[NewEmbedding], matches: &[Option<String>]) -> Result<Vec<u64>, StoreError> {
         let p = &self.path;
         for (item, e) in batch.iter().enumerate() {
             if e.vector.len() != self.dim {
@@ -238,7 +267,8 @@ impl Store {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = begin_durable(&self.db, p)?;
+        let db = self.db();
+        let txn = begin_durable(&db, p)?;
         let ids = {
             let mut info = txn.open_table(INFO).ctx(p)?;
             let first = info.get("next_id").ctx(p)?.map(|v| v.value()).unwrap_or(1);
@@ -246,6 +276,8 @@ impl Store {
             let mut vectors = txn.open_table(VECTORS).ctx(p)?;
             let mut by_time = txn.open_table(BY_TIME).ctx(p)?;
             let mut by_identity = txn.open_multimap_table(BY_IDENTITY).ctx(p)?;
+            let mut matched = txn.open_table(MATCHED).ctx(p)?;
+            let mut by_match = txn.open_multimap_table(BY_MATCH).ctx(p)?;
             let mut bytes = Vec::with_capacity(self.dim * 4);
             let mut ids = Vec::with_capacity(batch.len());
             for (i, e) in batch.iter().enumerate() {
@@ -258,6 +290,10 @@ impl Store {
                 if let Some(label) = &e.meta.identity {
                     by_identity.insert(label.as_str(), id).ctx(p)?;
                 }
+                if let Some(Some(who)) = matches.get(i) {
+                    matched.insert(id, who.as_str()).ctx(p)?;
+                    by_match.insert(who.as_str(), id).ctx(p)?;
+                }
                 ids.push(id);
             }
             info.insert("next_id", first + batch.len() as u64).ctx(p)?;
@@ -267,100 +303,10 @@ impl Store {
         Ok(ids)
     }
 
-    /// Deletes every embedding labelled `identity`; returns the ids deleted (empty when the identity is unknown).
-    pub fn forget_identity(&self, identity: &str) -> Result<Vec<u64>, StoreError> {
-        let p = &self.path;
-        let txn = begin_durable(&self.db, p)?;
-        let ids = {
-            let mut by_identity = txn.open_multimap_table(BY_IDENTITY).ctx(p)?;
-            let mut ids = Vec::new();
-            for v in by_identity.remove_all(identity).ctx(p)? {
-                ids.push(v.ctx(p)?.value());
-            }
-            drop(by_identity);
-            self.delete_in(&txn, &ids, false)?;
-            ids
-        };
-        txn.commit().ctx(p)?;
-        Ok(ids)
-    }
-
-    /// Deletes every embedding whose timestamp lies in `range` (inclusive), optionally only those of `camera`;
-    /// returns the ids deleted.
-    pub fn forget_time_range(&self, range: TimeRange, camera: Option<&str>) -> Result<Vec<u64>, StoreError> {
-        let p = &self.path;
-        let (from, to) = range.bounds();
-        if from > to {
-            return Ok(Vec::new());
-        }
-        let txn = begin_durable(&self.db, p)?;
-        let ids = {
-            let by_time = txn.open_table(BY_TIME).ctx(p)?;
-            let meta = txn.open_table(META).ctx(p)?;
-            let mut ids = Vec::new();
-            for entry in by_time.range((from, 0u64)..=(to, u64::MAX)).ctx(p)? {
-                let (key, _) = entry.ctx(p)?;
-                let id = key.value().1;
-                if let Some(cam) = camera {
-                    let m = self.read_meta(&meta, id)?;
-                    if m.camera.as_deref() != Some(cam) {
-                        continue;
-                    }
-                }
-                ids.push(id);
-            }
-            drop((by_time, meta));
-            self.delete_in(&txn, &ids, true)?;
-            ids
-        };
-        txn.commit().ctx(p)?;
-        Ok(ids)
-    }
-
-    /// Retention: deletes every embedding with a timestamp strictly before `cutoff_ms`; returns the ids deleted.
-    pub fn expire(&self, cutoff_ms: i64) -> Result<Vec<u64>, StoreError> {
-        if cutoff_ms == i64::MIN {
-            return Ok(Vec::new());
-        }
-        self.forget_time_range(TimeRange { from_ms: None, to_ms: Some(cutoff_ms - 1) }, None)
-    }
-
-    /// Removes `ids` from every table inside `txn`; `identity_index` says whether `by_identity` still lists them.
-    fn delete_in(&self, txn: &WriteTransaction, ids: &[u64], identity_index: bool) -> Result<(), StoreError> {
-        let p = &self.path;
-        let mut meta = txn.open_table(META).ctx(p)?;
-        let mut vectors = txn.open_table(VECTORS).ctx(p)?;
-        let mut by_time = txn.open_table(BY_TIME).ctx(p)?;
-        let mut by_identity = txn.open_multimap_table(BY_IDENTITY).ctx(p)?;
-        for &id in ids {
-            let m = match meta.remove(id).ctx(p)? {
-                Some(bytes) => decode_meta(bytes.value()).map_err(|reason| self.corrupt(id, reason))?,
-                None => continue,
-            };
-            vectors.remove(id).ctx(p)?;
-            by_time.remove((m.timestamp_ms, id)).ctx(p)?;
-            if let (true, Some(label)) = (identity_index, &m.identity) {
-                by_identity.remove(label.as_str(), id).ctx(p)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn read_meta(&self, meta: &impl ReadableTable<u64, &'static [u8]>, id: u64) -> Result<Metadata, StoreError> {
-        match meta.get(id).ctx(&self.path)? {
-            Some(bytes) => decode_meta(bytes.value()).map_err(|reason| self.corrupt(id, reason)),
-            None => Err(self.corrupt(id, "listed in by_time but missing from meta".into())),
-        }
-    }
-
-    fn corrupt(&self, id: u64, reason: String) -> StoreError {
-        StoreError::Corrupt { path: self.path.clone(), id, reason }
-    }
-
     /// One record by id.
     pub fn get(&self, id: u64) -> Result<Option<Record>, StoreError> {
         let p = &self.path;
-        let read = self.db.begin_read().ctx(p)?;
+        let read = self.db().begin_read().ctx(p)?;
         let meta = read.open_table(META).ctx(p)?;
         let vectors = read.open_table(VECTORS).ctx(p)?;
         let Some(m) = meta.get(id).ctx(p)? else { return Ok(None) };
@@ -373,7 +319,7 @@ impl Store {
     /// Every record in id order, read from one snapshot in batches (for rebuilding the index at start).
     pub fn iter_all(&self) -> Result<RecordIter<'_>, StoreError> {
         let p = &self.path;
-        let read = self.db.begin_read().ctx(p)?;
+        let read = self.db().begin_read().ctx(p)?;
         let meta = read.open_table(META).ctx(p)?;
         let vectors = read.open_table(VECTORS).ctx(p)?;
         let total = meta.len().ctx(p)?;
@@ -383,7 +329,7 @@ impl Store {
     /// Counts, dimension, id counter, time span and file size.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let p = &self.path;
-        let read = self.db.begin_read().ctx(p)?;
+        let read = self.db().begin_read().ctx(p)?;
         let meta = read.open_table(META).ctx(p)?;
         let by_time = read.open_table(BY_TIME).ctx(p)?;
         let info = read.open_table(INFO).ctx(p)?;

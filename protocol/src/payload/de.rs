@@ -4,6 +4,7 @@
 //! (`embedding[3]`, `cameras[0]`, `items[2]`).
 
 use super::request::EnrollItem;
+use crate::error::quote;
 use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeOwned, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -56,12 +57,12 @@ pub(crate) fn opt_base64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Strin
 
 /// Milliseconds since the epoch (a whole number, may be negative).
 pub(crate) fn opt_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    scalar(d, |v| v.as_i64().ok_or_else(|| format!("expected a whole number of milliseconds, got {v}")))
+    scalar(d, |v| v.as_i64().ok_or_else(|| format!("expected a whole number of milliseconds, got {}", quote(v))))
 }
 
 /// A tracker id.
 pub(crate) fn opt_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    scalar(d, |v| v.as_u64().ok_or_else(|| format!("expected a non-negative whole number, got {v}")))
+    scalar(d, |v| v.as_u64().ok_or_else(|| format!("expected a non-negative whole number, got {}", quote(v))))
 }
 
 /// A flag.
@@ -73,7 +74,7 @@ pub(crate) fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, 
 pub(crate) fn opt_k<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
     scalar(d, |v| match v.as_u64() {
         Some(k) => Ok(usize::try_from(k).unwrap_or(usize::MAX)),
-        None => Err(format!("expected a whole number from 1 to {}, got {v}", super::MAX_K)),
+        None => Err(format!("expected a whole number from 1 to {}, got {}", super::MAX_K, quote(v))),
     })
 }
 
@@ -81,7 +82,7 @@ pub(crate) fn opt_k<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D:
 pub(crate) fn opt_threshold<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f32>, D::Error> {
     scalar(d, |v| match v.as_f64() {
         Some(t) => Ok(t as f32),
-        None => Err(format!("expected a number from -1 to 1 (a cosine score), got {v}")),
+        None => Err(format!("expected a number from -1 to 1 (a cosine score), got {}", quote(v))),
     })
 }
 
@@ -116,7 +117,7 @@ impl<'de> Deserialize<'de> for Camera {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         match Value::deserialize(d)? {
             Value::String(s) => Ok(Camera(s)),
-            v => fail(format!("expected a non-empty camera name, got {v}")),
+            v => fail(format!("expected a non-empty camera name, got {}", quote(v))),
         }
     }
 }

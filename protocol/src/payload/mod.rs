@@ -18,7 +18,12 @@
 //! `"embeddings_b64"` (concatenated vectors). Options may also come as selector parameters
 //! (`k=5;rerank=true;cameras=c1,c2`, `&` also separates), see [`decode_query_params`].
 //!
-//! Forget: `{"identity": "alice"}` or `{"from_ms": ..., "to_ms": ..., "camera": "c1"}` (at least one bound).
+//! Forget: `{"identity": "alice"}` (every record labelled alice and every streamed sighting identified as her), or
+//! `{"from_ms": ..., "to_ms": ..., "camera": "c1"}` (at least one bound; a range covering all time is refused), or
+//! `{"all": true}` (optionally with `camera`) to forget every time.
+//!
+//! Errors quote a value clipped to [`crate::error::MAX_QUOTED`] bytes and are at most
+//! [`crate::error::MAX_ERROR_MESSAGE`] bytes long, whatever the size of what was sent.
 //!
 //! Decoding is serde into the typed [`request`] structs, which refuse unknown fields (a typo such as `treshold`
 //! must not silently fall back to a default) and name the field of a wrong JSON type (`items[1].embedding[3]`),
@@ -36,7 +41,7 @@ pub use decode::{decode_enroll, decode_enroll_raw, decode_forget, decode_query, 
 pub use params::decode_query_params;
 pub use reply::{EnrollReply, ErrorReply, ForgetReply, Match, QueryReply, QueryResult, encode};
 pub use request::{EnrollAttachment, EnrollItem, EnrollRequest, ForgetRequest, QueryRequest};
-pub use validate::{Forget, Query, QueryOptions};
+pub use validate::{Forget, Query, QueryOptions, covers_all_time};
 
 // The payload error lives with the protocol's other errors; re-exported here where the decoders are.
 pub use crate::error::PayloadError;

@@ -1,7 +1,7 @@
 //! Query options as selector parameters (`k=5;rerank=true;cameras=c1,c2`, `&` also separates): parsed into the
 //! JSON values the body would carry, so that both go through the same deserializer and `validate()`.
 
-use crate::error::{PayloadError, err};
+use crate::error::{PayloadError, err, quote};
 use serde_json::Value;
 
 /// Parses selector parameters (`key=value` pairs separated by `;` or `&`) into typed JSON values: `k` (whole
@@ -28,20 +28,20 @@ pub fn decode_query_params(params: &str) -> Result<Vec<(String, Value)>, Payload
                     Ok(n) => Value::from(n),
                     Err(_) => match v.parse::<u64>() {
                         Ok(n) => Value::from(n),
-                        Err(_) => return err(key, format!("{v:?} is not a whole number")),
+                        Err(_) => return err(key, format!("{} is not a whole number", quote(format!("{v:?}")))),
                     },
                 }
             }
             "rerank" | "identified_only" => match value.map(str::to_ascii_lowercase).as_deref() {
                 None | Some("") | Some("true") | Some("1") | Some("yes") => Value::Bool(true),
                 Some("false") | Some("0") | Some("no") => Value::Bool(false),
-                Some(v) => return err(key, format!("{v:?} is not true or false")),
+                Some(v) => return err(key, format!("{} is not true or false", quote(format!("{v:?}")))),
             },
             "threshold" => {
                 let v = value.unwrap_or("");
                 match v.parse::<f64>() {
                     Ok(x) if x.is_finite() => serde_json::Number::from_f64(x).map(Value::Number).unwrap_or(Value::Null),
-                    _ => return err(key, format!("{v:?} is not a finite number")),
+                    _ => return err(key, format!("{} is not a finite number", quote(format!("{v:?}")))),
                 }
             }
             "cameras" => Value::Array(

@@ -101,7 +101,8 @@ pub struct QueryRequest {
     pub identified_only: Option<bool>,
 }
 
-/// A forget request, as sent: an identity, or a time range (optionally of one camera).
+/// A forget request, as sent: an identity, a time range (optionally of one camera), or `all: true` (optionally
+/// of one camera).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForgetRequest {
@@ -117,4 +118,7 @@ pub struct ForgetRequest {
     /// Only this camera's embeddings in the range.
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de::opt_string")]
     pub camera: Option<String>,
+    /// Forget every time (required for a range that covers all time; see [`super::validate::Forget::All`]).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "de::opt_bool")]
+    pub all: Option<bool>,
 }

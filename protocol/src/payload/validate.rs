@@ -4,7 +4,7 @@
 use super::request::{EnrollAttachment, EnrollItem, EnrollRequest, ForgetRequest, QueryRequest};
 use super::vector::{base64_bytes, f32_bytes, numbers};
 use super::{DEFAULT_K, MAX_ENROLL_ITEMS, MAX_K, MAX_QUERIES, MAX_STRING};
-use crate::error::{PayloadError, err};
+use crate::error::{PayloadError, err, quote};
 use crate::filter::Filter;
 use crate::record::{Metadata, NewEmbedding, TimeRange};
 
@@ -43,11 +43,24 @@ pub enum Forget {
     Identity(String),
     /// Every embedding in the range, optionally only one camera's.
     TimeRange {
-        /// The interval (inclusive; at least one bound set).
+        /// The interval (inclusive; it does not cover all time, see [`covers_all_time`]).
         range: TimeRange,
         /// Only this camera.
         camera: Option<String>,
     },
+    /// Every embedding (`"all": true`), optionally only one camera's.
+    All {
+        /// Only this camera.
+        camera: Option<String>,
+    },
+}
+
+/// Whether `range` covers all time at the clock `now_ms`: it starts open or at/before the epoch (0) and ends open
+/// or at/after `now_ms` plus the stream skew ([`crate::stream::MAX_STREAM_SKEW_MS`]), so nothing a camera can send
+/// lies outside it. Forgetting such a range needs `"all": true`.
+pub fn covers_all_time(range: &TimeRange, now_ms: i64) -> bool {
+    let newest = now_ms.saturating_add(crate::stream::MAX_STREAM_SKEW_MS);
+    range.from_ms.is_none_or(|f| f <= 0) && range.to_ms.is_none_or(|t| t >= newest)
 }
 
 /// A label (identity, camera, source): not blank, at most [`MAX_STRING`] bytes, no control characters.
@@ -220,7 +233,7 @@ impl QueryRequest {
         if let Some(names) = &self.cameras {
             for (i, c) in names.iter().enumerate() {
                 if c.is_empty() || c.len() > MAX_STRING {
-                    let got = serde_json::Value::from(c.as_str());
+                    let got = quote(serde_json::Value::from(c.as_str()));
                     return err(format!("cameras[{i}]"), format!("expected a non-empty camera name, got {got}"));
                 }
             }
@@ -240,24 +253,47 @@ impl QueryRequest {
 }
 
 impl ForgetRequest {
-    /// An identity, or a time range with at least one bound (optionally of one camera), not both.
+    /// [`ForgetRequest::validate_at`] the current clock.
     pub fn validate(self) -> Result<Forget, PayloadError> {
+        self.validate_at(crate::record::now_ms())
+    }
+
+    /// An identity; or a time range (optionally of one camera) that does not cover all time at `now_ms`
+    /// ([`covers_all_time`]); or `"all": true` (optionally of one camera) — one of the three.
+    pub fn validate_at(self, now_ms: i64) -> Result<Forget, PayloadError> {
         let identity = label("identity".to_owned(), self.identity)?;
         let camera = label("camera".to_owned(), self.camera)?;
         let range = time_range("", self.from_ms, self.to_ms)?;
+        let all = self.all.unwrap_or(false);
         match identity {
             Some(who) => {
-                if !range.is_all() || camera.is_some() {
+                if !range.is_all() || camera.is_some() || all {
                     return err(
                         "identity",
-                        "give either an identity or a time range (from_ms/to_ms, camera), not both",
+                        "give either an identity or a time range (from_ms/to_ms, camera, all), not both",
                     );
                 }
                 Ok(Forget::Identity(who))
             }
-            None if range.is_all() => {
-                err("identity", "missing: give an identity, or a time range with from_ms and/or to_ms")
+            None if all => {
+                if !range.is_all() {
+                    return err("all", "`all: true` forgets every time; leave out from_ms and to_ms");
+                }
+                Ok(Forget::All { camera })
             }
+            None if range.is_all() => err(
+                "identity",
+                "missing: give an identity, a time range with from_ms and/or to_ms, or `all: true` to forget every time",
+            ),
+            None if covers_all_time(&range, now_ms) => err(
+                "all",
+                format!(
+                    "the range {}..={} covers all time (from the epoch or earlier to now or later); send `all: true` \
+                     without from_ms/to_ms to forget everything",
+                    range.from_ms.map_or("open".to_owned(), |f| f.to_string()),
+                    range.to_ms.map_or("open".to_owned(), |t| t.to_string()),
+                ),
+            ),
             None => Ok(Forget::TimeRange { range, camera }),
         }
     }

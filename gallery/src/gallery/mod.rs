@@ -2,17 +2,22 @@
 //! (Zenoh, CLI) exposes. `Gallery` is `Send + Sync`; share it with `Arc` and call its `&self` methods from any
 //! thread: queries take a read lock on the index, changes are serialised (store first, then index) by a writer
 //! lock so the index never holds what the store has dropped, nor misses what it acknowledged.
+//!
+//! - `forget`: forgetting (identity, time range, all) with the store rewrite, and retention.
+//! - [`search`]: queries, costed first ([`crate::budget`]): over-budget requests are refused, heavy ones run on
+//!   their own threads and hold the index lock only while reading it.
 
+mod forget;
+mod search;
+
+use search::result_of;
+
+use crate::budget::{OverBudget, QueryBudget};
 use crate::index::{Index, IndexError, IndexStats, Precision};
-use crate::openset;
-use crate::payload::{
-    self, EnrollReply, ErrorReply, Forget, ForgetReply, Match, PayloadError, Query, QueryOptions, QueryReply,
-    QueryResult,
-};
+use crate::payload::{self, EnrollReply, ErrorReply, ForgetReply, Match, PayloadError, Query, QueryReply, QueryResult};
 use crate::record::{NewEmbedding, now_ms};
-use crate::rerank::{self, RerankConfig};
+use crate::rerank::RerankConfig;
 use crate::store::{Store, StoreError, StoreStats};
-use crate::topk::Hit;
 use reid_eval::rerank::{AllPairs, CpuAllPairs, RerankError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -34,6 +39,12 @@ pub struct GalleryConfig {
     pub ttl_ms: Option<i64>,
     /// Query-time re-ranking.
     pub rerank: RerankConfig,
+    /// What one query request may cost ([`QueryBudget`]).
+    #[serde(default)]
+    pub budget: QueryBudget,
+    /// Threads for heavy requests (re-ranked, or many vectors); 0: half the search threads, at least 1.
+    #[serde(default)]
+    pub heavy_threads: usize,
 }
 
 impl Default for GalleryConfig {
@@ -45,6 +56,8 @@ impl Default for GalleryConfig {
             threshold: 0.5,
             ttl_ms: None,
             rerank: RerankConfig::default(),
+            budget: QueryBudget::default(),
+            heavy_threads: 0,
         }
     }
 }
@@ -58,12 +71,15 @@ pub enum GalleryError {
     /// A request or argument is invalid.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// A request over the query budget, naming the limit and the request's cost.
+    #[error(transparent)]
+    OverBudget(#[from] OverBudget),
     /// Re-ranking refused its input.
     #[error("re-ranking: {0}")]
     Rerank(#[from] RerankError),
-    /// Forgetting an identity nobody is enrolled under.
-    #[error("identity: no embeddings are enrolled under {0:?}")]
-    UnknownIdentity(String),
+    /// Forgetting an identity nobody is enrolled under (the name is not repeated: errors are logged).
+    #[error("identity: no embeddings are enrolled or identified under that identity")]
+    UnknownIdentity,
     /// A stored record cannot enter the index.
     #[error("gallery store {path}: record {id}: {source}")]
     Index {
@@ -85,14 +101,19 @@ impl GalleryError {
     pub fn field(&self) -> Option<&str> {
         match self {
             GalleryError::Payload(p) => Some(&p.field),
-            GalleryError::UnknownIdentity(_) => Some("identity"),
+            GalleryError::UnknownIdentity => Some("identity"),
+            GalleryError::OverBudget(o) => Some(o.field),
             _ => None,
         }
     }
 
-    /// The error as a wire reply.
+    /// The error as a wire reply (clipped to [`reid_protocol::error::MAX_ERROR_MESSAGE`] bytes).
     pub fn to_reply(&self) -> ErrorReply {
-        ErrorReply { error: self.to_string(), field: self.field().map(str::to_string) }
+        use reid_protocol::error::{MAX_ERROR_FIELD, MAX_ERROR_MESSAGE, clip};
+        ErrorReply {
+            error: clip(&self.to_string(), MAX_ERROR_MESSAGE),
+            field: self.field().map(|f| clip(f, MAX_ERROR_FIELD)),
+        }
     }
 }
 
@@ -121,7 +142,8 @@ pub struct WireReply {
 }
 
 impl WireReply {
-    fn from_result<T: Serialize>(r: Result<T, GalleryError>) -> WireReply {
+    /// The reply to a result: its JSON, or the error's [`ErrorReply`] (logged at debug level).
+    pub fn from_result<T: Serialize>(r: Result<T, GalleryError>) -> WireReply {
         match r {
             Ok(v) => WireReply { ok: true, body: payload::encode(&v) },
             Err(e) => {
@@ -138,6 +160,7 @@ pub struct Gallery {
     index: RwLock<Index>,
     writer: Mutex<()>,
     pool: rayon::ThreadPool,
+    heavy_pool: rayon::ThreadPool,
     config: GalleryConfig,
     rerank_backend: Arc<dyn AllPairs + Send + Sync>,
 }
@@ -179,11 +202,21 @@ impl Gallery {
             .thread_name(|i| format!("gallery-search-{i}"))
             .build()
             .map_err(|e| GalleryError::ThreadPool(e.to_string()))?;
+        let heavy = match config.heavy_threads {
+            0 => (pool.current_num_threads() / 2).max(1),
+            n => n,
+        };
+        let heavy_pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(heavy)
+            .thread_name(|i| format!("gallery-heavy-{i}"))
+            .build()
+            .map_err(|e| GalleryError::ThreadPool(e.to_string()))?;
         tracing::info!(
             path = %store.path().display(),
             embeddings = index.len(),
             precision = %config.precision,
             threads = pool.current_num_threads(),
+            heavy_threads = heavy,
             ms = started.elapsed().as_millis() as u64,
             "gallery open"
         );
@@ -192,6 +225,7 @@ impl Gallery {
             index: RwLock::new(index),
             writer: Mutex::new(()),
             pool,
+            heavy_pool,
             config,
             rerank_backend: Arc::new(CpuAllPairs),
         })
@@ -249,15 +283,7 @@ impl Gallery {
         }
         let _w = self.lock_writer();
         let ids = self.store.enroll(&items)?;
-        let mut index = self.write_index();
-        index.reserve(items.len());
-        for (id, e) in ids.iter().zip(&items) {
-            index.insert(*id, &e.meta, &e.vector).map_err(|source| GalleryError::Index {
-                path: self.store.path().display().to_string(),
-                id: *id,
-                source,
-            })?;
-        }
+        self.index_new(&ids, &items)?;
         Ok(ids)
     }
 
@@ -266,88 +292,34 @@ impl Gallery {
         self.search(&query.vectors, &query.options)
     }
 
-    /// Answers `vectors` (`n * dim`, not necessarily normalised) with `options`.
-    pub fn search(&self, vectors: &[f32], options: &QueryOptions) -> Result<Vec<QueryResult>, GalleryError> {
+    /// [`Gallery::enroll`] of streamed sightings, recording for each the identity it was identified as (`None`:
+    /// unknown), so that forgetting that identity forgets the sighting ([`Store::enroll_matched`]).
+    pub fn enroll_sightings(
+        &self,
+        mut items: Vec<NewEmbedding>,
+        matches: &[Option<String>],
+    ) -> Result<Vec<u64>, GalleryError> {
         let dim = self.dim();
-        if vectors.is_empty() || !vectors.len().is_multiple_of(dim) {
-            return Err(PayloadError {
-                field: "embedding".into(),
-                message: format!("{} values is not a whole number of {dim}-d embeddings", vectors.len()),
-            }
-            .into());
+        for (i, e) in items.iter_mut().enumerate() {
+            normalise_checked(&mut e.vector, dim, &format!("detections[{i}].embedding"))?;
         }
-        if options.k == 0 || options.k > payload::MAX_K {
-            let message = format!("{} is outside 1..={}", options.k, payload::MAX_K);
-            return Err(PayloadError { field: "k".into(), message }.into());
-        }
-        let mut q = vectors.to_vec();
-        for (i, v) in q.chunks_exact_mut(dim).enumerate() {
-            normalise_checked(v, dim, &format!("embeddings[{i}]"))?;
-        }
-        let threshold = options.threshold.unwrap_or(self.config.threshold);
-        let rr = &self.config.rerank;
-        let index = self.read_index();
-        let depth = if options.rerank { options.k.max(rr.candidates) } else { options.k };
-        let lists = self.pool.install(|| index.search(&q, depth, &options.filter));
-        let mut out = Vec::with_capacity(lists.len());
-        for (qv, hits) in q.chunks_exact(dim).zip(lists) {
-            let matches: Vec<Match> = if options.rerank && !hits.is_empty() {
-                let reranked = self.pool.install(|| {
-                    rerank::rerank_candidates(&*self.rerank_backend, &index, qv, &hits, &options.filter, rr)
-                })?;
-                reranked
-                    .iter()
-                    .take(options.k)
-                    .map(|r| describe(&index, Hit { id: r.id, score: r.score }, Some(r.distance)))
-                    .collect()
-            } else {
-                hits.iter().map(|&h| describe(&index, h, None)).collect()
-            };
-            out.push(result_of(matches, threshold));
-        }
-        Ok(out)
-    }
-
-    /// Forgets an identity (an error when nobody is enrolled under it) or a time range, in the store and the index;
-    /// returns how many embeddings were removed.
-    pub fn forget(&self, what: &Forget) -> Result<u64, GalleryError> {
         let _w = self.lock_writer();
-        let ids = match what {
-            Forget::Identity(who) => {
-                let ids = self.store.forget_identity(who)?;
-                if ids.is_empty() {
-                    return Err(GalleryError::UnknownIdentity(who.clone()));
-                }
-                ids
-            }
-            Forget::TimeRange { range, .. } if range.is_all() => {
-                let message = "a time range needs from_ms and/or to_ms (refusing to forget everything)".to_string();
-                return Err(PayloadError { field: "from_ms".into(), message }.into());
-            }
-            Forget::TimeRange { range, camera } => self.store.forget_time_range(*range, camera.as_deref())?,
-        };
-        self.write_index().remove(&ids);
-        tracing::info!(removed = ids.len(), what = ?what, "forgotten");
-        Ok(ids.len() as u64)
+        let ids = self.store.enroll_matched(&items, matches)?;
+        self.index_new(&ids, &items)?;
+        Ok(ids)
     }
 
-    /// Deletes every embedding with a timestamp before `cutoff_ms`; returns how many.
-    pub fn expire_before(&self, cutoff_ms: i64) -> Result<u64, GalleryError> {
-        let _w = self.lock_writer();
-        let ids = self.store.expire(cutoff_ms)?;
-        self.write_index().remove(&ids);
-        if !ids.is_empty() {
-            tracing::info!(expired = ids.len(), cutoff_ms, "retention");
+    fn index_new(&self, ids: &[u64], items: &[NewEmbedding]) -> Result<(), GalleryError> {
+        let mut index = self.write_index();
+        index.reserve(items.len());
+        for (id, e) in ids.iter().zip(items) {
+            index.insert(*id, &e.meta, &e.vector).map_err(|source| GalleryError::Index {
+                path: self.store.path().display().to_string(),
+                id: *id,
+                source,
+            })?;
         }
-        Ok(ids.len() as u64)
-    }
-
-    /// Applies the configured TTL against the clock (0 when no TTL is set). Call it periodically.
-    pub fn expire_now(&self) -> Result<u64, GalleryError> {
-        match self.config.ttl_ms {
-            Some(ttl) => self.expire_before(now_ms().saturating_sub(ttl)),
-            None => Ok(0),
-        }
+        Ok(())
     }
 
     /// Store and index figures.
@@ -432,31 +404,6 @@ fn normalise_checked(v: &mut [f32], dim: usize, field: &str) -> Result<(), Paylo
     }
     v.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
     Ok(())
-}
-
-fn describe(index: &Index, hit: Hit, rerank_distance: Option<f32>) -> Match {
-    let info = index.info(hit.id);
-    Match {
-        id: hit.id,
-        identity: info.as_ref().and_then(|i| i.identity.map(str::to_string)),
-        score: hit.score,
-        camera: info.as_ref().and_then(|i| i.camera.map(str::to_string)),
-        timestamp_ms: info.as_ref().map_or(0, |i| i.timestamp_ms),
-        track_id: info.and_then(|i| i.track_id),
-        rerank_distance,
-    }
-}
-
-fn result_of(matches: Vec<Match>, threshold: f32) -> QueryResult {
-    let v = openset::decide(matches.iter().map(|m| (m.identity.as_deref(), m.score)), threshold);
-    QueryResult {
-        matches,
-        best_identity: v.identity,
-        best_score: v.score,
-        unknown: v.unknown,
-        votes: v.votes,
-        threshold,
-    }
 }
 
 /// Merges the answers of several gallery shards to one query into the answer one gallery holding everything would
