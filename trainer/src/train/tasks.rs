@@ -5,6 +5,7 @@ use super::checkpoint::model_file;
 use super::embed::{BurnEmbedder, Embedder, OnnxEmbedder, embed_paths, embed_paths_side, eval_cameras};
 use super::error::TrainError;
 use super::plan::{self, EvalSettings, required, section_dir};
+use super::session::INIT_LOCK;
 use super::validate::{Scores, score};
 use crate::data::load_eval_set;
 use crate::spec::Spec;
@@ -43,7 +44,12 @@ pub fn load_model(spec: &Spec, path: &Path, device: &Device) -> Result<(ReidMode
         });
     }
     let config = spec.model.reid_config(shape[0], cameras)?;
-    let mut model = ReidModel::new(&config, device)?;
+    // Building draws throw-away initial weights from the backend's process-wide generator: under the lock that
+    // seeds training runs, so a run in the same process keeps the weights its seed gives.
+    let mut model = {
+        let _guard = INIT_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        ReidModel::new(&config, device)?
+    };
     model.load_checkpoint(&file, &config.backbone)?;
     Ok((model.valid(), config))
 }
