@@ -92,27 +92,21 @@ fn a_camera_model_takes_cameras_from_market_names_or_the_camera_flag() {
         picture.save(images.join(format!("0001_c{c}s1_000100_01.png"))).unwrap();
     }
     let (m, i) = (model.to_str().unwrap(), images.to_str().unwrap());
+    // `reid embed` with tract on the images into `out`, plus `extra` flags.
+    let embed = |model: &str, out: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["embed", "-m", model, "-i", i, "-o", out.to_str().unwrap(), "--engine", "tract"];
+        args.extend_from_slice(extra);
+        reid(&args)
+    };
     let by_name = dir.path().join("names.json");
-    let (ok, err) = reid(&["embed", "-m", m, "-i", i, "-o", by_name.to_str().unwrap(), "--engine", "tract"]);
+    let (ok, err) = embed(m, &by_name, &[]);
     assert!(ok, "{err}");
     assert!(err.contains("camera input `camera` (3 cameras; from the file names)"), "{err}");
     let named = rows(&by_name);
     let mut fixed = Vec::new();
     for id in 0..3 {
         let out = dir.path().join(format!("camera{id}.json"));
-        let (ok, err) = reid(&[
-            "embed",
-            "-m",
-            m,
-            "-i",
-            i,
-            "-o",
-            out.to_str().unwrap(),
-            "--engine",
-            "tract",
-            "--camera",
-            &id.to_string(),
-        ]);
+        let (ok, err) = embed(m, &out, &["--camera", &id.to_string()]);
         assert!(ok, "{err}");
         fixed.push(rows(&out));
     }
@@ -134,32 +128,19 @@ fn a_camera_model_takes_cameras_from_market_names_or_the_camera_flag() {
     // A camera model: a name that is not Market-1501 without --camera, a camera beyond the table, a bad flag.
     picture.save(images.join("crop.png")).unwrap();
     let out = dir.path().join("x.json");
-    let (ok, err) = reid(&["embed", "-m", m, "-i", i, "-o", out.to_str().unwrap(), "--engine", "tract"]);
+    let (ok, err) = embed(m, &out, &[]);
     assert!(!ok && err.contains("crop.png") && err.contains("--camera"), "{err}");
     assert!(!err.contains("panicked") && !out.exists(), "{err}");
     std::fs::remove_file(images.join("crop.png")).unwrap();
     picture.save(images.join("0002_c4s1_000100_01.png")).unwrap();
-    let (ok, err) = reid(&["embed", "-m", m, "-i", i, "-o", out.to_str().unwrap(), "--engine", "tract"]);
+    let (ok, err) = embed(m, &out, &[]);
     assert!(!ok && err.contains("0002_c4s1_000100_01.png") && err.contains("3 cameras"), "{err}");
-    let (ok, err) =
-        reid(&["embed", "-m", m, "-i", i, "-o", out.to_str().unwrap(), "--engine", "tract", "--camera", "3"]);
+    let (ok, err) = embed(m, &out, &["--camera", "3"]);
     assert!(!ok && err.contains("--camera 3") && err.contains("sie.onnx"), "{err}");
 
     // A model without a camera input ignores --camera, with a warning.
     let plain = vit_model(dir.path(), "plain.onnx", false);
-    let (ok, err) = reid(&[
-        "embed",
-        "-m",
-        plain.to_str().unwrap(),
-        "-i",
-        i,
-        "-o",
-        out.to_str().unwrap(),
-        "--engine",
-        "tract",
-        "--camera",
-        "1",
-    ]);
+    let (ok, err) = embed(plain.to_str().unwrap(), &out, &["--camera", "1"]);
     assert!(ok, "{err}");
     assert!(err.contains("--camera 1 is not used") && err.contains("plain.onnx"), "{err}");
 }

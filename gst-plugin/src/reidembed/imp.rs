@@ -252,7 +252,7 @@ impl ReidEmbed {
             let source = sources.iter().find(|(id, _)| *id == surface).map(|s| s.1);
             let camera = settings.camera_of(source);
             if let Some(input) = &engine.info().camera
-                && (camera < 0 || camera as u64 >= input.count as u64)
+                && camera as u64 >= input.count as u64
             {
                 self.stats.camera_skipped.fetch_add(boxes.len() as u64, Ordering::Relaxed);
                 gst::warning!(

@@ -67,7 +67,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The camera id of a frame from DeepStream source `source_id` (`None` outside NvDs mode).
+    /// The camera id (never negative) of a frame from DeepStream source `source_id` (`None` outside NvDs mode).
     pub(super) fn camera_of(&self, source_id: Option<u32>) -> i64 {
         match (self.sie_camera, source_id) {
             (c, _) if c >= 0 => i64::from(c),

@@ -68,20 +68,7 @@ pub fn model_bytes_with(metadata: bool) -> Vec<u8> {
     g.op_into("Flatten", &["input"], "flat", vec![("axis", Attr::Int(1))]);
     let w = g.weight("w", &[k, D], &weights(k * D));
     g.op_into("MatMul", &["flat", &w], "embedding", vec![]);
-    let (h, w) = (H.to_string(), W.to_string());
-    let d = D.to_string();
-    let pairs = [
-        ("reid.format", "1"),
-        ("reid.input_height", h.as_str()),
-        ("reid.input_width", w.as_str()),
-        ("reid.color", "RGB"),
-        ("reid.pixel_mean", "0.485,0.456,0.406"),
-        ("reid.pixel_std", "0.229,0.224,0.225"),
-        ("reid.feat_dim", d.as_str()),
-        ("reid.l2_normalized", "false"),
-        ("reid.resize", "bilinear"),
-    ];
-    let metadata = if metadata { onnx_graph::metadata(&pairs) } else { Vec::new() };
+    let metadata = if metadata { reid_metadata(&[]) } else { Vec::new() };
     onnx_graph::encode(&g.finish(("input", [3, H as usize, W as usize]), ("embedding", D), metadata))
 }
 
@@ -100,27 +87,14 @@ pub fn camera_model_bytes() -> Vec<u8> {
     let t = g.weight("sie", &[CAMERAS, D], &table);
     g.op_into("Gather", &[&t, "camera"], "side", vec![("axis", Attr::Int(0))]);
     g.op_into("Add", &["feature", "side"], "embedding", vec![]);
-    let (h, w) = (H.to_string(), W.to_string());
-    let (d, cameras) = (D.to_string(), CAMERAS.to_string());
-    let pairs = [
-        ("reid.format", "1"),
-        ("reid.input_height", h.as_str()),
-        ("reid.input_width", w.as_str()),
-        ("reid.color", "RGB"),
-        ("reid.pixel_mean", "0.485,0.456,0.406"),
-        ("reid.pixel_std", "0.229,0.224,0.225"),
-        ("reid.feat_dim", d.as_str()),
-        ("reid.l2_normalized", "false"),
-        ("reid.resize", "bilinear"),
-        ("reid.camera_input", "camera"),
-        ("reid.sie_cameras", cameras.as_str()),
-    ];
+    let cameras = CAMERAS.to_string();
+    let metadata = reid_metadata(&[("reid.camera_input", "camera"), ("reid.sie_cameras", cameras.as_str())]);
     let inputs = vec![
         onnx_graph::value_info("input", &[None, Some(3), Some(H as usize), Some(W as usize)]),
         onnx_graph::int64_value_info("camera", &[None]),
     ];
     let outputs = vec![onnx_graph::value_info("embedding", &[None, Some(D)])];
-    onnx_graph::encode(&g.model(inputs, outputs, onnx_graph::metadata(&pairs)))
+    onnx_graph::encode(&g.model(inputs, outputs, metadata))
 }
 
 /// Writes [`camera_model_bytes`] into `dir`.
@@ -136,6 +110,24 @@ pub fn hand_embedding_camera(engine: &TractEngine, crop: &RgbImage, camera: i64)
     let mut out = engine.embed_batch_cameras(&input, 1, Some(&[camera])).unwrap();
     reid_eval::distance::l2_normalize(&mut out);
     out
+}
+
+/// The test models' `reid.*` metadata (H x W input, ImageNet mean/std, D outputs, not normalised) plus `extra`.
+fn reid_metadata(extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let (h, w, d) = (H.to_string(), W.to_string(), D.to_string());
+    let mut pairs = vec![
+        ("reid.format", "1"),
+        ("reid.input_height", h.as_str()),
+        ("reid.input_width", w.as_str()),
+        ("reid.color", "RGB"),
+        ("reid.pixel_mean", "0.485,0.456,0.406"),
+        ("reid.pixel_std", "0.229,0.224,0.225"),
+        ("reid.feat_dim", d.as_str()),
+        ("reid.l2_normalized", "false"),
+        ("reid.resize", "bilinear"),
+    ];
+    pairs.extend_from_slice(extra);
+    onnx_graph::metadata(&pairs)
 }
 
 /// Writes the test model into `dir`.
