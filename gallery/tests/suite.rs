@@ -5,3 +5,4 @@ mod forget;
 mod gallery;
 mod gpu;
 mod net;
+mod tls;

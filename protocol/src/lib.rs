@@ -11,6 +11,8 @@
 //! - [`keys`]: the key space (`<prefix>/gallery/<name>/query`, `<prefix>/embeddings/<camera>`, ...).
 //! - [`net`]: network options ([`NetConfig`]: peer or client, endpoints, a transport config file); turning them
 //!   into a Zenoh configuration is the transport's job (`reid_gallery::net`, `reidpublish`).
+//! - `tls` (feature `tls`): certificate and key files checked before a transport uses them (PEM, validity dates,
+//!   common name), so a wrong file gets an error naming it.
 //!
 //! This crate never depends on the gallery's store (redb), on Zenoh or on the inference runtime.
 
@@ -21,11 +23,13 @@ pub mod net;
 pub mod payload;
 pub mod record;
 pub mod stream;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use error::{ConfigError, PayloadError};
 pub use filter::Filter;
 pub use keys::{KeySpace, check_chunks};
-pub use net::{DEFAULT_ENDPOINT, Mode, NetConfig};
+pub use net::{DEFAULT_ENDPOINT, DEFAULT_TLS_ENDPOINT, Mode, NetConfig, TlsFiles};
 pub use payload::{
     EnrollAttachment, EnrollItem, EnrollReply, EnrollRequest, ErrorReply, Forget, ForgetReply, ForgetRequest, Match,
     Query, QueryOptions, QueryReply, QueryRequest, QueryResult,

@@ -1,8 +1,10 @@
 //! How a gallery client, server or publisher joins the network: peer mode on loopback by default (multicast
-//! scouting off), client mode to routers, explicit endpoints, and an optional Zenoh JSON5 config file for
-//! everything else (access control, TLS; see `deploy/zenoh/` for an ACL that lets only named peers enrol or
-//! forget). [`NetConfig::settings`] lists what a transport applies over that file; building the Zenoh
-//! configuration itself happens where Zenoh is linked (`reid_gallery::net::ZenohConfig`, `reidpublish`).
+//! scouting off), client mode to routers, explicit endpoints, mutual TLS ([`TlsFiles`]: a site CA, this end's
+//! certificate and key; every endpoint must then be `tls/`), and an optional Zenoh JSON5 config file for
+//! everything else (access control by certificate common name; see `deploy/zenoh/` and `reid gallery certs`).
+//! [`NetConfig::settings`] lists what a transport applies over that file; building the Zenoh configuration itself
+//! happens where Zenoh is linked (`reid_gallery::net::ZenohConfig`, `reidpublish`), which also refuses plaintext
+//! endpoints a config file brings when TLS is on ([`check_secure`]).
 
 use crate::error::ConfigError;
 use std::path::PathBuf;
@@ -31,6 +33,73 @@ impl FromStr for Mode {
 
 /// The loopback endpoint a gallery listens on by default.
 pub const DEFAULT_ENDPOINT: &str = "tcp/127.0.0.1:7447";
+/// The loopback endpoint a gallery listens on by default with TLS.
+pub const DEFAULT_TLS_ENDPOINT: &str = "tls/127.0.0.1:7447";
+
+/// Mutual TLS: the site's certificate authority, and this end's certificate and private key (PEM files; `reid
+/// gallery certs` makes them). The same pair serves both directions: listening and connecting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The CA that signed every certificate of the site (peers with another CA are refused).
+    pub ca: PathBuf,
+    /// This end's certificate; its common name is its identity in the access-control rules.
+    pub cert: PathBuf,
+    /// This end's private key.
+    pub key: PathBuf,
+}
+
+/// The Zenoh config keys of a TLS setting, as (key, JSON5 value) pairs.
+fn tls_settings(t: &TlsFiles) -> Vec<(&'static str, String)> {
+    let path = |p: &PathBuf| serde_json::to_string(&p.to_string_lossy()).unwrap_or_default();
+    vec![
+        ("transport/link/tls/root_ca_certificate", path(&t.ca)),
+        ("transport/link/tls/listen_certificate", path(&t.cert)),
+        ("transport/link/tls/listen_private_key", path(&t.key)),
+        ("transport/link/tls/connect_certificate", path(&t.cert)),
+        ("transport/link/tls/connect_private_key", path(&t.key)),
+        ("transport/link/tls/enable_mtls", "true".to_owned()),
+        ("transport/link/tls/verify_name_on_connect", "true".to_owned()),
+        ("transport/link/tls/close_link_on_expiration", "true".to_owned()),
+    ]
+}
+
+/// Whether an endpoint's transport is encrypted (`tls/`, `quic/`).
+pub fn is_secure(endpoint: &str) -> bool {
+    endpoint.starts_with("tls/") || endpoint.starts_with("quic/")
+}
+
+/// With TLS on, refuses every plaintext endpoint among the final configuration's `listen/endpoints` and
+/// `connect/endpoints` (JSON as Zenoh returns them: a list, or one list per mode), naming it.
+pub fn check_secure(endpoint_lists: &[&str]) -> Result<(), ConfigError> {
+    fn strings(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    for list in endpoint_lists {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(list) {
+            strings(&v, &mut all);
+        }
+    }
+    match all.iter().find(|e| !is_secure(e)) {
+        Some(e) => Err(plaintext(e)),
+        None => Ok(()),
+    }
+}
+
+fn plaintext(e: &str) -> ConfigError {
+    ConfigError {
+        key: "endpoint".to_owned(),
+        message: format!(
+            "`{}` is plaintext but TLS is configured: use a tls/ endpoint (e.g. {DEFAULT_TLS_ENDPOINT})",
+            crate::error::clip(e, 200)
+        ),
+    }
+}
 
 /// Network settings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,6 +114,8 @@ pub struct NetConfig {
     pub config_file: Option<PathBuf>,
     /// Multicast scouting (off by default, also over a config file: explicit endpoints only).
     pub multicast: bool,
+    /// Mutual TLS; every endpoint must then be `tls/` (plaintext is refused).
+    pub tls: Option<TlsFiles>,
 }
 
 impl NetConfig {
@@ -58,6 +129,18 @@ impl NetConfig {
         NetConfig { connect: vec![DEFAULT_ENDPOINT.to_owned()], ..Default::default() }
     }
 
+    /// These settings with mutual TLS: the default loopback endpoint becomes [`DEFAULT_TLS_ENDPOINT`]; other
+    /// endpoints stay as given (a plaintext one is refused by [`NetConfig::settings`]).
+    pub fn with_tls(mut self, tls: TlsFiles) -> Self {
+        for e in self.listen.iter_mut().chain(self.connect.iter_mut()) {
+            if e == DEFAULT_ENDPOINT {
+                *e = DEFAULT_TLS_ENDPOINT.to_owned();
+            }
+        }
+        self.tls = Some(tls);
+        self
+    }
+
     /// The Zenoh configuration keys these settings set, in order, as (key, JSON5 value) pairs to insert over the
     /// config file (or over Zenoh's defaults without one). Checks every endpoint first.
     pub fn settings(&self) -> Result<Vec<(&'static str, String)>, ConfigError> {
@@ -68,6 +151,9 @@ impl NetConfig {
         let mut out = vec![("mode", mode.to_owned())];
         for e in self.listen.iter().chain(&self.connect) {
             check_endpoint(e)?;
+            if self.tls.is_some() && !is_secure(e) {
+                return Err(plaintext(e));
+            }
         }
         let list = |v: &[String]| serde_json::to_string(v).unwrap_or_default();
         if !self.listen.is_empty() || self.config_file.is_none() {
@@ -77,6 +163,9 @@ impl NetConfig {
             out.push(("connect/endpoints", list(&self.connect)));
         }
         out.push(("scouting/multicast/enabled", self.multicast.to_string()));
+        if let Some(tls) = &self.tls {
+            out.extend(tls_settings(tls));
+        }
         Ok(out)
     }
 }
@@ -118,5 +207,31 @@ mod tests {
         }
         assert!("router".parse::<Mode>().is_err());
         assert_eq!("client".parse::<Mode>(), Ok(Mode::Client));
+    }
+
+    fn files() -> TlsFiles {
+        TlsFiles { ca: "/site/ca.pem".into(), cert: "/site/cam1.pem".into(), key: "/site/cam1.key".into() }
+    }
+
+    #[test]
+    fn tls_refuses_plaintext_and_sets_mutual_tls() {
+        let net = NetConfig::client_default().with_tls(files());
+        assert_eq!(net.connect, vec![DEFAULT_TLS_ENDPOINT.to_owned()]);
+        let s = net.settings().unwrap();
+        let get = |k: &str| s.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone());
+        assert_eq!(get("transport/link/tls/root_ca_certificate").as_deref(), Some(r#""/site/ca.pem""#));
+        assert_eq!(get("transport/link/tls/connect_private_key").as_deref(), Some(r#""/site/cam1.key""#));
+        assert_eq!(get("transport/link/tls/listen_certificate").as_deref(), Some(r#""/site/cam1.pem""#));
+        assert_eq!(get("transport/link/tls/enable_mtls").as_deref(), Some("true"));
+        // An explicit plaintext endpoint with TLS on is refused, naming it.
+        let mixed = NetConfig { connect: vec!["tcp/10.0.0.5:7447".into()], ..Default::default() }.with_tls(files());
+        let err = mixed.settings().unwrap_err().to_string();
+        assert!(err.contains("tcp/10.0.0.5:7447") && err.contains("plaintext"), "{err}");
+        // Without TLS no TLS keys are set.
+        assert!(NetConfig::client_default().settings().unwrap().iter().all(|(k, _)| !k.contains("tls")));
+        // The final configuration's lists (a config file's, per mode too) are checked the same way.
+        assert!(check_secure(&[r#"["tls/0.0.0.0:7447"]"#, "[]"]).is_ok());
+        let err = check_secure(&[r#"{"router": ["tls/a:1"], "peer": ["tcp/b:2"]}"#]).unwrap_err();
+        assert!(err.to_string().contains("tcp/b:2"), "{err}");
     }
 }

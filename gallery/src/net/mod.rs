@@ -9,8 +9,9 @@
 //! | `<prefix>/embeddings/<camera>` | subscribed | [`ingest::FrameEmbeddings`] JSON (what `reidpublish` sends) |
 //! | `<prefix>/gallery/<name>/identified/<camera>` | published | [`ingest::IdentifiedFrame`] JSON |
 //!
-//! - [`config`]: peer/client mode, endpoints, an optional Zenoh config file (access control, TLS), as a
-//!   `zenoh::Config` ([`ZenohConfig`]).
+//! - [`config`]: peer/client mode, endpoints, mutual TLS, an optional Zenoh config file (access control), as a
+//!   `zenoh::Config` ([`ZenohConfig`]); certificate files are checked first.
+//! - [`certs`]: a site's CA, server and client certificates and its access-control rules by common name.
 //! - [`keys`]: the key expressions (the protocol's).
 //! - [`server`]: queryables and the ingest subscriber around a shared [`crate::Gallery`].
 //! - [`client`]: a Rust client that merges the top-k of every shard answering the same key.
@@ -20,13 +21,14 @@
 //! The wire types (requests, replies, stream messages, keys, network options) live in `reid-protocol`, which
 //! clients such as the GStreamer publisher use without this crate's store.
 
+pub mod certs;
 pub mod client;
 pub mod config;
 pub mod ingest;
 pub mod server;
 
 pub use client::GalleryClient;
-pub use config::{Mode, NetConfig, ZenohConfig};
+pub use config::{Mode, NetConfig, TlsFiles, ZenohConfig};
 pub use reid_protocol::keys::{self, KeySpace};
 pub use server::{Server, ServerOptions};
 
