@@ -645,3 +645,22 @@ fn interpolation_that_multiplies_text_is_bounded() {
         parse(&format!("results_dir: /{long}\ntrain:\n  results_dir: \"{}\"\n", "${results_dir}".repeat(3))).unwrap();
     assert_eq!(spec.train.results_dir.unwrap().as_os_str().len(), 3 * 1001);
 }
+
+#[test]
+fn input_channels_other_than_three_are_refused_naming_the_key() {
+    let message =
+        error(QUICKSTART, &["model.input_channels=1", "dataset.pixel_mean=[0.5]", "dataset.pixel_std=[0.5]"]);
+    assert_contains(&message, &["model.input_channels = 1 is not supported: only 3 (RGB) is", "model.input_channels=1"]);
+    let message = error("model:\n  input_channels: 4\n", &[]);
+    assert_contains(&message, &["model.input_channels = 4", "spec.yaml line 2"]);
+    assert_eq!(parse_with(QUICKSTART, &["model.input_channels=3"]).unwrap().model.input_channels, 3);
+}
+
+#[test]
+fn onnx_engines_are_chosen_by_name() {
+    let spec = parse("evaluate:\n  engine: tract\n").unwrap();
+    assert_eq!(spec.evaluate.engine, "tract");
+    assert_eq!(spec.inference.engine, "", "empty means auto");
+    let message = error("inference:\n  engine: openvino\n", &[]);
+    assert_contains(&message, &["inference.engine = openvino", "unknown engine", "auto, tract, ort-cpu", "line 2"]);
+}
