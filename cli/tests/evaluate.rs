@@ -110,7 +110,7 @@ fn bad_inputs_are_named() {
     fails_with(&["evaluate", "-q", mixed.to_str().unwrap(), "-g", g], "alice/x.jpg");
 
     let q = fixtures().join("query.json");
-    fails_with(&["evaluate", "-q", q.to_str().unwrap(), "-g", g, "--re-ranking", "--k1", "0"], "re_ranking.k1");
+    fails_with(&["evaluate", "-q", q.to_str().unwrap(), "-g", g, "--re-ranking", "--k1", "0"], "--k1 0");
 }
 
 #[test]

@@ -68,13 +68,14 @@ pub enum EmbeddingsError {
     /// The file is not a JSON list of `{"img_path", "embedding"}` objects.
     #[error(
         "{path}: not a TAO inference JSON list of {{\"img_path\", \"embedding\"}} objects: {}",
-        clip(&source.to_string())
+        clip(&cause.to_string())
     )]
     Json {
         /// The file.
         path: PathBuf,
-        /// Parser error with line and column.
-        source: serde_json::Error,
+        /// Parser error with line and column. Not a `source`: error chains would print it whole, and it may quote a
+        /// huge value of the file; the message above quotes it clipped.
+        cause: serde_json::Error,
     },
     /// The list is empty.
     #[error("{path}: the file holds no embeddings")]
@@ -164,7 +165,7 @@ pub fn clip(text: &str) -> String {
 pub fn read_tao_json(path: &Path) -> Result<EmbeddingSet, EmbeddingsError> {
     let bytes = std::fs::read(path).map_err(|source| EmbeddingsError::Io { path: path.to_owned(), source })?;
     let records: Vec<EmbeddingRecord> =
-        serde_json::from_slice(&bytes).map_err(|source| EmbeddingsError::Json { path: path.to_owned(), source })?;
+        serde_json::from_slice(&bytes).map_err(|cause| EmbeddingsError::Json { path: path.to_owned(), cause })?;
     drop(bytes);
     let Some(first) = records.first() else {
         return Err(EmbeddingsError::Empty { path: path.to_owned() });

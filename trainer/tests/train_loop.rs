@@ -143,7 +143,8 @@ fn resumed_run_reproduces_the_uninterrupted_loss_curve() {
         ev.scores.plain.map
     );
     // `auto` (the default) runs the ONNX file on ONNX Runtime where its library is found; `tract` asks for tract:
-    // the same mAP either way.
+    // the same mAP either way (to 1e-4: the engines agree to ~1e-6 per value, which can swap gallery images whose
+    // distances tie to 1e-9 on synthetic persons).
     assert!(ev2.engine.starts_with("ONNX Runtime"), "{}", ev2.engine);
     let on = |engine: &str| {
         let o = [format!("evaluate.checkpoint={onnx}"), format!("evaluate.engine={engine}")];
@@ -152,7 +153,8 @@ fn resumed_run_reproduces_the_uninterrupted_loss_curve() {
     let (by_tract, by_ort) = (on("tract"), on("ort-cpu"));
     assert_eq!(by_tract.engine, "tract");
     assert!(by_ort.engine.starts_with("ONNX Runtime"), "{}", by_ort.engine);
-    assert!((by_tract.scores.plain.map - by_ort.scores.plain.map).abs() < 1e-6);
+    let (t, o) = (by_tract.scores.plain.map, by_ort.scores.plain.map);
+    assert!((t - o).abs() < 1e-4, "tract {t} vs ONNX Runtime {o}");
     assert_eq!(ev.engine, "burn (CPU)");
     let (json, n) = tasks::inference(&s2, &NoProgress).unwrap();
     let set = reid_runtime::embeddings::read_tao_json(&json).unwrap();

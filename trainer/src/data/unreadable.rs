@@ -5,7 +5,7 @@ use super::error::DataError;
 use super::loader::decode;
 use super::split::{EvalSet, TrainSet};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
 /// An image that does not decode, with the decoder's message.
@@ -34,8 +34,8 @@ impl TrainSet {
     /// is dropped); an error when fewer than 2 identities remain.
     pub fn without(self, bad: &HashSet<PathBuf>) -> Result<TrainSet, DataError> {
         let items: Vec<_> = self.items.into_iter().filter(|i| !bad.contains(&i.path)).collect();
-        let kept: BTreeMap<usize, usize> = items.iter().map(|i| (i.label, 0)).collect();
-        let relabel: BTreeMap<usize, usize> = kept.keys().enumerate().map(|(new, &old)| (old, new)).collect();
+        let kept: BTreeSet<usize> = items.iter().map(|i| i.label).collect();
+        let relabel: BTreeMap<usize, usize> = kept.iter().enumerate().map(|(new, &old)| (old, new)).collect();
         if relabel.len() < 2 {
             return Err(DataError::Unusable {
                 dir: self.dir,

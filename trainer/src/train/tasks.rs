@@ -101,6 +101,7 @@ fn embed_with(
     let hw = [augment.height as usize, augment.width as usize];
     let device = Device::flex();
     let burn_model;
+    let burn;
     let onnx;
     let (embedder, description): (&dyn Embedder, String) = if is_onnx(model) {
         let kind = engine_kind(engine).map_err(TrainError::Eval)?;
@@ -110,15 +111,16 @@ fn embed_with(
         (&onnx, description)
     } else {
         burn_model = load_model(spec, model, &device)?.0;
-        (&BurnEmbedder { model: &burn_model, device: device.clone(), hw }, "burn (CPU)".to_owned())
+        burn = BurnEmbedder { model: &burn_model, device: device.clone(), hw };
+        (&burn, "burn (CPU)".to_owned())
     };
-    let matrices = sets
+    let matrices: Vec<Matrix> = sets
         .iter()
         .map(|(paths, labels)| {
             let cameras = eval_cameras(embedder, paths, labels)?;
             embed_paths_side(embedder, paths, cameras.as_deref(), &augment, batch_size, workers, flip, progress)
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, TrainError>>()?;
     Ok((matrices, description))
 }
 
