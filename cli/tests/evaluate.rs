@@ -175,3 +175,21 @@ fn meaningless_flags_are_refused() {
     assert!(err.contains("--report") && err.contains("input file"), "{err}");
     assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&q).unwrap());
 }
+
+#[test]
+fn a_gpu_asked_of_a_cpu_build_is_named_once() {
+    let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../trainer/specs/quickstart.yaml");
+    let spec = spec.to_str().unwrap();
+    // No checkpoint: the command fails after loading the spec, which is where the note is given.
+    let err = failure(&["evaluate", "-e", spec, "evaluate.gpu_id=1"]);
+    assert!(err.contains("evaluate.checkpoint"), "{err}");
+    let note = "evaluate.gpu_id = 1 is not used";
+    if cfg!(feature = "cuda") {
+        assert!(err.contains(note) && !err.contains("--features cuda"), "{err}");
+    } else {
+        assert_eq!(err.matches(note).count(), 1, "{err}");
+        assert!(err.contains("this build has no CUDA support") && err.contains("--features cuda"), "{err}");
+    }
+    let err = failure(&["evaluate", "-e", spec]);
+    assert!(!err.contains("is not used"), "the defaults say nothing: {err}");
+}

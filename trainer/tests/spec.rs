@@ -648,9 +648,11 @@ fn interpolation_that_multiplies_text_is_bounded() {
 
 #[test]
 fn input_channels_other_than_three_are_refused_naming_the_key() {
-    let message =
-        error(QUICKSTART, &["model.input_channels=1", "dataset.pixel_mean=[0.5]", "dataset.pixel_std=[0.5]"]);
-    assert_contains(&message, &["model.input_channels = 1 is not supported: only 3 (RGB) is", "model.input_channels=1"]);
+    let message = error(QUICKSTART, &["model.input_channels=1", "dataset.pixel_mean=[0.5]", "dataset.pixel_std=[0.5]"]);
+    assert_contains(
+        &message,
+        &["model.input_channels = 1 is not supported: only 3 (RGB) is", "model.input_channels=1"],
+    );
     let message = error("model:\n  input_channels: 4\n", &[]);
     assert_contains(&message, &["model.input_channels = 4", "spec.yaml line 2"]);
     assert_eq!(parse_with(QUICKSTART, &["model.input_channels=3"]).unwrap().model.input_channels, 3);
