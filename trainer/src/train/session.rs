@@ -131,8 +131,8 @@ fn leave_out_unreadable(
         paths.extend(e.query.iter().chain(&e.gallery).map(PathBuf::as_path));
     }
     let bad = find_unreadable(&paths);
+    // One line each, through the observer as the loop's other notes (the CLI prints them on stderr).
     for b in &bad {
-        tracing::warn!("skipping unreadable image {}: {}", b.path.display(), b.message);
         observer.message(&format!("skipping unreadable image {}: {}", b.path.display(), b.message));
     }
     if bad.is_empty() {
