@@ -30,7 +30,7 @@ echo "== 4/5 export to ONNX (checked against the checkpoint)"
 "$REID" export -e "$SPEC" results_dir="$ABS" export.checkpoint="$ABS/train/model_last.safetensors" \
   export.onnx_file="$ABS/export/model.onnx"
 echo
-echo "== 5/5 evaluate the ONNX model (tract) on the same folders"
+echo "== 5/5 evaluate the ONNX model on the same folders (tract: this build has no ONNX Runtime engine)"
 "$REID" evaluate -e "$SPEC" results_dir="$ABS" evaluate.checkpoint="$ABS/export/model.onnx" \
   evaluate.results_dir="$ABS/evaluate_onnx"
 echo

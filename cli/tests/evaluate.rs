@@ -110,7 +110,7 @@ fn bad_inputs_are_named() {
     fails_with(&["evaluate", "-q", mixed.to_str().unwrap(), "-g", g], "alice/x.jpg");
 
     let q = fixtures().join("query.json");
-    fails_with(&["evaluate", "-q", q.to_str().unwrap(), "-g", g, "--re-ranking", "--k1", "0"], "re_ranking.k1");
+    fails_with(&["evaluate", "-q", q.to_str().unwrap(), "-g", g, "--re-ranking", "--k1", "0"], "--k1 0");
 }
 
 #[test]
@@ -123,4 +123,73 @@ fn synth_then_evaluate_runs() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("valid queries 400/400") && text.contains("50 junk dropped"), "{text}");
+}
+
+fn failure(args: &[&str]) -> String {
+    let o = reid(args);
+    assert!(!o.status.success(), "reid {args:?} succeeded: {}", String::from_utf8_lossy(&o.stdout));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn bad_embeddings_are_refused_naming_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = fixtures().join("gallery.json");
+    let q = dir.path().join("q.json");
+    let write = |embedding: &str| {
+        let json = format!(
+            r#"[{{"img_path":"0001_c1s1_000001_00.jpg","embedding":[1,0]}},
+                {{"img_path":"0002_c2s1_000002_00.jpg","embedding":{embedding}}}]"#
+        );
+        std::fs::write(&q, json).unwrap();
+    };
+    let (qs, gs) = (q.to_str().unwrap(), g.to_str().unwrap());
+    // 1e39 is beyond f32: it used to read as infinity and give a wrong mAP with exit 0.
+    write("[1e39,0]");
+    let err = failure(&["evaluate", "-q", qs, "-g", gs]);
+    assert!(err.contains("q.json: entry 1 (0002_c2s1_000002_00.jpg) has value inf at position 0"), "{err}");
+    write("[0,0]");
+    let err = failure(&["evaluate", "-q", qs, "-g", gs]);
+    assert!(err.contains("entry 1 (0002_c2s1_000002_00.jpg) has an all-zero embedding"), "{err}");
+    // A 10 MB value is not echoed back.
+    write(&format!("\"{}\"", "9".repeat(10 << 20)));
+    let err = failure(&["evaluate", "-q", qs, "-g", gs]);
+    assert!(err.len() < 2000 && err.contains("more bytes"), "{} bytes of error", err.len());
+}
+
+#[test]
+fn meaningless_flags_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (q, g) = (fixtures().join("query.json"), fixtures().join("gallery.json"));
+    let (qs, gs) = (q.to_str().unwrap(), g.to_str().unwrap());
+    let err = failure(&["evaluate", "-q", qs, "-g", gs, "--max-rank", "0"]);
+    assert!(err.contains("--max-rank 0"), "{err}");
+    let err = failure(&["evaluate", "-q", qs, "-g", gs, "--k1", "0"]);
+    assert!(err.contains("--k1 0: expected an integer > 0"), "{err}");
+    let err = failure(&["evaluate", "-q", qs, "-g", gs, "--lambda", "1.5"]);
+    assert!(err.contains("--lambda 1.5: expected a number in [0, 1]"), "{err}");
+    // The report must not overwrite an input.
+    let copy = dir.path().join("q.json");
+    std::fs::copy(&q, &copy).unwrap();
+    let err = failure(&["evaluate", "-q", copy.to_str().unwrap(), "-g", gs, "--report", copy.to_str().unwrap()]);
+    assert!(err.contains("--report") && err.contains("input file"), "{err}");
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&q).unwrap());
+}
+
+#[test]
+fn a_gpu_asked_of_a_cpu_build_is_named_once() {
+    let spec = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../trainer/specs/quickstart.yaml");
+    let spec = spec.to_str().unwrap();
+    // No checkpoint: the command fails after loading the spec, which is where the note is given.
+    let err = failure(&["evaluate", "-e", spec, "evaluate.gpu_id=1"]);
+    assert!(err.contains("evaluate.checkpoint"), "{err}");
+    let note = "evaluate.gpu_id = 1 is not used";
+    if cfg!(feature = "cuda") {
+        assert!(err.contains(note) && !err.contains("--features cuda"), "{err}");
+    } else {
+        assert_eq!(err.matches(note).count(), 1, "{err}");
+        assert!(err.contains("this build has no CUDA support") && err.contains("--features cuda"), "{err}");
+    }
+    let err = failure(&["evaluate", "-e", spec]);
+    assert!(!err.contains("is not used"), "the defaults say nothing: {err}");
 }

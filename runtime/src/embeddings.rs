@@ -66,12 +66,16 @@ pub enum EmbeddingsError {
         source: std::io::Error,
     },
     /// The file is not a JSON list of `{"img_path", "embedding"}` objects.
-    #[error("{path}: not a TAO inference JSON list of {{\"img_path\", \"embedding\"}} objects: {source}")]
+    #[error(
+        "{path}: not a TAO inference JSON list of {{\"img_path\", \"embedding\"}} objects: {}",
+        clip(&cause.to_string())
+    )]
     Json {
         /// The file.
         path: PathBuf,
-        /// Parser error with line and column.
-        source: serde_json::Error,
+        /// Parser error with line and column. Not a `source`: error chains would print it whole, and it may quote a
+        /// huge value of the file; the message above quotes it clipped.
+        cause: serde_json::Error,
     },
     /// The list is empty.
     #[error("{path}: the file holds no embeddings")]
@@ -80,7 +84,7 @@ pub enum EmbeddingsError {
         path: PathBuf,
     },
     /// Entries disagree on the embedding size.
-    #[error("{path}: entry {index} ({img_path}) has a {got}-d embedding, but entry 0 is {expected}-d")]
+    #[error("{path}: entry {index} ({}) has a {got}-d embedding, but entry 0 is {expected}-d", clip(.img_path))]
     Dimension {
         /// The file.
         path: PathBuf,
@@ -93,8 +97,48 @@ pub enum EmbeddingsError {
         /// Dimension of this entry.
         got: usize,
     },
+    /// An embedding holds a value that is not a finite `f32` (JSON numbers beyond ±3.4e38 read as infinity).
+    #[error("{path}: entry {index} ({}) has value {value} at position {position}, not a finite f32", clip(.img_path))]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// Entry index.
+        index: usize,
+        /// Its image path.
+        img_path: String,
+        /// Position of the value in the embedding.
+        position: usize,
+        /// The value read.
+        value: f32,
+    },
+    /// An embedding whose squared norm overflows `f32` (it cannot be L2-normalised).
+    #[error(
+        "{path}: entry {index} ({}) has values too large to normalise (largest magnitude {largest:e}; its squared \
+         norm overflows f32)",
+        clip(.img_path)
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Entry index.
+        index: usize,
+        /// Its image path.
+        img_path: String,
+        /// Its largest magnitude.
+        largest: f32,
+    },
+    /// An embedding that is all zero (or so small its squared norm is zero): it has no direction to compare.
+    #[error("{path}: entry {index} ({}) has an all-zero embedding (nothing to compare)", clip(.img_path))]
+    ZeroVector {
+        /// The file.
+        path: PathBuf,
+        /// Entry index.
+        index: usize,
+        /// Its image path.
+        img_path: String,
+    },
     /// An embedding is empty.
-    #[error("{path}: entry 0 ({img_path}) has an empty embedding")]
+    #[error("{path}: entry 0 ({}) has an empty embedding", clip(.img_path))]
     ZeroDim {
         /// The file.
         path: PathBuf,
@@ -103,14 +147,25 @@ pub enum EmbeddingsError {
     },
 }
 
-/// Reads a TAO inference JSON, checking that every embedding has the same size.
-///
-/// Non-finite values cannot appear: JSON has no NaN or infinity literals, and numbers beyond `f32` are
-/// rejected by the parser.
+/// The longest image path quoted in an error; longer ones are cut (a file may hold anything).
+const QUOTE_MAX: usize = 200;
+
+/// `text`, cut to [`QUOTE_MAX`] bytes (at a character boundary) with the number of bytes left out.
+pub fn clip(text: &str) -> String {
+    if text.len() <= QUOTE_MAX {
+        return text.to_owned();
+    }
+    let cut = (0..=QUOTE_MAX).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    format!("{}... ({} more bytes)", &text[..cut], text.len() - cut)
+}
+
+/// Reads a TAO inference JSON, checking that every embedding has the same size and can be L2-normalised: every
+/// value finite (JSON has no NaN or infinity, but numbers beyond ±3.4e38 read as infinity), the squared norm
+/// neither overflowing `f32` nor zero.
 pub fn read_tao_json(path: &Path) -> Result<EmbeddingSet, EmbeddingsError> {
     let bytes = std::fs::read(path).map_err(|source| EmbeddingsError::Io { path: path.to_owned(), source })?;
     let records: Vec<EmbeddingRecord> =
-        serde_json::from_slice(&bytes).map_err(|source| EmbeddingsError::Json { path: path.to_owned(), source })?;
+        serde_json::from_slice(&bytes).map_err(|cause| EmbeddingsError::Json { path: path.to_owned(), cause })?;
     drop(bytes);
     let Some(first) = records.first() else {
         return Err(EmbeddingsError::Empty { path: path.to_owned() });
@@ -131,11 +186,35 @@ pub fn read_tao_json(path: &Path) -> Result<EmbeddingSet, EmbeddingsError> {
                 got: r.embedding.len(),
             });
         }
+        check_row(path, index, &r)?;
         data.extend_from_slice(&r.embedding);
         paths.push(r.img_path);
     }
     let embeddings = Matrix::from_vec(paths.len(), dim, data).expect("rows of equal width");
     Ok(EmbeddingSet { paths, embeddings })
+}
+
+/// One embedding can be L2-normalised: finite values, a squared norm (as `f32`, as normalisation computes it)
+/// finite and non-zero.
+fn check_row(path: &Path, index: usize, r: &EmbeddingRecord) -> Result<(), EmbeddingsError> {
+    if let Some((position, &value)) = r.embedding.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(EmbeddingsError::NonFinite {
+            path: path.to_owned(),
+            index,
+            img_path: r.img_path.clone(),
+            position,
+            value,
+        });
+    }
+    let norm2 = reid_eval::distance::dot(&r.embedding, &r.embedding);
+    if !norm2.is_finite() {
+        let largest = r.embedding.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        return Err(EmbeddingsError::TooLarge { path: path.to_owned(), index, img_path: r.img_path.clone(), largest });
+    }
+    if norm2 == 0.0 {
+        return Err(EmbeddingsError::ZeroVector { path: path.to_owned(), index, img_path: r.img_path.clone() });
+    }
+    Ok(())
 }
 
 /// Writes a TAO inference JSON atomically (a temporary file renamed into place once complete and synced).
@@ -181,6 +260,31 @@ mod tests {
         std::fs::write(&p, r#"[{"path":"x.jpg","embedding":[1,2]}]"#).unwrap();
         let err = read_tao_json(&p).unwrap_err().to_string();
         assert!(err.contains("missing field `img_path`") && err.contains("e.json"), "{err}");
+
+        let bad = |json: &str| {
+            std::fs::write(&p, json).unwrap();
+            read_tao_json(&p).unwrap_err().to_string()
+        };
+        // 1e39 reads as f32 infinity: refused, naming the entry and position.
+        let err = bad(r#"[{"img_path":"x.jpg","embedding":[1,2]},{"img_path":"y.jpg","embedding":[3,1e39]}]"#);
+        assert!(err.contains("entry 1 (y.jpg) has value inf at position 1, not a finite f32"), "{err}");
+        // 1e20 is a finite f32, but its square is not.
+        let err = bad(r#"[{"img_path":"x.jpg","embedding":[1,2]},{"img_path":"y.jpg","embedding":[1e20,1]}]"#);
+        assert!(err.contains("entry 1 (y.jpg) has values too large to normalise (largest magnitude 1e20"), "{err}");
+        let err = bad(r#"[{"img_path":"x.jpg","embedding":[1,2]},{"img_path":"z.jpg","embedding":[0,-0.0]}]"#);
+        assert!(err.contains("entry 1 (z.jpg) has an all-zero embedding"), "{err}");
+        // 1e-30 squares to zero in f32: it cannot be normalised either.
+        let err = bad(r#"[{"img_path":"x.jpg","embedding":[1e-30,0]}]"#);
+        assert!(err.contains("entry 0 (x.jpg) has an all-zero embedding"), "{err}");
+        // Large values whose squared norm fits are fine.
+        std::fs::write(&p, r#"[{"img_path":"x.jpg","embedding":[1e18,-1e18]}]"#).unwrap();
+        assert_eq!(read_tao_json(&p).unwrap().embeddings.row(0), &[1e18f32, -1e18]);
+        // A huge value is never echoed back whole.
+        let huge = "A".repeat(1 << 20);
+        let err = bad(&format!(r#"[{{"img_path":"x.jpg","embedding":"{huge}"}}]"#));
+        assert!(err.len() < 1000 && err.contains("more bytes"), "{} bytes: {}", err.len(), &err[..300]);
+        let err = bad(&format!(r#"[{{"img_path":"{huge}","embedding":[0]}}]"#));
+        assert!(err.len() < 1000 && err.contains("all-zero"), "{} bytes", err.len());
 
         std::fs::write(&p, "[]").unwrap();
         assert!(matches!(read_tao_json(&p), Err(EmbeddingsError::Empty { .. })));

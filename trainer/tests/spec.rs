@@ -603,3 +603,66 @@ fn bad_vit_settings_name_the_key_and_line() {
     let spec = parse("model:\n  backbone: resnet_50\n  feat_dim: 64\n  jpm: True\n").unwrap();
     assert_eq!(spec.reid_config(10, 0).unwrap().jpm, None);
 }
+
+#[test]
+fn nested_aliases_are_refused_quickly_naming_the_line() {
+    // "Billion laughs": nine levels of nine aliases would copy 9^9 scalars if expanded.
+    let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    for pair in names.windows(2) {
+        let items = vec![format!("*{}", pair[0]); 9].join(",");
+        text.push_str(&format!("{}: &{} [{items}]\n", pair[1], pair[1]));
+    }
+    assert!(text.len() < 400, "{}", text.len());
+    let start = std::time::Instant::now();
+    let message = error(&text, &[]);
+    assert!(start.elapsed() < std::time::Duration::from_secs(2), "{:?}", start.elapsed());
+    // a = 37, b = 334, c = 3007, d = 27064: the fourth copy of d on line 5 passes the 100000 budget.
+    assert_contains(&message, &["spec.yaml line 5", "aliases expand to more than 100000"]);
+}
+
+#[test]
+fn small_aliases_and_merge_keys_still_work() {
+    let spec = parse(
+        "dataset:\n  pixel_mean: &m [0.25, 0.5, 0.75]\n  pixel_std: *m\ntrain: &t\n  num_epochs: 7\nevaluate:\n  <<: *t\n",
+    );
+    // `evaluate` has no num_epochs: the merge brings an unknown key, named with the merge's line.
+    let message = spec.map(|_| ()).unwrap_err().to_string();
+    assert_contains(&message, &["evaluate.num_epochs"]);
+    let spec = parse("dataset:\n  pixel_mean: &m [0.25, 0.5, 0.75]\n  pixel_std: *m\n").unwrap();
+    assert_eq!(spec.dataset.pixel_std, vec![0.25, 0.5, 0.75]);
+}
+
+#[test]
+fn interpolation_that_multiplies_text_is_bounded() {
+    let long = "x".repeat(1000);
+    let refs = "${results_dir}".repeat(70);
+    let message = error(&format!("results_dir: /{long}\ntrain:\n  results_dir: \"{refs}\"\n"), &[]);
+    assert_contains(&message, &["train.results_dir", "grows beyond 65536 bytes"]);
+    assert!(message.len() < 1000, "the message echoes the value: {} bytes", message.len());
+    // Under the bound it works.
+    let spec =
+        parse(&format!("results_dir: /{long}\ntrain:\n  results_dir: \"{}\"\n", "${results_dir}".repeat(3))).unwrap();
+    assert_eq!(spec.train.results_dir.unwrap().as_os_str().len(), 3 * 1001);
+}
+
+#[test]
+fn input_channels_other_than_three_are_refused_naming_the_key() {
+    let message = error(QUICKSTART, &["model.input_channels=1", "dataset.pixel_mean=[0.5]", "dataset.pixel_std=[0.5]"]);
+    assert_contains(
+        &message,
+        &["model.input_channels = 1 is not supported: only 3 (RGB) is", "model.input_channels=1"],
+    );
+    let message = error("model:\n  input_channels: 4\n", &[]);
+    assert_contains(&message, &["model.input_channels = 4", "spec.yaml line 2"]);
+    assert_eq!(parse_with(QUICKSTART, &["model.input_channels=3"]).unwrap().model.input_channels, 3);
+}
+
+#[test]
+fn onnx_engines_are_chosen_by_name() {
+    let spec = parse("evaluate:\n  engine: tract\n").unwrap();
+    assert_eq!(spec.evaluate.engine, "tract");
+    assert_eq!(spec.inference.engine, "", "empty means auto");
+    let message = error("inference:\n  engine: openvino\n", &[]);
+    assert_contains(&message, &["inference.engine = openvino", "unknown engine", "auto, tract, ort-cpu", "line 2"]);
+}

@@ -142,6 +142,20 @@ fn resumed_run_reproduces_the_uninterrupted_loss_curve() {
         ev2.scores.plain.map,
         ev.scores.plain.map
     );
+    // `auto` (the default) runs the ONNX file on ONNX Runtime where its library is found; `tract` asks for tract:
+    // the same mAP either way (to 1e-4: the engines agree to ~1e-6 per value, which can swap gallery images whose
+    // distances tie to 1e-9 on synthetic persons).
+    assert!(ev2.engine.starts_with("ONNX Runtime"), "{}", ev2.engine);
+    let on = |engine: &str| {
+        let o = [format!("evaluate.checkpoint={onnx}"), format!("evaluate.engine={engine}")];
+        tasks::evaluate(&spec(&a, &data, 3, &[&o[0], &o[1]]), &NoProgress).unwrap()
+    };
+    let (by_tract, by_ort) = (on("tract"), on("ort-cpu"));
+    assert_eq!(by_tract.engine, "tract");
+    assert!(by_ort.engine.starts_with("ONNX Runtime"), "{}", by_ort.engine);
+    let (t, o) = (by_tract.scores.plain.map, by_ort.scores.plain.map);
+    assert!((t - o).abs() < 1e-4, "tract {t} vs ONNX Runtime {o}");
+    assert_eq!(ev.engine, "burn (CPU)");
     let (json, n) = tasks::inference(&s2, &NoProgress).unwrap();
     let set = reid_runtime::embeddings::read_tao_json(&json).unwrap();
     assert_eq!(set.len(), n);
@@ -178,4 +192,38 @@ fn data_parallel_steps_train() {
     let before = run.initial.unwrap().map;
     let after = run.history[1].validation.unwrap().map;
     assert!(after > before, "mAP {before} -> {after}");
+}
+
+/// Collects the loop's messages.
+#[derive(Default)]
+struct Messages(Vec<String>);
+
+impl reid_trainer::train::TrainObserver for Messages {
+    fn message(&mut self, text: &str) {
+        self.0.push(text.to_owned());
+    }
+}
+
+#[test]
+fn unreadable_images_stop_the_run_unless_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    dataset(tmp.path());
+    let data = tmp.path().join("data");
+    // A ninth identity whose only image is corrupt, and a corrupt query image.
+    std::fs::write(data.join("bounding_box_train/0999_c1s1_000001_00.jpg"), b"not a jpeg").unwrap();
+    std::fs::write(data.join("query/0999_c2s1_000001_00.jpg"), b"\xff\xd8\xff truncated").unwrap();
+
+    let err = train(&spec(&tmp.path().join("a"), &data, 1, &[]), &mut Silent).unwrap_err().to_string();
+    assert!(err.contains("0999_c") && err.contains(".jpg"), "the corrupt image is named: {err}");
+
+    let mut messages = Messages::default();
+    let s = spec(&tmp.path().join("b"), &data, 1, &["dataset.skip_unreadable=True"]);
+    let run = train(&s, &mut messages).unwrap();
+    assert_eq!(run.skipped_unreadable, 2);
+    assert_eq!(run.history.len(), 1);
+    let skipped: Vec<_> = messages.0.iter().filter(|m| m.starts_with("skipping unreadable image")).collect();
+    assert_eq!(skipped.len(), 2, "{skipped:?}");
+    assert!(skipped.iter().any(|m| m.contains("bounding_box_train/0999_c1s1_000001_00.jpg")), "{skipped:?}");
+    // The corrupt image's identity is gone: 8 classes as the spec says, no mismatch note.
+    assert!(!messages.0.iter().any(|m| m.contains("holds 9 identities")), "{:?}", messages.0);
 }

@@ -160,6 +160,43 @@ fn load_side(path: &Path, labeler: &mut Labeler, args: &EvaluateArgs, bars: &Bar
     Ok(Side { embeddings, labels: labelled.labels, junk: labelled.junk_dropped })
 }
 
+/// Refuses flags that mean nothing (`--max-rank 0`, `--k1 0`, `--lambda` outside [0, 1] even without
+/// `--re-ranking`) and outputs that would overwrite an input; returns the re-ranking parameters.
+fn check_flags(args: &EvaluateArgs, query: &Path, gallery: &Path) -> Result<RerankParams> {
+    if args.max_rank == 0 {
+        bail!("--max-rank 0: the highest rank drawn must be at least 1");
+    }
+    let params = RerankParams { k1: args.k1, k2: args.k2, lambda: args.lambda };
+    match params.validate() {
+        Ok(()) => {}
+        Err(reid_eval::rerank::RerankError::Param { key, value, expected }) => {
+            let flag = if key == "lambda_value" { "lambda" } else { key };
+            bail!("--{flag} {value}: expected {expected}");
+        }
+        Err(other) => return Err(other.into()),
+    }
+    #[cfg(feature = "plot")]
+    let plot = args.plot.as_deref();
+    #[cfg(not(feature = "plot"))]
+    let plot: Option<&Path> = None;
+    for (flag, out) in [("--report", args.report.as_deref()), ("--plot", plot)] {
+        if let Some(out) = out
+            && [query, gallery].iter().any(|input| same_file(input, out))
+        {
+            bail!("{flag} {}: that is an input file; writing it would overwrite the embeddings", out.display());
+        }
+    }
+    Ok(params)
+}
+
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 fn percent(x: f64) -> String {
     format!("{:6.2}%", 100.0 * x)
 }
@@ -180,10 +217,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
             if cfg!(feature = "train") { ", or -e SPEC.yaml" } else { "" }
         );
     };
-    let params = RerankParams { k1: args.k1, k2: args.k2, lambda: args.lambda };
-    if args.re_ranking {
-        params.validate()?;
-    }
+    let params = check_flags(&args, &query, &gallery)?;
     let bars = Bars::new();
     let mut t = Timings::default();
     let start = Instant::now();

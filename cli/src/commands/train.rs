@@ -38,7 +38,12 @@ impl SpecArgs {
             overrides.push(format!("results_dir={}", r.display()));
         }
         overrides.extend(self.overrides.iter().cloned());
-        Ok(Spec::load(&self.spec, &overrides)?)
+        let spec = Spec::load(&self.spec, &overrides)?;
+        // Said once per command, on stderr through the log (warn is on by default).
+        if let Some(note) = reid_trainer::train::device_note::gpu_note(&spec) {
+            tracing::warn!("{note}");
+        }
+        Ok(spec)
     }
 }
 
@@ -154,6 +159,7 @@ pub fn run_train(args: SpecArgs) -> Result<()> {
         "trained": last_val.map(|v| serde_json::json!({"mAP": v.map, "rank1": v.rank1})),
         "last_model": summary.last_model,
         "best_model": summary.best_model,
+        "skipped_unreadable": summary.skipped_unreadable,
         "images_per_second": summary.history.iter().map(|r| r.images as f64).sum::<f64>()
             / summary.history.iter().map(|r| r.seconds).sum::<f64>().max(1e-9),
     });
@@ -190,6 +196,7 @@ pub fn report_evaluation(spec: &Spec, ev: &Evaluation) -> Result<(f64, f64)> {
         best.num_valid_queries,
         ev.gallery.len()
     );
+    println!("  engine      {}", ev.engine);
     let line = |name: &str, r: &reid_eval::metrics::EvalResult| {
         println!(
             "  {name:<11} mAP {:.4}  rank-1 {:.4}  rank-5 {:.4}  rank-10 {:.4}  mINP {:.4}",
@@ -244,8 +251,11 @@ pub fn report_evaluation(spec: &Spec, ev: &Evaluation) -> Result<(f64, f64)> {
 /// `reid evaluate -e spec.yaml evaluate.checkpoint=...`.
 pub fn run_evaluate(args: SpecArgs) -> Result<()> {
     let spec = args.load()?;
+    let start = std::time::Instant::now();
     let ev = tasks::evaluate(&spec, &Bars::new())?;
+    let seconds = start.elapsed().as_secs_f64();
     report_evaluation(&spec, &ev)?;
+    println!("  evaluated in {seconds:.2} s");
     Ok(())
 }
 

@@ -5,6 +5,7 @@ pub mod error;
 pub mod loader;
 pub mod sampler;
 pub mod split;
+pub mod unreadable;
 
 pub use augment::AugmentConfig;
 pub use error::DataError;

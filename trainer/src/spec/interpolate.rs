@@ -7,6 +7,10 @@ use super::error::SpecError;
 use super::tree::{Node, Value};
 use std::collections::HashMap;
 
+/// The longest text interpolation may build for one value: references inside text copy the referenced text, so a
+/// chain of keys each using the previous one several times would otherwise grow exponentially.
+pub(crate) const TEXT_LIMIT: usize = 65_536;
+
 /// Keys whose default is derived from `results_dir`.
 const DERIVED: [&str; 4] = ["train.results_dir", "evaluate.results_dir", "inference.results_dir", "export.results_dir"];
 
@@ -130,7 +134,15 @@ impl Resolver<'_> {
                 let value = self.lookup(variable, key).map_err(|message| error(variable, message))?;
                 pieces += 1;
                 match &value.value {
-                    Value::Scalar { text, .. } if !value.is_null() => out.push_str(text),
+                    Value::Scalar { text, .. } if !value.is_null() => {
+                        if out.len() + text.len() > TEXT_LIMIT {
+                            return Err(error(
+                                variable,
+                                format!("the interpolated text grows beyond {TEXT_LIMIT} bytes"),
+                            ));
+                        }
+                        out.push_str(text);
+                    }
                     Value::Scalar { .. } => {
                         let name = absolute_key(variable, key).unwrap_or_else(|| variable.to_owned());
                         return Err(error(variable, format!("${{{variable}}} is used but {name} is not set")));

@@ -26,7 +26,7 @@ pub struct ModelSection {
     /// The path to the pre-trained model.
     #[serde(deserialize_with = "empty_path_is_none")]
     pub pretrained_model_path: Option<PathBuf>,
-    /// The number of input channels.
+    /// The number of input channels; only 3 (RGB) is supported, validation refuses any other number.
     pub input_channels: usize,
     /// The width of the input images.
     pub input_width: usize,

@@ -95,6 +95,9 @@ pub struct DatasetSection {
     pub sampler: SamplerKind,
     /// The number of image instances of the same person in a batch.
     pub num_instances: usize,
+    /// Leave out images that do not decode (one warning each, counted in the run's `summary.json`) instead of
+    /// stopping; every image of the splits is decoded once before training to find them.
+    pub skip_unreadable: bool,
 }
 
 impl Default for DatasetSection {
@@ -114,6 +117,7 @@ impl Default for DatasetSection {
             re_prob: 0.5,
             sampler: SamplerKind::SoftmaxTriplet,
             num_instances: 4,
+            skip_unreadable: false,
         }
     }
 }
@@ -264,6 +268,9 @@ pub struct EvaluateSection {
     pub batch_size: Option<usize>,
     /// The GPU index used to run evaluation.
     pub gpu_id: usize,
+    /// The engine of an `.onnx` checkpoint: `auto` or empty (ONNX Runtime's CPU provider where its library is
+    /// found, else tract), `tract`, `ort-cpu`, `cuda`, `tensorrt`.
+    pub engine: String,
     /// The folder for evaluation outputs (default `${results_dir}/evaluate`).
     #[serde(deserialize_with = "empty_path_is_none")]
     pub results_dir: Option<PathBuf>,
@@ -289,6 +296,8 @@ pub struct InferenceSection {
     pub batch_size: Option<usize>,
     /// The index of the GPU that will be used to run inference.
     pub gpu_id: usize,
+    /// The engine of an `.onnx` checkpoint, as `evaluate.engine`.
+    pub engine: String,
     /// The folder for inference outputs (default `${results_dir}/inference`).
     #[serde(deserialize_with = "empty_path_is_none")]
     pub results_dir: Option<PathBuf>,

@@ -74,7 +74,13 @@ pub(crate) fn validate(spec: &Spec) -> Result<(), SpecError> {
 
     // model
     c.at_least("model.last_stride", m.last_stride, 1)?;
-    c.at_least("model.input_channels", m.input_channels, 1)?;
+    if m.input_channels != 3 {
+        return Err(c.fail(
+            "model.input_channels",
+            m.input_channels,
+            "is not supported: only 3 (RGB) is; images are read, augmented, exported and embedded as RGB",
+        ));
+    }
     c.at_least("model.input_width", m.input_width, 1)?;
     c.at_least("model.input_height", m.input_height, 1)?;
     c.at_least("model.feat_dim", m.feat_dim, 1)?;
@@ -85,6 +91,12 @@ pub(crate) fn validate(spec: &Spec) -> Result<(), SpecError> {
     c.closed_open("model.drop_path", m.drop_path, 0.0, 1.0)?;
     if !m.sie_coe.is_finite() {
         return Err(c.fail("model.sie_coe", m.sie_coe, "must be a finite number (3.0 in TransReID's configs)"));
+    }
+
+    for (key, value) in [("evaluate.engine", &spec.evaluate.engine), ("inference.engine", &spec.inference.engine)] {
+        if let Err(message) = crate::train::tasks::engine_kind(value) {
+            return Err(c.fail(key, value, message));
+        }
     }
 
     // dataset

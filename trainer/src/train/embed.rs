@@ -10,7 +10,8 @@ use reid_eval::Matrix;
 use reid_eval::metrics::Label;
 use reid_eval::progress::Progress;
 use reid_models::ReidModel;
-use reid_runtime::engine::{Engine, TractEngine};
+use reid_runtime::engine::ort::OrtOptions;
+use reid_runtime::engine::{Engine, EngineKind, open_engine};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -86,17 +87,30 @@ pub fn eval_cameras(
     Ok(Some(ids))
 }
 
-/// An exported ONNX model on the runtime's tract engine (the deployed CPU path), fed the trainer's preprocessing.
+/// An exported ONNX model on one of the runtime's engines (tract, ONNX Runtime), fed the trainer's preprocessing.
 pub struct OnnxEmbedder {
-    engine: TractEngine,
+    engine: Box<dyn Engine>,
+    description: String,
 }
 
 impl OnnxEmbedder {
-    /// Loads and optimises `path` for `[N, 3, h, w]` inputs (symbolic batch) preprocessed as `augment` says.
+    /// Loads and optimises `path` on tract (pure Rust, the export check's reference) for `[N, 3, h, w]` inputs
+    /// (symbolic batch) preprocessed as `augment` says.
     pub fn open(path: &Path, augment: &AugmentConfig) -> Result<Self, TrainError> {
-        let engine = TractEngine::open(path, Some(&preprocess_config(augment)))
+        Self::open_with(path, augment, EngineKind::Tract)
+    }
+
+    /// [`open`](Self::open) on the engine `kind` names (`auto`: ONNX Runtime's CPU provider where its library is
+    /// found, else tract).
+    pub fn open_with(path: &Path, augment: &AugmentConfig, kind: EngineKind) -> Result<Self, TrainError> {
+        let opened = open_engine(kind, path, Some(&preprocess_config(augment)), &OrtOptions::default())
             .map_err(|e| TrainError::Checkpoint { path: path.to_owned(), message: e.to_string() })?;
-        Ok(OnnxEmbedder { engine })
+        Ok(OnnxEmbedder { engine: opened.engine, description: opened.description })
+    }
+
+    /// What runs the model, e.g. `tract` or `ONNX Runtime 1.32.0 (CPUExecutionProvider ...)`.
+    pub fn description(&self) -> &str {
+        &self.description
     }
 }
 

@@ -5,6 +5,7 @@
 //! [`epoch`] trains one epoch, [`run`] validates and [`session`] writes checkpoints, all from the plan.
 
 pub mod checkpoint;
+pub mod device_note;
 pub mod embed;
 pub mod epoch;
 pub mod error;

@@ -95,6 +95,8 @@ pub struct DataPlan {
     pub identity_chunk: usize,
     /// `dataset.num_classes`, the identities the spec expects (the training folder decides the classifier width).
     pub declared_classes: usize,
+    /// `dataset.skip_unreadable`: leave out images that do not decode.
+    pub skip_unreadable: bool,
     /// Decoding threads (`dataset.num_workers`, at least 1), prefetch and the training augmentation.
     pub loader: LoaderConfig,
 }
@@ -216,6 +218,7 @@ impl RunPlan {
             num_instances: d.num_instances,
             identity_chunk: if d.sampler.is_identity_batched() { d.num_instances } else { 1 },
             declared_classes: d.num_classes,
+            skip_unreadable: d.skip_unreadable,
             loader: LoaderConfig { augment: train_augment(spec), workers: d.num_workers.max(1), prefetch: PREFETCH },
         };
         let model = ModelPlan {

@@ -54,6 +54,8 @@ pub struct TrainSummary {
     pub metrics: PathBuf,
     /// Validation of the network before its first training step (not on resumed runs).
     pub initial: Option<Validation>,
+    /// Images left out because they do not decode (`dataset.skip_unreadable`).
+    pub skipped_unreadable: usize,
 }
 
 /// The devices training runs on: CUDA `gpu_ids` in a `cuda` build (several ids: data-parallel), the CPU
@@ -169,6 +171,7 @@ fn finish(plan: &RunPlan, s: Session, initial: Option<Validation>) -> Result<Tra
         history: s.state.history,
         metrics: f.metrics.clone(),
         initial,
+        skipped_unreadable: s.data.skipped_unreadable,
     })
 }
 

@@ -7,13 +7,15 @@ use super::error::TrainError;
 use super::plan::RunPlan;
 use super::run::TrainObserver;
 use crate::data::sampler::Sampler;
-use crate::data::{EvalSet, load_eval_set, load_train_set};
+use crate::data::unreadable::find_unreadable;
+use crate::data::{EvalSet, TrainSet, load_eval_set, load_train_set};
 use crate::loss::{CenterLoss, ReidLoss};
 use crate::optim::GroupedOptimizer;
 use burn::module::Module;
 use burn::optim::OptimizerRecord;
 use burn::tensor::{Device, Tensor, TensorData};
 use reid_models::ReidModel;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -47,6 +49,8 @@ pub struct RunData {
     pub sampler: Sampler,
     /// The query/test folders for validation, when the plan has them.
     pub eval: Option<EvalSet>,
+    /// Images left out because they do not decode (`dataset.skip_unreadable`).
+    pub skipped_unreadable: usize,
 }
 
 /// A run in progress: the network, its losses and optimiser, and where training stands.
@@ -115,10 +119,42 @@ pub fn setup(plan: &RunPlan, devices: &[Device], observer: &mut dyn TrainObserve
     })
 }
 
+/// `dataset.skip_unreadable`: decodes every image of the splits and leaves out those that do not decode, with a
+/// warning each; the sets without them and how many were left out.
+fn leave_out_unreadable(
+    train_set: TrainSet,
+    eval: Option<EvalSet>,
+    observer: &mut dyn TrainObserver,
+) -> Result<(TrainSet, Option<EvalSet>, usize), TrainError> {
+    let mut paths: Vec<&Path> = train_set.items.iter().map(|i| i.path.as_path()).collect();
+    if let Some(e) = &eval {
+        paths.extend(e.query.iter().chain(&e.gallery).map(PathBuf::as_path));
+    }
+    let bad = find_unreadable(&paths);
+    // One line each, through the observer as the loop's other notes (the CLI prints them on stderr).
+    for b in &bad {
+        observer.message(&format!("skipping unreadable image {}: {}", b.path.display(), b.message));
+    }
+    if bad.is_empty() {
+        return Ok((train_set, eval, 0));
+    }
+    let set: HashSet<PathBuf> = bad.into_iter().map(|b| b.path).collect();
+    Ok((train_set.without(&set)?, eval.map(|e| e.without(&set)), set.len()))
+}
+
 /// The training split, its sampler, and the validation folders.
 fn load_data(plan: &RunPlan, observer: &mut dyn TrainObserver) -> Result<RunData, TrainError> {
     let folders = &plan.folders;
     let train_set = load_train_set(&folders.train)?;
+    let eval = match &folders.query_test {
+        Some((q, g)) => Some(load_eval_set(q, g)?),
+        None => {
+            observer.message("no query/test folders: training without validation");
+            None
+        }
+    };
+    let (train_set, eval, skipped_unreadable) =
+        if plan.data.skip_unreadable { leave_out_unreadable(train_set, eval, observer)? } else { (train_set, eval, 0) };
     let num_classes = train_set.num_classes;
     if plan.data.declared_classes != num_classes {
         observer.message(&format!(
@@ -127,13 +163,6 @@ fn load_data(plan: &RunPlan, observer: &mut dyn TrainObserver) -> Result<RunData
             folders.train.display()
         ));
     }
-    let eval = match &folders.query_test {
-        Some((q, g)) => Some(load_eval_set(q, g)?),
-        None => {
-            observer.message("no query/test folders: training without validation");
-            None
-        }
-    };
     let labels = train_set.labels();
     let (cameras, sie_cameras) = if plan.model.sie_camera {
         let (ids, count) = train_set.sie_cameras()?;
@@ -155,6 +184,7 @@ fn load_data(plan: &RunPlan, observer: &mut dyn TrainObserver) -> Result<RunData
         num_classes,
         sampler,
         eval,
+        skipped_unreadable,
     })
 }
 

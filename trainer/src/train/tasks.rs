@@ -20,6 +20,7 @@ use reid_models::export::{ExportOptions, export_onnx};
 use reid_models::weights::Checkpoint;
 use reid_models::{ReidConfig, ReidModel};
 use reid_runtime::embeddings::{EmbeddingSet, write_tao_json};
+use reid_runtime::engine::EngineKind;
 use std::path::{Path, PathBuf};
 
 /// A network restored from a checkpoint written by training (or any PyTorch ReID checkpoint with the same names).
@@ -76,6 +77,8 @@ pub struct Evaluation {
     pub gallery_labels: Vec<Label>,
     /// The evaluation results folder.
     pub dir: PathBuf,
+    /// What ran the model: `burn (CPU)` for a checkpoint, the engine's description for an ONNX file.
+    pub engine: String,
 }
 
 fn folders(spec: &Spec, query: &Option<PathBuf>, test: &Option<PathBuf>) -> Result<(PathBuf, PathBuf), TrainError> {
@@ -91,26 +94,39 @@ fn embed_with(
     model: &Path,
     sets: &[(&[PathBuf], &[Label])],
     batch_size: usize,
+    engine: &str,
     progress: &dyn Progress,
-) -> Result<Vec<Matrix>, TrainError> {
+) -> Result<(Vec<Matrix>, String), TrainError> {
     let EvalSettings { augment, workers, flip, .. } = EvalSettings::from_spec(spec);
     let hw = [augment.height as usize, augment.width as usize];
     let device = Device::flex();
     let burn_model;
+    let burn;
     let onnx;
-    let embedder: &dyn Embedder = if is_onnx(model) {
-        onnx = OnnxEmbedder::open(model, &augment)?;
-        &onnx
+    let (embedder, description): (&dyn Embedder, String) = if is_onnx(model) {
+        let kind = engine_kind(engine).map_err(TrainError::Eval)?;
+        onnx = OnnxEmbedder::open_with(model, &augment, kind)?;
+        tracing::info!("{}: {}", model.display(), onnx.description());
+        let description = onnx.description().to_owned();
+        (&onnx, description)
     } else {
         burn_model = load_model(spec, model, &device)?.0;
-        &BurnEmbedder { model: &burn_model, device: device.clone(), hw }
+        burn = BurnEmbedder { model: &burn_model, device: device.clone(), hw };
+        (&burn, "burn (CPU)".to_owned())
     };
-    sets.iter()
+    let matrices: Vec<Matrix> = sets
+        .iter()
         .map(|(paths, labels)| {
             let cameras = eval_cameras(embedder, paths, labels)?;
             embed_paths_side(embedder, paths, cameras.as_deref(), &augment, batch_size, workers, flip, progress)
         })
-        .collect()
+        .collect::<Result<_, TrainError>>()?;
+    Ok((matrices, description))
+}
+
+/// The engine an `evaluate.engine`/`inference.engine` value names (empty: `auto`).
+pub fn engine_kind(value: &str) -> Result<EngineKind, String> {
+    if value.trim().is_empty() { Ok(EngineKind::Auto) } else { value.parse() }
 }
 
 /// Evaluates `evaluate.checkpoint` (a training checkpoint or an `.onnx` file) on the query/test folders.
@@ -120,11 +136,12 @@ pub fn evaluate(spec: &Spec, progress: &dyn Progress) -> Result<Evaluation, Trai
     let (q, t) = folders(spec, &e.query_dataset, &e.test_dataset)?;
     let set = load_eval_set(&q, &t)?;
     let bs = e.batch_size.unwrap_or(spec.dataset.val_batch_size).max(1);
-    let mut m = embed_with(
+    let (mut m, engine) = embed_with(
         spec,
         &model,
         &[(&set.query, &set.query_labels), (&set.gallery, &set.gallery_labels)],
         bs,
+        &e.engine,
         progress,
     )?;
     let g = m.pop().unwrap_or_default();
@@ -138,6 +155,7 @@ pub fn evaluate(spec: &Spec, progress: &dyn Progress) -> Result<Evaluation, Trai
         gallery: set.gallery,
         gallery_labels: set.gallery_labels,
         dir: section_dir(spec, e.results_dir.as_deref(), "evaluate"),
+        engine,
     })
 }
 
@@ -149,13 +167,15 @@ pub fn inference(spec: &Spec, progress: &dyn Progress) -> Result<(PathBuf, usize
     let (q, t) = folders(spec, &i.query_dataset, &i.test_dataset)?;
     let set = load_eval_set(&q, &t)?;
     let bs = i.batch_size.unwrap_or(spec.dataset.val_batch_size).max(1);
-    let m = embed_with(
+    let (m, engine) = embed_with(
         spec,
         &model,
         &[(&set.query, &set.query_labels), (&set.gallery, &set.gallery_labels)],
         bs,
+        &i.engine,
         progress,
     )?;
+    tracing::info!("inference: {} on {engine}", model.display());
     let dim = m.first().map_or(0, Matrix::cols);
     let paths: Vec<String> = set.query.iter().chain(&set.gallery).map(|p| p.display().to_string()).collect();
     let values: Vec<f32> = m.iter().flat_map(|x| x.as_slice().to_vec()).collect();

@@ -1,5 +1,7 @@
 //! YAML text to a [`Node`] tree with a location on every node: one document, anchors and aliases, `<<` merge
-//! keys, duplicate keys refused.
+//! keys, duplicate keys refused. Aliases are expanded (copied) as they are read, so their total size is bounded by
+//! [`ALIAS_BUDGET`]: nine nested levels of aliases ("billion laughs") would otherwise take a few hundred bytes of
+//! text to gigabytes of memory.
 
 use super::{Entry, Node, Value, join, push_key};
 use crate::spec::error::{Location, SpecError};
@@ -8,9 +10,15 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+/// The most that alias expansion may copy into one document, counted as one per node plus the bytes of every key
+/// and scalar copied (a real spec's aliases copy a few hundred; the bound keeps the copies to a few megabytes).
+pub(crate) const ALIAS_BUDGET: usize = 100_000;
+
 struct Frame {
     node: Node,
     anchor: usize,
+    /// The size of the node so far (nodes plus key and scalar bytes), the cost of copying it through an alias.
+    weight: usize,
     /// A mapping's key waiting for its value.
     key: Option<(String, Location)>,
     /// `<<` merge sources of a mapping.
@@ -28,13 +36,14 @@ pub(crate) fn parse(text: &str, origin: &Arc<str>) -> Result<Option<Node>, SpecE
         message,
     };
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut copied = 0usize;
     let mut root: Option<Node> = None;
     let mut documents = 0;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| syntax(e.marker().line(), e.marker().col() + 1, e.info().to_owned()))?;
         let here = loc(&span);
-        let (node, anchor) = match event {
+        let (node, anchor, weight) = match event {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => continue,
             Event::DocumentStart(_) => {
                 documents += 1;
@@ -48,29 +57,42 @@ pub(crate) fn parse(text: &str, origin: &Arc<str>) -> Result<Option<Node>, SpecE
                 continue;
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(node) => {
+                Some((node, weight)) => {
+                    copied = copied.saturating_add(*weight);
+                    if copied > ALIAS_BUDGET {
+                        return Err(syntax(
+                            span.start.line(),
+                            span.start.col() + 1,
+                            format!(
+                                "YAML aliases expand to more than {ALIAS_BUDGET} nodes and bytes (nested aliases \
+                                 multiply); write the values out or use fewer aliases"
+                            ),
+                        ));
+                    }
                     let mut node = node.clone();
                     node.loc = here;
-                    (node, 0)
+                    (node, 0, *weight)
                 }
                 None => return Err(syntax(span.start.line(), span.start.col() + 1, "unknown alias".to_owned())),
             },
             Event::Scalar(text, style, anchor, tag) => {
                 let tagged_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let quoted = tagged_str || !matches!(style, ScalarStyle::Plain);
-                (Node::scalar(text.into_owned(), quoted, here), anchor)
+                let weight = 1 + text.len();
+                (Node::scalar(text.into_owned(), quoted, here), anchor, weight)
             }
             Event::SequenceStart(anchor, _) => {
                 stack.push(Frame {
                     node: Node { value: Value::Seq(Vec::new()), loc: here },
                     anchor,
+                    weight: 1,
                     key: None,
                     merges: vec![],
                 });
                 continue;
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame { node: Node::empty_map(here), anchor, key: None, merges: vec![] });
+                stack.push(Frame { node: Node::empty_map(here), anchor, weight: 1, key: None, merges: vec![] });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -80,13 +102,16 @@ pub(crate) fn parse(text: &str, origin: &Arc<str>) -> Result<Option<Node>, SpecE
                         merge_into(entries, source);
                     }
                 }
-                (frame.node, frame.anchor)
+                (frame.node, frame.anchor, frame.weight)
             }
         };
         if anchor != 0 {
-            anchors.insert(anchor, node.clone());
+            anchors.insert(anchor, (node.clone(), weight));
         }
         let path = current_path(&stack);
+        if let Some(frame) = stack.last_mut() {
+            frame.weight = frame.weight.saturating_add(weight);
+        }
         match stack.last_mut() {
             None => root = Some(node),
             Some(frame) => match &mut frame.node.value {
