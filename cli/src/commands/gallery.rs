@@ -4,7 +4,8 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use reid_eval::distance::{dot, l2_normalize};
-use reid_gallery::net::{GalleryClient, KeySpace, Mode, NetConfig, Server, ServerOptions};
+use reid_gallery::net::certs::{Role, SitePlan, make_site};
+use reid_gallery::net::{GalleryClient, KeySpace, Mode, NetConfig, Server, ServerOptions, TlsFiles};
 use reid_gallery::{Gallery, GalleryConfig, Precision};
 use reid_runtime::dataset::parse_market_name;
 use reid_runtime::embeddings::read_tao_json;
@@ -34,6 +35,14 @@ reid gallery serve --db lobby.redb --dim 256 --threshold 0.55 --ttl 30d")]
     Stats(ClientArgs),
     /// Pick the open-set threshold that gives a target false-match rate on a labelled embedding set.
     Calibrate(CalibrateArgs),
+    /// Make a site's certificate authority, the server's and clients' certificates, and a Zenoh config with mutual
+    /// TLS and access control by certificate common name.
+    #[command(after_help = "Roles: names given to --admins (default: names starting with `admin`) may enrol, \
+forget, stream and look up; --cameras (default: names starting with `cam`) may stream and look up; every other \
+client may look up and read statistics. Running again on the same folder keeps the CA and existing certificates \
+and adds new clients. Private keys are written with mode 0600; keep ca.key off the cameras.\n\nExample:\n  \
+reid gallery certs --out site --site lobby --clients cam1,cam2,admin --hosts gallery.lan,10.0.0.5")]
+    Certs(CertsArgs),
 }
 
 /// Zenoh settings shared by server and client.
@@ -57,6 +66,16 @@ pub struct NetArgs {
     /// A Zenoh JSON5 config file (access control, TLS, ...), applied before the flags above.
     #[arg(long, value_name = "FILE")]
     pub zenoh_config: Option<PathBuf>,
+    /// Mutual TLS: the site CA certificate (PEM); peers must hold a certificate it signed (`reid gallery certs`).
+    /// With the three --tls-* files the default endpoint is tls/127.0.0.1:7447 and plaintext endpoints are refused.
+    #[arg(long, value_name = "PEM", requires_all = ["tls_cert", "tls_key"])]
+    pub tls_ca: Option<PathBuf>,
+    /// Mutual TLS: this end's certificate (PEM); its common name is its identity in the access-control rules.
+    #[arg(long, value_name = "PEM", requires_all = ["tls_ca", "tls_key"])]
+    pub tls_cert: Option<PathBuf>,
+    /// Mutual TLS: this end's private key (PEM).
+    #[arg(long, value_name = "PEM", requires_all = ["tls_ca", "tls_cert"])]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl NetArgs {
@@ -77,7 +96,12 @@ impl NetArgs {
             net.connect = self.connect.clone();
         }
         net.config_file = self.zenoh_config.clone();
-        net
+        match (&self.tls_ca, &self.tls_cert, &self.tls_key) {
+            (Some(ca), Some(cert), Some(key)) => {
+                net.with_tls(TlsFiles { ca: ca.clone(), cert: cert.clone(), key: key.clone() })
+            }
+            _ => net,
+        }
     }
 }
 
@@ -229,6 +253,38 @@ pub struct CalibrateArgs {
     pub target_fmr: f64,
 }
 
+/// Arguments of `reid gallery certs`.
+#[derive(Args, Debug)]
+pub struct CertsArgs {
+    /// Folder for the site's files (created; existing certificates are kept).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Site name (the CA's organisation).
+    #[arg(long, default_value = "site")]
+    pub site: String,
+    /// Clients to certify (their common names, e.g. cam1,cam2,admin).
+    #[arg(long, value_delimiter = ',')]
+    pub clients: Vec<String>,
+    /// Clients that may enrol and forget (default: the names starting with `admin`).
+    #[arg(long, value_delimiter = ',')]
+    pub admins: Vec<String>,
+    /// Clients that may stream embeddings (default: the names starting with `cam`).
+    #[arg(long, value_delimiter = ',')]
+    pub cameras: Vec<String>,
+    /// Host names and IP addresses the clients reach the server by (localhost, 127.0.0.1 and ::1 are always added).
+    #[arg(long, value_delimiter = ',')]
+    pub hosts: Vec<String>,
+    /// The server's common name (and file names).
+    #[arg(long, default_value = "gallery")]
+    pub server_name: String,
+    /// Validity of the new certificates in days (the CA: at least ten years).
+    #[arg(long, default_value_t = 365)]
+    pub days: u32,
+    /// Key prefix the access-control rules cover.
+    #[arg(long, default_value = "reid")]
+    pub prefix: String,
+}
+
 /// `90s`, `15m`, `12h`, `30d`, or plain seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -256,6 +312,7 @@ pub fn run(cmd: GalleryCommand) -> Result<()> {
         GalleryCommand::Forget(a) => forget(a),
         GalleryCommand::Stats(a) => stats(a),
         GalleryCommand::Calibrate(a) => calibrate(a),
+        GalleryCommand::Certs(a) => certs(a),
     }
 }
 
@@ -498,5 +555,67 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         c.threshold, c.false_match_rate, args.target_fmr, c.false_non_match_rate, c.genuine, c.impostor
     );
     println!("use: reid gallery serve ... --threshold {:.4}", c.threshold);
+    Ok(())
+}
+
+/// The role of client `name`: named in --admins or --cameras, else by its prefix (`admin*`, `cam*`), else reader.
+fn role_of(name: &str, args: &CertsArgs) -> Role {
+    if args.admins.iter().any(|n| n == name) {
+        Role::Admin
+    } else if args.cameras.iter().any(|n| n == name) {
+        Role::Camera
+    } else if args.admins.is_empty() && name.starts_with("admin") {
+        Role::Admin
+    } else if args.cameras.is_empty() && name.starts_with("cam") {
+        Role::Camera
+    } else {
+        Role::Reader
+    }
+}
+
+fn certs(args: CertsArgs) -> Result<()> {
+    let mut names: Vec<String> = Vec::new();
+    for n in args.clients.iter().chain(&args.admins).chain(&args.cameras) {
+        let n = n.trim();
+        if !n.is_empty() && !names.iter().any(|m| m == n) {
+            names.push(n.to_owned());
+        }
+    }
+    let plan = SitePlan {
+        site: args.site.clone(),
+        server: args.server_name.clone(),
+        hosts: args.hosts.iter().map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect(),
+        clients: names.iter().map(|n| (n.clone(), role_of(n, &args))).collect(),
+        days: args.days,
+        prefix: args.prefix.clone(),
+    };
+    let site = make_site(&args.out, &plan, reid_gallery::net::tls::now_s())
+        .with_context(|| format!("making the site certificates in {}", args.out.display()))?;
+    let mut out = std::io::stdout().lock();
+    for p in &site.written {
+        writeln!(out, "wrote {}", p.display())?;
+    }
+    for p in &site.kept {
+        writeln!(out, "kept  {}", p.display())?;
+    }
+    for (name, role) in &plan.clients {
+        writeln!(out, "client {name}: {}", format!("{role:?}").to_lowercase())?;
+    }
+    let d = site.dir.display();
+    let server = &args.server_name;
+    let host = plan.hosts.first().map(String::as_str).unwrap_or("127.0.0.1");
+    writeln!(out, "\nserve (TLS files and access rules from the config):")?;
+    writeln!(
+        out,
+        "  reid gallery serve --db gallery.redb --dim 256 --zenoh-config {d}/gallery.json5 --listen tls/0.0.0.0:7447"
+    )?;
+    if let Some((client, _)) = plan.clients.first() {
+        writeln!(out, "a client (here `{client}`; its common name is its identity):")?;
+        writeln!(
+            out,
+            "  reid gallery stats --connect tls/{host}:7447 --tls-ca {d}/ca.pem --tls-cert {d}/{client}.pem --tls-key {d}/{client}.key"
+        )?;
+    }
+    writeln!(out, "(server certificate `{server}` names: {})", plan.server_names().join(", "))?;
     Ok(())
 }

@@ -8,11 +8,11 @@
 //! again on the same folder keeps the CA and every existing certificate and adds the new clients (the rules are
 //! rewritten from `site.json`, the list of clients and roles).
 
-use reid_protocol::net::TlsFiles;
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
+use reid_protocol::net::TlsFiles;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -70,6 +70,19 @@ pub struct SitePlan {
     pub days: u32,
     /// Zenoh key prefix the access-control rules cover.
     pub prefix: String,
+}
+
+impl SitePlan {
+    /// The server certificate's subject alternative names: `hosts`, then localhost, 127.0.0.1 and ::1.
+    pub fn server_names(&self) -> Vec<String> {
+        let mut names = self.hosts.clone();
+        for default in ["localhost", "127.0.0.1", "::1"] {
+            if !names.iter().any(|h| h == default) {
+                names.push(default.to_owned());
+            }
+        }
+        names
+    }
 }
 
 /// What [`make_site`] left in the folder.
@@ -337,7 +350,12 @@ pub fn make_site(dir: &Path, plan: &SitePlan, now: i64) -> Result<SiteFiles, Cer
         serde_json::from_str(&read(&manifest_path)?)
             .map_err(|e| CertError::File { path: manifest_path.clone(), message: e.to_string() })?
     } else {
-        Manifest { site: plan.site.clone(), prefix: plan.prefix.clone(), server: plan.server.clone(), ..Default::default() }
+        Manifest {
+            site: plan.site.clone(),
+            prefix: plan.prefix.clone(),
+            server: plan.server.clone(),
+            ..Default::default()
+        }
     };
     if manifest.server != plan.server {
         return Err(CertError::Invalid {
@@ -346,12 +364,7 @@ pub fn make_site(dir: &Path, plan: &SitePlan, now: i64) -> Result<SiteFiles, Cer
         });
     }
     manifest.prefix = plan.prefix.clone();
-    let mut sans = plan.hosts.clone();
-    for default in ["localhost", "127.0.0.1", "::1"] {
-        if !sans.iter().any(|h| h == default) {
-            sans.push(default.to_owned());
-        }
-    }
+    let sans = plan.server_names();
     let mut issue = |name: &str, sans: &[String]| -> Result<(), CertError> {
         let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
         if cert.exists() && key.exists() {
@@ -372,7 +385,11 @@ pub fn make_site(dir: &Path, plan: &SitePlan, now: i64) -> Result<SiteFiles, Cer
     let manifest_json = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     write_file(&manifest_path, &manifest_json, false)?;
     let gallery_config = dir.join("gallery.json5");
-    write_file(&gallery_config, acl_json5(&dir, &manifest.prefix, &manifest.server, &manifest.clients).as_bytes(), false)?;
+    write_file(
+        &gallery_config,
+        acl_json5(&dir, &manifest.prefix, &manifest.server, &manifest.clients).as_bytes(),
+        false,
+    )?;
     written.extend([manifest_path, gallery_config.clone()]);
     Ok(SiteFiles { dir, gallery_config, written, kept })
 }

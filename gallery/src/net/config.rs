@@ -77,9 +77,7 @@ fn check_tls_files(config: &zenoh::Config) -> Result<(), NetError> {
 /// Whether a Zenoh configuration turns TLS on (a root CA is set, from the settings or a config file).
 pub fn tls_configured(config: &zenoh::Config) -> bool {
     ["root_ca_certificate", "root_ca_certificate_base64"].iter().any(|k| {
-        config
-            .get_json(&format!("transport/link/tls/{k}"))
-            .is_ok_and(|v| !matches!(v.trim(), "null" | "" | "\"\""))
+        config.get_json(&format!("transport/link/tls/{k}")).is_ok_and(|v| !matches!(v.trim(), "null" | "" | "\"\""))
     })
 }
 

@@ -30,6 +30,7 @@ pub mod server;
 pub use client::GalleryClient;
 pub use config::{Mode, NetConfig, TlsFiles, ZenohConfig};
 pub use reid_protocol::keys::{self, KeySpace};
+pub use reid_protocol::tls;
 pub use server::{Server, ServerOptions};
 
 use reid_protocol::ConfigError;
@@ -49,7 +50,9 @@ pub enum NetError {
     #[error("zenoh: {0}")]
     Zenoh(String),
     /// No server answered on the key.
-    #[error("no gallery answered on `{key}` within {timeout_ms} ms")]
+    #[error(
+        "no gallery answered on `{key}` within {timeout_ms} ms (none reachable, or the access rules deny this client: enrol and forget need an admin certificate)"
+    )]
     NoReply {
         /// The key expression queried.
         key: String,
