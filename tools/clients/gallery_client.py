@@ -2,6 +2,8 @@
 show that plain JSON is enough: enrol three people, look one up, forget one, look again, read the statistics.
 
     python gallery_client.py --connect tcp/127.0.0.1:7447 [--prefix reid] [--name main] [--dim 8]
+    python gallery_client.py --connect tls/127.0.0.1:7447 --tls-ca site/ca.pem --tls-cert site/admin.pem \
+        --tls-key site/admin.key          # mutual TLS with certificates from `reid gallery certs`
 
 Prints one JSON object with what each step returned.
 """
@@ -12,10 +14,14 @@ import json
 import zenoh
 
 
+TIMEOUT = 5.0
+
+
 def request(session, key, body=None, params=""):
-    """Sends a query and returns (ok, decoded JSON) of every reply."""
+    """Sends a query and returns (ok, decoded JSON) of every reply (none when no server answers, or the access
+    rules deny this client)."""
     selector = f"{key}?{params}" if params else key
-    kwargs = {"target": zenoh.QueryTarget.ALL, "timeout": 5.0}
+    kwargs = {"target": zenoh.QueryTarget.ALL, "timeout": TIMEOUT}
     if body is not None:
         kwargs["payload"] = json.dumps(body).encode()
     out = []
@@ -37,11 +43,26 @@ def main():
     p.add_argument("--prefix", default="reid")
     p.add_argument("--name", default="main")
     p.add_argument("--dim", type=int, default=8)
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for the replies of each request")
+    p.add_argument("--tls-ca", help="site CA certificate (PEM) for mutual TLS")
+    p.add_argument("--tls-cert", help="this client's certificate (PEM); its common name sets its rights")
+    p.add_argument("--tls-key", help="this client's private key (PEM)")
     a = p.parse_args()
+    global TIMEOUT
+    TIMEOUT = a.timeout
     conf = zenoh.Config()
     conf.insert_json5("mode", '"peer"')
     conf.insert_json5("connect/endpoints", json.dumps([a.connect]))
     conf.insert_json5("scouting/multicast/enabled", "false")
+    tls = [a.tls_ca, a.tls_cert, a.tls_key]
+    if any(tls):
+        if not all(tls):
+            p.error("mutual TLS needs all of --tls-ca, --tls-cert and --tls-key")
+        conf.insert_json5("transport/link/tls/root_ca_certificate", json.dumps(a.tls_ca))
+        conf.insert_json5("transport/link/tls/connect_certificate", json.dumps(a.tls_cert))
+        conf.insert_json5("transport/link/tls/connect_private_key", json.dumps(a.tls_key))
+        conf.insert_json5("transport/link/tls/enable_mtls", "true")
+        conf.insert_json5("transport/link/tls/verify_name_on_connect", "true")
     base = f"{a.prefix}/gallery/{a.name}"
     result = {}
     with zenoh.open(conf) as session:
