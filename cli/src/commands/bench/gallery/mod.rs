@@ -105,6 +105,10 @@ pub struct GalleryLoadArgs {
     /// Matches per query.
     #[arg(long, default_value_t = 10)]
     pub k: usize,
+    /// Links to measure, one round each on the same gallery: all (tcp, tls, tls-acl), tcp, tls (mutual TLS), or
+    /// tls-acl (mutual TLS with the access-control rules of `reid gallery certs`).
+    #[arg(long, default_value = "all")]
+    pub transport: String,
 }
 
 /// Resident memory of this process in MiB (Linux `/proc/self/status`).
@@ -118,11 +122,10 @@ fn rss_mib() -> f64 {
 
 /// Runs `reid bench gallery-load`: a server and `clients` clients in this process, over Zenoh on loopback.
 pub fn run_load(args: &GalleryLoadArgs) -> Result<()> {
-    use reid_gallery::net::{GalleryClient, KeySpace, NetConfig, Server, ServerOptions};
     use reid_gallery::random::random_unit_rows;
     use reid_gallery::{Gallery, GalleryConfig, Metadata, NewEmbedding};
     use std::sync::Arc;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
     anyhow::ensure!(
         args.clients > 0 && args.n > 0 && args.seconds > 0.0,
         "--n, --clients and --seconds must be positive"
@@ -148,12 +151,94 @@ pub fn run_load(args: &GalleryLoadArgs) -> Result<()> {
         gallery.enroll(items)?;
     }
     println!("enrolled {} x {} in {:.1} s", args.n, args.dim, started.elapsed().as_secs_f64());
+    let gallery = Arc::new(gallery);
+    let site_dir = tempfile::tempdir()?;
+    let site = reid_gallery::net::certs::make_site(
+        site_dir.path(),
+        &reid_gallery::net::certs::SitePlan {
+            site: "bench".into(),
+            server: "gallery".into(),
+            hosts: Vec::new(),
+            clients: vec![("bench".into(), reid_gallery::net::certs::Role::Reader)],
+            days: 1,
+            prefix: "bench".into(),
+        },
+        reid_gallery::net::tls::now_s(),
+    )?;
+    let transports: Vec<Transport> = match args.transport.as_str() {
+        "all" => vec![Transport::Tcp, Transport::Tls, Transport::TlsAcl],
+        "tcp" => vec![Transport::Tcp],
+        "tls" => vec![Transport::Tls],
+        "tls-acl" => vec![Transport::TlsAcl],
+        other => anyhow::bail!("--transport `{other}`: expected all, tcp, tls or tls-acl"),
+    };
+    let mut rounds = Vec::new();
+    for t in transports {
+        let round = load_round(args, &gallery, t, &site)?;
+        rounds.push((t, round));
+    }
+    if let Some((_, base)) = rounds.iter().find(|(t, _)| *t == Transport::Tcp) {
+        for (t, r) in rounds.iter().filter(|(t, _)| *t != Transport::Tcp) {
+            println!(
+                "{} / plaintext: queries/s {:.2}x, p99 {:.2}x",
+                t.label(),
+                r.qps / base.qps,
+                r.p99_ms / base.p99_ms
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The link a load round runs over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transport {
+    /// Plain TCP.
+    Tcp,
+    /// Mutual TLS, no access control.
+    Tls,
+    /// Mutual TLS with the site's access-control rules by common name (`reid gallery certs`).
+    TlsAcl,
+}
+
+impl Transport {
+    fn label(self) -> &'static str {
+        match self {
+            Transport::Tcp => "plaintext tcp",
+            Transport::Tls => "mutual TLS",
+            Transport::TlsAcl => "mutual TLS + ACL",
+        }
+    }
+}
+
+/// What one load round measured.
+struct LoadRound {
+    qps: f64,
+    p99_ms: f64,
+}
+
+/// One round of `args.seconds` of load from `args.clients` sessions over `transport`.
+fn load_round(
+    args: &GalleryLoadArgs,
+    gallery: &std::sync::Arc<reid_gallery::Gallery>,
+    transport: Transport,
+    site: &reid_gallery::net::certs::SiteFiles,
+) -> Result<LoadRound> {
+    use reid_gallery::net::{GalleryClient, KeySpace, NetConfig, Server, ServerOptions};
+    use reid_gallery::random::random_unit_rows;
+    use std::time::{Duration, Instant};
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let endpoint = format!("tcp/127.0.0.1:{port}");
+    let proto = if transport == Transport::Tcp { "tcp" } else { "tls" };
+    let endpoint = format!("{proto}/127.0.0.1:{port}");
     let keys = KeySpace::new("bench", "load")?;
-    let net = NetConfig { listen: vec![endpoint.clone()], ..NetConfig::default() };
+    let mut net = NetConfig { listen: vec![endpoint.clone()], ..NetConfig::default() };
+    match transport {
+        Transport::Tcp => {}
+        Transport::Tls => net.tls = Some(site.tls("gallery")),
+        Transport::TlsAcl => net.config_file = Some(site.gallery_config.clone()),
+    }
     let options = ServerOptions { query_workers: args.clients, ingest: false, ..ServerOptions::default() };
-    let server = Server::start(Arc::new(gallery), &keys, &net, options)?;
+    let server = Server::start(gallery.clone(), &keys, &net, options)?;
     let queries = random_unit_rows(256, args.dim, 12);
     let bodies: Vec<Vec<u8>> = queries
         .chunks_exact(args.dim)
@@ -161,7 +246,10 @@ pub fn run_load(args: &GalleryLoadArgs) -> Result<()> {
         .collect();
     let clients: Vec<GalleryClient> = (0..args.clients)
         .map(|_| {
-            let net = NetConfig { connect: vec![endpoint.clone()], ..NetConfig::default() };
+            let mut net = NetConfig { connect: vec![endpoint.clone()], ..NetConfig::default() };
+            if transport != Transport::Tcp {
+                net.tls = Some(site.tls("bench"));
+            }
             GalleryClient::connect(keys.clone(), &net, Duration::from_secs(10))
         })
         .collect::<Result<_, _>>()?;
@@ -205,8 +293,9 @@ pub fn run_load(args: &GalleryLoadArgs) -> Result<()> {
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies[((p * (latencies.len() - 1) as f64).round() as usize).min(latencies.len() - 1)];
     println!(
-        "{} clients over Zenoh (peer, loopback), {} x {} gallery (f32), top-{}, {:.0} s: {} queries, {:.1} queries/s; \
+        "{}: {} clients over Zenoh (peer, loopback), {} x {} gallery (f32), top-{}, {:.0} s: {} queries, {:.1} queries/s; \
          latency p50 {:.2} ms, p99 {:.2} ms; process RSS {:.0} MiB at start of load, {:.0} MiB at end",
+        transport.label(),
         args.clients,
         args.n,
         args.dim,
@@ -221,5 +310,5 @@ pub fn run_load(args: &GalleryLoadArgs) -> Result<()> {
     );
     drop(clients);
     server.stop();
-    Ok(())
+    Ok(LoadRound { qps: latencies.len() as f64 / wall, p99_ms: pct(0.99) })
 }
