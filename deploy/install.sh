@@ -136,6 +136,8 @@ if [ -z "$root" ]; then
   cat <<NEXT
 next:
   $prefix/bin/reid doctor                       # what this host has, what is missing
+  $prefix/bin/reid gallery certs --out $etc/site --site \$(hostname) --clients admin,cam1 --hosts \$(hostname)
+                                                # mutual TLS: the site CA, the server's and clients' certificates
   edit $etc/gallery.env, then: systemctl enable --now reid-gallery
   cp $prefix/share/reid/pipelines/synthetic.pipeline $etc/pipelines/cam1.pipeline   # edit, then:
   systemctl enable --now reid-pipeline@cam1

@@ -125,13 +125,14 @@ fn deploy_install_writes_other_prefixes_into_units_and_configs() {
     let (_dir, build, root, marker) = staging();
     install(&root, &build, &["--prefix", "/usr/local/reid", "--etc", "/etc/reid-edge"], &marker);
     let unit = std::fs::read_to_string(root.join("etc/systemd/system/reid-gallery.service")).unwrap();
-    assert!(unit.contains("ExecStart=/usr/local/reid/bin/reid gallery serve $REID_GALLERY_ARGS"), "{unit}");
+    assert!(unit.contains("ExecStart=/usr/local/reid/bin/reid gallery serve --tls-ca %d/ca.pem"), "{unit}");
+    assert!(unit.contains("LoadCredential=gallery.key:/etc/reid-edge/site/gallery.key"), "{unit}");
     assert!(unit.contains("EnvironmentFile=/etc/reid-edge/gallery.env"));
     assert!(!unit.contains("/opt/reid"));
     let pipeline = std::fs::read_to_string(root.join("etc/systemd/system/reid-pipeline@.service")).unwrap();
     assert!(pipeline.contains("Environment=GST_PLUGIN_PATH=/usr/local/reid/lib/gstreamer-1.0"));
     let env = std::fs::read_to_string(root.join("etc/reid-edge/gallery.env")).unwrap();
-    assert!(env.contains("--zenoh-config /etc/reid-edge/zenoh/gallery-acl.json5"), "{env}");
+    assert!(env.contains("--zenoh-config /etc/reid-edge/site/gallery.json5"), "{env}");
     assert!(root.join("usr/local/reid/bin/reid").exists());
     // Bad arguments are refused.
     let out = Command::new("bash").arg(deploy().join("install.sh")).args(["--prefix", "relative"]).output().unwrap();
@@ -380,4 +381,85 @@ fn deploy_deepstream_sgie_builds_the_launch_line() {
     let (code, _, stderr) = run(&[("SGIE_CONFIG", s), ("SOURCES", "/data/a.mp4")]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("/data/a.mp4 is not a file:// or rtsp:// URI"), "{stderr}");
+}
+
+/// The shipped gallery unit, run as systemd would (its credentials folder `%d` standing for the site folder that
+/// `reid gallery certs` made, `$REID_GALLERY_ARGS` from the shipped gallery.env), serves mutual TLS: the admin
+/// certificate enrols, a camera's cannot, plaintext reaches nothing.
+#[cfg(feature = "gallery")]
+#[test]
+fn deploy_gallery_unit_serves_mutual_tls_with_the_site_certificates() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    let reid = env!("CARGO_BIN_EXE_reid");
+    let out = Command::new(reid)
+        .args(["gallery", "certs", "--out", site.to_str().unwrap(), "--site", "test", "--clients", "admin,cam1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let unit = std::fs::read_to_string(deploy().join("systemd/reid-gallery.service")).unwrap();
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).unwrap();
+    let env = std::fs::read_to_string(deploy().join("etc/gallery.env")).unwrap();
+    let args = env.lines().find_map(|l| l.strip_prefix("REID_GALLERY_ARGS=")).unwrap();
+    // Every credential the unit loads exists in the site folder under the name the unit gives it.
+    for line in unit.lines().filter_map(|l| l.strip_prefix("LoadCredential=")) {
+        let (name, source) = line.split_once(':').unwrap();
+        let file = source.strip_prefix("/etc/reid/site/").unwrap_or_else(|| panic!("{source}: not in the site"));
+        assert_eq!(name, file, "the credential is the site file of the same name");
+        assert!(site.join(file).exists(), "{file} not made by reid gallery certs");
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let line = exec
+        .replace("$REID_GALLERY_ARGS", args)
+        .replace("%d", site.to_str().unwrap())
+        .replace("/etc/reid/site", site.to_str().unwrap())
+        .replace("/var/lib/reid", dir.path().to_str().unwrap())
+        .replace("tls/0.0.0.0:7447", &format!("tls/127.0.0.1:{port}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(words[0], "/opt/reid/bin/reid");
+    let mut child = Command::new(reid)
+        .args(&words[1..])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = BufReader::new(child.stdout.take().unwrap()).lines().map_while(Result::ok).any(|l| l == "ready");
+    let client = |name: &str, cmd: &[&str], endpoint: &str| -> (bool, String) {
+        let s = |f: &str| site.join(f).to_str().unwrap().to_owned();
+        let out = Command::new(reid)
+            .arg("gallery")
+            .args(cmd)
+            .args(["--timeout", "2", "--connect", endpoint])
+            .args(["--tls-ca", &s("ca.pem"), "--tls-cert", &s(&format!("{name}.pem")), "--tls-key"])
+            .arg(s(&format!("{name}.key")))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    };
+    let request = dir.path().join("enrol.json");
+    std::fs::write(&request, format!(r#"{{"items":[{{"embedding":{:?},"identity":"alice"}}]}}"#, vec![0.5f32; 256]))
+        .unwrap();
+    let tls = format!("tls/127.0.0.1:{port}");
+    let admin = if ready {
+        client("admin", &["enroll", "--request", request.to_str().unwrap()], &tls)
+    } else {
+        (false, String::new())
+    };
+    let camera = client("cam1", &["enroll", "--request", request.to_str().unwrap()], &tls);
+    let stats = client("cam1", &["stats"], &tls);
+    let plain = Command::new(reid)
+        .args(["gallery", "stats", "--timeout", "1", "--connect", &format!("tcp/127.0.0.1:{port}")])
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(ready, "the unit's command line did not start: {line}");
+    assert!(admin.0 && admin.1.contains("enrolled 1"), "{}", admin.1);
+    assert!(!camera.0 && camera.1.contains("access rules"), "{}", camera.1);
+    assert!(stats.0 && stats.1.contains("\"embeddings\":1"), "{}", stats.1);
+    assert!(!plain.status.success());
 }
