@@ -267,6 +267,7 @@ impl BaseSinkImpl for ReidPublish {
             connect: endpoints(&s.connect),
             config_file: s.config.clone(),
             multicast: false,
+            tls: None,
         };
         let config = zenoh_config(&net).map_err(settings_error)?;
         let session = zenoh::open(config).wait().map_err(|e| {
