@@ -145,12 +145,14 @@ fn logs_never_carry_a_forgotten_name() {
     let logs = Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
+        .with_env_filter(tracing_subscriber::EnvFilter::new("reid_gallery=trace"))
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        // Other tests' threads run without a subscriber: recompute the callsites' cached interest with this one.
+    // The process-wide subscriber (the only test that sets one): a thread-local one raced with other tests'
+    // threads, which cached "no interest" for the gallery's debug callsites while this test ran.
+    tracing::subscriber::set_global_default(subscriber).expect("no other test sets a global subscriber");
+    {
         tracing::callsite::rebuild_interest_cache();
         let config = GalleryConfig { dim: Some(DIM), ..GalleryConfig::default() };
         let g = Gallery::open(dir.path().join("g.redb"), config).unwrap();
@@ -169,7 +171,7 @@ fn logs_never_carry_a_forgotten_name() {
         assert!(!again.ok && !String::from_utf8_lossy(&again.body).contains(FORGOTTEN));
         let all = g.handle_forget(br#"{"from_ms": 0}"#); // covers all time: needs all: true
         assert!(!all.ok && String::from_utf8_lossy(&all.body).contains("all: true"));
-    });
+    }
     let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("forgotten") && logs.contains("request refused"), "{logs}");
     assert!(!logs.contains(FORGOTTEN), "{logs}");
