@@ -9,20 +9,17 @@ use std::path::PathBuf;
 
 /// The TLS files of the three properties: `None` when none is set; an error naming each missing property when
 /// only some are.
-pub fn tls_files(
-    ca: Option<PathBuf>,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
-) -> Result<Option<TlsFiles>, String> {
+pub fn tls_files(ca: Option<PathBuf>, cert: Option<PathBuf>, key: Option<PathBuf>) -> Result<Option<TlsFiles>, String> {
     match (ca, cert, key) {
         (None, None, None) => Ok(None),
         (Some(ca), Some(cert), Some(key)) => Ok(Some(TlsFiles { ca, cert, key })),
         (ca, cert, key) => {
-            let missing: Vec<&str> = [("tls-ca", ca.is_none()), ("tls-cert", cert.is_none()), ("tls-key", key.is_none())]
-                .iter()
-                .filter(|(_, absent)| *absent)
-                .map(|(name, _)| *name)
-                .collect();
+            let missing: Vec<&str> =
+                [("tls-ca", ca.is_none()), ("tls-cert", cert.is_none()), ("tls-key", key.is_none())]
+                    .iter()
+                    .filter(|(_, absent)| *absent)
+                    .map(|(name, _)| *name)
+                    .collect();
             Err(format!(
                 "property `{}` is not set: tls-ca, tls-cert and tls-key go together (all three or none)",
                 missing.join("`, `")
@@ -31,16 +28,22 @@ pub fn tls_files(
     }
 }
 
-/// Reads the three files at `now` (seconds since the Unix epoch) and returns this end's certificate; an error
-/// names the property and the file (`property `tls-cert` /x/cam1.pem: the certificate `cam1` expired on ...`).
+/// Reads the three files at `now` (seconds since the Unix epoch) as `reid_protocol::tls::check_files` does, one
+/// property at a time so that an error names the property and the file even when two properties share a path
+/// (`property `tls-cert` /x/cam1.pem: the certificate `cam1` expired on ...`); returns this end's certificate.
 pub fn check_tls_files(files: &TlsFiles, now: i64) -> Result<CertInfo, String> {
-    tls::check_files(files, now).map_err(|e| {
-        let property = [("tls-ca", &files.ca), ("tls-cert", &files.cert), ("tls-key", &files.key)]
-            .into_iter()
-            .find(|(_, path)| path.display().to_string() == e.key)
-            .map_or("tls-ca, tls-cert, tls-key", |(name, _)| name);
-        format!("property `{property}` {}: {}", e.key, e.message)
-    })
+    let named = |property: &str, e: ConfigError| format!("property `{property}` {}: {}", e.key, e.message);
+    let ca = tls::read_certificate(&files.ca, now).map_err(|e| named("tls-ca", e))?;
+    if !ca.is_ca {
+        return Err(format!(
+            "property `tls-ca` {}: `{}` is not a certificate authority",
+            files.ca.display(),
+            reid_protocol::error::clip(&ca.common_name, 64)
+        ));
+    }
+    let own = tls::read_certificate(&files.cert, now).map_err(|e| named("tls-cert", e))?;
+    tls::check_private_key(&files.key).map_err(|e| named("tls-key", e))?;
+    Ok(own)
 }
 
 /// Whether a Zenoh configuration turns TLS on (a root CA is set, by the properties or the config file).
