@@ -39,7 +39,7 @@ impl Listener {
 }
 
 /// A buffer with two embedded ROIs (one tracked) and one without an embedding.
-fn embedded_buffer(seed: f32) -> gst::Buffer {
+pub(crate) fn embedded_buffer(seed: f32) -> gst::Buffer {
     let mut buffer = gst::Buffer::with_size(16).unwrap();
     {
         let b = buffer.get_mut().unwrap();

@@ -10,4 +10,6 @@ mod launch;
 mod leak;
 #[cfg(feature = "publish")]
 mod publish;
+#[cfg(feature = "publish")]
+mod publish_tls;
 mod synthsrc;

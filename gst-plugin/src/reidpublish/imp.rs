@@ -16,6 +16,9 @@ struct Settings {
     skip_empty: bool,
     roi_id_is_track: bool,
     cameras: String,
+    tls_ca: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -31,6 +34,9 @@ impl Default for Settings {
             skip_empty: false,
             roi_id_is_track: false,
             cameras: String::new(),
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -120,6 +126,21 @@ impl ObjectImpl for ReidPublish {
                     .blurb("A Zenoh JSON5 config file applied first (TLS, access control); the properties above override it")
                     .mutable_ready()
                     .build(),
+                glib::ParamSpecString::builder("tls-ca")
+                    .nick("TLS CA")
+                    .blurb("Mutual TLS: the site CA certificate (PEM); with tls-cert and tls-key, every endpoint must be tls/")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("tls-cert")
+                    .nick("TLS certificate")
+                    .blurb("Mutual TLS: this camera's certificate (PEM); its common name is its identity in the gallery's access rules")
+                    .mutable_ready()
+                    .build(),
+                glib::ParamSpecString::builder("tls-key")
+                    .nick("TLS private key")
+                    .blurb("Mutual TLS: this camera's private key (PEM)")
+                    .mutable_ready()
+                    .build(),
                 glib::ParamSpecUInt::builder("queue-size")
                     .nick("Queue size")
                     .blurb("Messages waiting for the network at most; when full, new messages are dropped (see `dropped`)")
@@ -173,13 +194,17 @@ impl ObjectImpl for ReidPublish {
     fn set_property(&self, _id: usize, value: &glib::Value, pspec: &glib::ParamSpec) {
         let mut s = lock(&self.settings);
         let string = || value.get::<Option<String>>().ok().flatten().unwrap_or_default();
+        let path = || Some(string()).filter(|c| !c.is_empty()).map(PathBuf::from);
         match pspec.name() {
             "camera" => s.camera = string(),
             "prefix" => s.prefix = string(),
             "connect" => s.connect = string(),
             "listen" => s.listen = string(),
             "mode" => s.mode = string(),
-            "config" => s.config = Some(string()).filter(|c| !c.is_empty()).map(PathBuf::from),
+            "config" => s.config = path(),
+            "tls-ca" => s.tls_ca = path(),
+            "tls-cert" => s.tls_cert = path(),
+            "tls-key" => s.tls_key = path(),
             "queue-size" => s.queue_size = value.get().unwrap_or(DEFAULT_QUEUE_SIZE),
             "skip-empty" => s.skip_empty = value.get().unwrap_or(false),
             "roi-id-is-track" => s.roi_id_is_track = value.get().unwrap_or(false),
@@ -198,13 +223,17 @@ impl ObjectImpl for ReidPublish {
             _ => {}
         }
         let s = lock(&self.settings);
+        let shown = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).to_value();
         match pspec.name() {
             "camera" => s.camera.to_value(),
             "prefix" => s.prefix.to_value(),
             "connect" => s.connect.to_value(),
             "listen" => s.listen.to_value(),
             "mode" => s.mode.to_value(),
-            "config" => s.config.as_ref().map(|p| p.display().to_string()).to_value(),
+            "config" => shown(&s.config),
+            "tls-ca" => shown(&s.tls_ca),
+            "tls-cert" => shown(&s.tls_cert),
+            "tls-key" => shown(&s.tls_key),
             "queue-size" => s.queue_size.to_value(),
             "skip-empty" => s.skip_empty.to_value(),
             "roi-id-is-track" => s.roi_id_is_track.to_value(),
@@ -261,7 +290,8 @@ impl BaseSinkImpl for ReidPublish {
         }
         let cameras = Cameras::parse(&s.cameras).map_err(|e| settings_error(format!("property `cameras`: {e}")))?;
         let mode: Mode = s.mode.parse().map_err(|e: String| settings_error(format!("property `mode`: {e}")))?;
-        let net = NetConfig {
+        let tls = tls_files(s.tls_ca.clone(), s.tls_cert.clone(), s.tls_key.clone()).map_err(settings_error)?;
+        let mut net = NetConfig {
             mode,
             listen: endpoints(&s.listen),
             connect: endpoints(&s.connect),
@@ -269,6 +299,11 @@ impl BaseSinkImpl for ReidPublish {
             multicast: false,
             tls: None,
         };
+        if let Some(files) = tls {
+            let own = check_tls_files(&files, reid_protocol::tls::now_s()).map_err(settings_error)?;
+            gst::info!(CAT, imp = self, "mutual TLS as `{}`", own.common_name);
+            net = net.with_tls(files);
+        }
         let config = zenoh_config(&net).map_err(settings_error)?;
         let session = zenoh::open(config).wait().map_err(|e| {
             gst::error_msg!(

@@ -18,6 +18,11 @@
 //! The streaming thread never waits for the network: messages go into a bounded queue (`queue-size`) that a
 //! worker thread drains into the Zenoh session; when the queue is full the message is dropped and counted
 //! (`dropped`). `published` counts messages handed to Zenoh, `failed` the ones Zenoh refused.
+//!
+//! **Mutual TLS**: `tls-ca`, `tls-cert` and `tls-key` (all three or none; `reid gallery certs` makes them) are read
+//! before connecting — a file that is not PEM, an expired certificate or a CA that is not a CA fails the start
+//! naming the property and the file — and every endpoint must then be `tls/` (see [`tls_files`]). The gallery's
+//! access rules decide by the certificate's common name whether this camera may stream.
 
 use crate::params::{self, Embedding};
 use gst::glib;
@@ -75,7 +80,8 @@ pub fn frame_message(
 }
 
 /// The Zenoh configuration of `net`: its config file (or Zenoh's defaults), then the protocol's settings over it
-/// (mode, endpoints, multicast scouting). Errors name the setting or file.
+/// (mode, endpoints, multicast scouting, TLS). With TLS on (from `net.tls` or the file), the certificate and key
+/// files are read and every endpoint must be `tls/` ([`check_config_tls`]). Errors name the setting or file.
 pub fn zenoh_config(net: &NetConfig) -> Result<zenoh::Config, String> {
     let mut config = match &net.config_file {
         Some(path) => zenoh::Config::from_file(path).map_err(|e| format!("zenoh config `{}`: {e}", path.display()))?,
@@ -84,6 +90,7 @@ pub fn zenoh_config(net: &NetConfig) -> Result<zenoh::Config, String> {
     for (key, value) in net.settings().map_err(|e| e.to_string())? {
         config.insert_json5(key, &value).map_err(|e| format!("zenoh config `{key}`: {e}"))?;
     }
+    check_config_tls(&config)?;
     Ok(config)
 }
 
@@ -104,5 +111,7 @@ fn endpoints(list: &str) -> Vec<String> {
 
 mod imp;
 mod nvds;
+mod tls;
 
 pub use nvds::nvds_frame_messages;
+pub use tls::{check_config_tls, check_tls_files, tls_configured, tls_files};
