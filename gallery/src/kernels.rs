@@ -1,4 +1,4 @@
-//! Dot products of one f32 query against a block of gallery rows stored as f32 or f16.
+//! Dot products of one f32 query against a block of gallery rows stored as f32 or f16, and of int8 codes.
 //!
 //! On x86_64 with AVX2 + FMA + F16C, detected at run time, the scan kernels run four rows at a time with the
 //! query loaded once per eight lanes; f16 rows are widened with `_mm256_cvtph_ps`, so an f16 gallery streams half
