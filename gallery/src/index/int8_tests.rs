@@ -121,7 +121,7 @@ fn int8_filters_and_removal_match_f32() {
     for ix in ixs.iter_mut() {
         for (i, v) in data.chunks_exact(dim).enumerate() {
             let meta = Metadata {
-                identity: (i % 3 == 0).then(|| format!("p{}", i % 11)),
+                identity: i.is_multiple_of(3).then(|| format!("p{}", i % 11)),
                 camera: Some(format!("c{}", i % 5)),
                 timestamp_ms: i as i64,
                 ..Metadata::default()
@@ -134,7 +134,7 @@ fn int8_filters_and_removal_match_f32() {
         time: TimeRange { from_ms: Some(1000), to_ms: Some(4000) },
         identified_only: true,
     };
-    let keep = |id: u64| matches!(id % 5, 1 | 3) && (1000..=4000).contains(&id) && id % 3 == 0;
+    let keep = |id: u64| matches!(id % 5, 1 | 3) && (1000..=4000).contains(&id) && id.is_multiple_of(3);
     let qs = random_unit_rows(12, dim, 52);
     let check = |ixs: &[Index; 2], gone: &HashSet<u64>| {
         for q in qs.chunks_exact(dim) {
@@ -152,7 +152,7 @@ fn int8_filters_and_removal_match_f32() {
     for q in qs.chunks_exact(dim) {
         gone.extend(ixs[1].search(q, k, &filter)[0].iter().map(|h| h.id));
     }
-    gone.extend((0..n as u64).filter(|id| id % 7 == 0));
+    gone.extend((0..n as u64).filter(|id| id.is_multiple_of(7)));
     let gone_list: Vec<u64> = gone.iter().copied().collect();
     for ix in ixs.iter_mut() {
         assert_eq!(ix.remove(&gone_list), gone.len());

@@ -101,7 +101,11 @@ enum Vectors {
     F32(Vec<f32>),
     F16(Vec<f16>),
     /// Codes (`rows x dim`), their per-row scales and the f32 originals (`rows x dim`) for re-scoring.
-    I8 { codes: Vec<i8>, scales: Vec<f32>, exact: Vec<f32> },
+    I8 {
+        codes: Vec<i8>,
+        scales: Vec<f32>,
+        exact: Vec<f32>,
+    },
 }
 
 /// What the index knows about a row, for building replies.
