@@ -1,4 +1,4 @@
-//! Dot products of one f32 query against a block of gallery rows stored as f32 or f16.
+//! Dot products of one f32 query against a block of gallery rows stored as f32 or f16, and of int8 codes.
 //!
 //! On x86_64 with AVX2 + FMA + F16C, detected at run time, the scan kernels run four rows at a time with the
 //! query loaded once per eight lanes; f16 rows are widened with `_mm256_cvtph_ps`, so an f16 gallery streams half
@@ -6,6 +6,11 @@
 //! rows with AVX2, 32 queries x 12 rows with AVX-512 where the CPU has it. Elsewhere a portable version runs
 //! (auto-vectorised lanes; f16 widened through the `half` crate's slice conversion, which uses the CPU's conversion
 //! instructions where it can).
+//!
+//! int8 storage ([`quantize_i8`], [`dots_i8`]): each vector gets its own symmetric scale (`max |x| / 127`, codes in
+//! -127..=127) and so does the query; the AVX2 kernel multiplies the codes with `_mm256_sign_epi8` +
+//! `_mm256_maddubs_epi16` (|q| times q's sign applied to the row: at most 2 x 127 x 127 per 16-bit lane, no
+//! saturation) and `_mm256_madd_epi16` into 32-bit sums, four rows at a time, 32 bytes per step.
 
 use half::f16;
 use half::slice::HalfFloatSliceExt;
@@ -123,6 +128,51 @@ pub fn widen_f16(simd: Simd, src: &[f16], dst: &mut [f32]) {
         Level::Avx2 | Level::Avx512 => unsafe { x86::widen(src, dst) },
         _ => src.convert_to_f32_slice(dst),
     }
+}
+
+/// Quantises `x` to int8 codes in `out` (same length) with one symmetric scale: `code = round(x / scale)` with
+/// `scale = max |x| / 127`, so codes lie in -127..=127 and `x ~ code * scale`. Returns `scale` (0 for an all-zero
+/// or non-finite vector, whose codes are then all 0).
+///
+/// # Panics
+/// When the lengths differ.
+pub fn quantize_i8(x: &[f32], out: &mut [i8]) -> f32 {
+    assert_eq!(x.len(), out.len(), "quantize_i8: lengths differ");
+    let max = x.iter().fold(0.0f32, |m, v| if m.is_nan() || v.is_nan() { f32::NAN } else { m.max(v.abs()) });
+    if !(max.is_finite() && max > 0.0) {
+        out.fill(0);
+        return 0.0;
+    }
+    let inv = 127.0 / max;
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = (v * inv).round().clamp(-127.0, 127.0) as i8;
+    }
+    max / 127.0
+}
+
+/// `out[r] = query . rows[r]` over int8 codes (exact 32-bit integer sums) for `out.len()` rows of `dim` codes each.
+/// Codes must lie in -127..=127 (as [`quantize_i8`] makes them; -128 could saturate the AVX2 kernel).
+///
+/// # Panics
+/// When `query` is not `dim` long or `rows` is shorter than `out.len() * dim`.
+pub fn dots_i8(simd: Simd, query: &[i8], rows: &[i8], dim: usize, out: &mut [i32]) {
+    assert!(query.len() == dim && rows.len() >= out.len() * dim, "dots_i8: operands shorter than their shape");
+    match simd.0 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Simd` values of these levels are only made by `detect` after checking avx2 at run time; the
+        // lengths were checked above, which is all the kernel's pointer arithmetic relies on.
+        Level::Avx2 | Level::Avx512 => unsafe { x86::dots_i8(query, rows, dim, out) },
+        _ => {
+            for (r, o) in out.iter_mut().enumerate() {
+                *o = portable_dot_i8(query, &rows[r * dim..(r + 1) * dim]);
+            }
+        }
+    }
+}
+
+/// Integer dot product of two code vectors (the scalar reference of [`dots_i8`]).
+pub fn portable_dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter().zip(b).map(|(&x, &y)| i32::from(x) * i32::from(y)).sum()
 }
 
 /// Asks the CPU to start loading `data` into cache (x86_64 `prefetcht0` per 64-byte line; nothing elsewhere).
@@ -328,6 +378,73 @@ mod x86 {
     dots_kernel!(dots_f32, f32, load_f32, "avx2,fma", |x: f32| x);
     dots_kernel!(dots_f16, f16, load_f16, "avx2,fma,f16c", |x: f16| x.to_f32());
 
+    /// Horizontal sum of eight 32-bit lanes.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn hsum_i32(v: __m256i) -> i32 {
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b00_00_00_01>(s));
+        _mm_cvtsi128_si32(s)
+    }
+
+    /// int8 scan: four rows at a time, 32 codes per step; per row and step `sign(row, q)` then
+    /// `maddubs(|q|, .)` (pairs into i16, at most 2 x 127 x 127) and `madd(., 1)` (into i32); scalar tails.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2; `query.len() == dim` and `rows.len() >= out.len() * dim` (checked by the
+    /// public wrapper).
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn dots_i8(query: &[i8], rows: &[i8], dim: usize, out: &mut [i32]) {
+        let n = out.len();
+        let body = dim / 32 * 32;
+        let q = query.as_ptr();
+        let ones = _mm256_set1_epi16(1);
+        let tail = |row: &[i8]| -> i32 { super::portable_dot_i8(&query[body..], &row[body..dim]) };
+        let mut r = 0;
+        while r + 4 <= n {
+            let base = rows[r * dim..].as_ptr();
+            let mut acc = [_mm256_setzero_si256(); 4];
+            let mut d = 0;
+            while d < body {
+                // SAFETY: d + 32 <= body <= dim, so q[d..d+32] is inside `query`, and row r+i's codes d..d+32 lie
+                // inside `rows` because (r + 4) * dim <= n * dim <= rows.len().
+                unsafe {
+                    let qv = _mm256_loadu_si256(q.add(d).cast::<__m256i>());
+                    let qa = _mm256_abs_epi8(qv);
+                    for (i, a) in acc.iter_mut().enumerate() {
+                        let p = base.add(i * dim + d);
+                        // A hint only (never faults); wrapping_add keeps the address arithmetic defined.
+                        _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(PREFETCH_BYTES));
+                        let g = _mm256_sign_epi8(_mm256_loadu_si256(p.cast::<__m256i>()), qv);
+                        *a = _mm256_add_epi32(*a, _mm256_madd_epi16(_mm256_maddubs_epi16(qa, g), ones));
+                    }
+                }
+                d += 32;
+            }
+            for (i, a) in acc.iter().enumerate() {
+                out[r + i] = hsum_i32(*a) + tail(&rows[(r + i) * dim..(r + i + 1) * dim]);
+            }
+            r += 4;
+        }
+        while r < n {
+            let row = &rows[r * dim..(r + 1) * dim];
+            let mut a = _mm256_setzero_si256();
+            let mut d = 0;
+            while d < body {
+                // SAFETY: d + 32 <= body <= dim and both `row` and `query` hold `dim` codes.
+                unsafe {
+                    let qv = _mm256_loadu_si256(q.add(d).cast::<__m256i>());
+                    let g = _mm256_sign_epi8(_mm256_loadu_si256(row.as_ptr().add(d).cast::<__m256i>()), qv);
+                    a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(qv), g), ones));
+                }
+                d += 32;
+            }
+            out[r] = hsum_i32(a) + tail(row);
+            r += 1;
+        }
+    }
+
     /// Outer-product kernel: 6 gallery rows x 16 queries in 12 accumulators, one gallery value broadcast per
     /// row and dimension, so neither operand needs transposing at query time (the queries are packed once).
     ///
@@ -434,6 +551,38 @@ mod tests {
                 (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
             })
             .collect()
+    }
+
+    #[test]
+    fn int8_kernels_agree_exactly_and_quantisation_round_trips() {
+        for dim in [1, 7, 31, 32, 33, 64, 256, 300] {
+            let rows = 15;
+            let (q, g) = (data(dim, 4), data(rows * dim, 5));
+            let mut qc = vec![0i8; dim];
+            let qs = quantize_i8(&q, &mut qc);
+            let max = q.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            assert!((qs - max / 127.0).abs() < 1e-9, "dim {dim}: scale {qs}");
+            assert!(qc.iter().any(|&c| c.abs() == 127), "the largest value maps to +-127");
+            assert!(q.iter().zip(&qc).all(|(x, &c)| (x - f32::from(c) * qs).abs() <= qs * 0.5 + 1e-7));
+            let mut gc = vec![0i8; rows * dim];
+            for (x, c) in g.chunks_exact(dim).zip(gc.chunks_exact_mut(dim)) {
+                quantize_i8(x, c);
+            }
+            // Extremes: rows of +-127 against the query's codes (the kernel's worst case for the 16-bit pairs).
+            gc[..dim].fill(127);
+            gc[dim..2 * dim].iter_mut().zip(&qc).for_each(|(c, &x)| *c = if x < 0 { -127 } else { 127 });
+            let want: Vec<i32> = gc.chunks_exact(dim).map(|r| portable_dot_i8(&qc, r)).collect();
+            assert_eq!(want[1], qc.iter().map(|&x| i32::from(x).abs() * 127).sum::<i32>());
+            for simd in Simd::all_supported() {
+                let mut out = vec![0i32; rows];
+                dots_i8(simd, &qc, &gc, dim, &mut out);
+                assert_eq!(out, want, "{simd:?} dim {dim}");
+            }
+        }
+        let mut c = vec![5i8; 3];
+        assert_eq!(quantize_i8(&[0.0, 0.0, 0.0], &mut c), 0.0);
+        assert_eq!(c, vec![0, 0, 0]);
+        assert_eq!(quantize_i8(&[f32::NAN, 1.0, 0.5], &mut c), 0.0);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! re-ranking behind the wire contract of `reid-protocol`, and (feature `net`) its Zenoh transport.
 //!
 //! - [`store`]: every embedding and its metadata in a redb file; enrolments are acknowledged once durable.
-//! - [`index`]: in-memory exact top-k (f32 or f16 storage), SIMD scans for single queries, GEMM for batches
+//! - [`index`]: in-memory exact top-k (f32, f16 or int8 + exact re-scoring), SIMD scans for single queries, GEMM for batches
 //!   ([`kernels`], [`topk`]).
 //! - [`budget`]: what one query request may cost (re-ranking pairs, matches) and which requests are heavy.
 //! - [`gallery`]: the two together ([`Gallery`]), forgetting, retention and shard merging ([`merge_topk`]).

@@ -122,9 +122,15 @@ fn opts(k: usize, filter: Filter) -> QueryOptions {
 
 #[test]
 fn filters_match_a_filtered_brute_force() {
+    for precision in [Precision::F32, Precision::Int8] {
+        filters_match_in(precision);
+    }
+}
+
+fn filters_match_in(precision: Precision) {
     let dir = tempfile::tempdir().unwrap();
     let (n, dim) = (3000, 32);
-    let (g, data) = populated(&dir.path().join("g.redb"), n, dim, Precision::F32);
+    let (g, data) = populated(&dir.path().join("g.redb"), n, dim, precision);
     let q = random_unit_rows(3, dim, 99);
     let filter = Filter {
         cameras: Some(vec!["c1".into(), "c2".into()]),
@@ -136,8 +142,9 @@ fn filters_match_a_filtered_brute_force() {
     for (qi, res) in results.iter().enumerate() {
         let want = brute(&data, dim, &q[qi * dim..(qi + 1) * dim], 15, keep, 1);
         let got: Vec<u64> = res.matches.iter().map(|m| m.id).collect();
-        assert_eq!(got, want.iter().map(|w| w.0).collect::<Vec<_>>());
-        for m in &res.matches {
+        assert_eq!(got, want.iter().map(|w| w.0).collect::<Vec<_>>(), "{precision}");
+        for (m, w) in res.matches.iter().zip(&want) {
+            assert!((f64::from(m.score) - w.1).abs() < 1e-5, "{precision}: score {} vs exact {}", m.score, w.1);
             let r = (m.id - 1) as usize;
             assert_eq!(m.camera.as_deref(), Some(format!("c{}", r % 3).as_str()));
             assert_eq!(m.identity.as_deref(), Some(format!("p{}", r % 7).as_str()));
@@ -151,10 +158,16 @@ fn filters_match_a_filtered_brute_force() {
 
 #[test]
 fn forget_removes_from_store_and_index_and_survives_reopen() {
+    for precision in [Precision::F32, Precision::Int8] {
+        forget_removes_in(precision);
+    }
+}
+
+fn forget_removes_in(precision: Precision) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.redb");
     let (n, dim) = (700, 16);
-    let (g, data) = populated(&path, n, dim, Precision::F32);
+    let (g, data) = populated(&path, n, dim, precision);
     // p3 labels rows 3 mod 7 that are even: rows 10, 24, ... (i % 14 == 10).
     let p3: Vec<u64> = (0..n).filter(|i| i % 14 == 10).map(|i| i as u64 + 1).collect();
     let removed = g.forget(&Forget::Identity("p3".into())).unwrap();
@@ -185,7 +198,7 @@ fn forget_removes_from_store_and_index_and_survives_reopen() {
     let everything = Forget::TimeRange { range: TimeRange::ALL, camera: None };
     assert_eq!(g.forget(&everything).unwrap_err().field(), Some("all"));
     drop(g);
-    let g = Gallery::open(&path, GalleryConfig::default()).unwrap();
+    let g = Gallery::open(&path, GalleryConfig { precision, ..GalleryConfig::default() }).unwrap();
     assert_eq!(g.dim(), dim);
     assert_eq!(g.len(), n - p3.len() - in_range.len());
     let res = g.search(&q, &opts(n, Filter::all())).unwrap().remove(0);
@@ -198,8 +211,8 @@ fn forget_removes_from_store_and_index_and_survives_reopen() {
 }
 
 #[test]
-fn reopen_rebuilds_the_same_answers_in_both_precisions() {
-    for precision in [Precision::F32, Precision::F16] {
+fn reopen_rebuilds_the_same_answers_in_every_precision() {
+    for precision in [Precision::F32, Precision::F16, Precision::Int8] {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("g.redb");
         let (g, _) = populated(&path, 2000, 48, precision);

@@ -4,10 +4,11 @@
 Loads the gallery and query vectors the Rust side wrote as .npy (float32, L2-normalised), builds a faiss-cpu
 IndexFlatIP (exact inner product), and times top-k at batch 1 and at a larger batch, with FAISS's default
 settings and with `faiss.cvar.distance_compute_blas_threshold = 20` (batches of 20+ queries go through BLAS
-GEMM instead of the per-query SIMD scan). Prints one JSON object on stdout:
+GEMM instead of the per-query SIMD scan); then the same for IndexScalarQuantizer QT_8bit (per-dimension min/max
+trained on the gallery, inner product on the decoded values, no re-scoring). Prints one JSON object on stdout:
 
     {"rows": [{"engine", "setting", "batch", "queries_per_s", "ms_per_call"}, ...],
-     "ids": [[top-k ids of query 0], ...],   # first --check queries, for an agreement check
+     "ids": {"<engine>": [[top-k ids of query 0], ...]},   # first --check queries, each searched alone
      "info": "faiss 1.x, default distance_compute_blas_threshold=..."}
 
 Usage: bench_faiss_topk.py --data gallery.npy --queries queries.npy [--k 10] [--threads 2]
@@ -54,9 +55,13 @@ def time_batch(index, xq, k, batch, batches, repeats):
     return best
 
 
-def row(setting, batch, calls, secs):
+FLAT = "faiss IndexFlatIP"
+SQ8 = "faiss IndexScalarQuantizer"
+
+
+def row(setting, batch, calls, secs, engine=FLAT):
     return {
-        "engine": "faiss IndexFlatIP",
+        "engine": engine,
         "setting": setting,
         "batch": batch,
         "queries_per_s": calls * batch / secs,
@@ -84,6 +89,9 @@ def main():
         sys.exit(f"{a.queries}: {xq.shape[0]} queries, need {max(a.single, a.batch, 2)}")
     index = faiss.IndexFlatIP(xb.shape[1])
     index.add(xb)
+    sq8 = faiss.IndexScalarQuantizer(xb.shape[1], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    sq8.train(xb)
+    sq8.add(xb)
     del xb
 
     default_threshold = faiss.cvar.distance_compute_blas_threshold
@@ -97,8 +105,16 @@ def main():
     )
     faiss.cvar.distance_compute_blas_threshold = default_threshold
 
+    rows += [
+        row("QT_8bit", 1, a.single, time_single(sq8, xq, a.k, a.single, a.repeats), SQ8),
+        row("QT_8bit", a.batch, a.batches, time_batch(sq8, xq, a.k, a.batch, a.batches, a.repeats), SQ8),
+    ]
+
     check = min(a.check, xq.shape[0])
-    ids = [index.search(xq[i : i + 1], a.k)[1][0].tolist() for i in range(check)]
+    ids = {
+        name: [ix.search(xq[i : i + 1], a.k)[1][0].tolist() for i in range(check)]
+        for name, ix in ((FLAT, index), (SQ8, sq8))
+    }
     info = (
         f"faiss {faiss.__version__}, default distance_compute_blas_threshold={default_threshold}, "
         f"{a.threads} OpenMP threads"

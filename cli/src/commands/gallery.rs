@@ -114,7 +114,8 @@ pub struct ServeArgs {
     /// Embedding dimension (required for a new store; checked against an existing one).
     #[arg(long)]
     pub dim: Option<usize>,
-    /// In-memory precision: f32, or f16 (half the memory, scores within ~1e-3).
+    /// In-memory precision: f32, f16 (half the memory, scores within ~1e-3), or int8 (single queries scan int8
+    /// codes, about 4x fewer bytes, then re-score the best candidates exactly in f32; 5 bytes per value in RAM).
     #[arg(long, default_value = "f32")]
     pub precision: String,
     /// Search threads (0: one per core).
@@ -320,7 +321,8 @@ fn serve(args: ServeArgs) -> Result<()> {
     let precision = match args.precision.as_str() {
         "f32" => Precision::F32,
         "f16" => Precision::F16,
-        other => bail!("--precision `{other}`: expected f32 or f16"),
+        "int8" => Precision::Int8,
+        other => bail!("--precision `{other}`: expected f32, f16 or int8"),
     };
     if !(args.threshold.is_finite() && (-1.0..=1.0).contains(&args.threshold)) {
         bail!("--threshold {} is outside [-1, 1]", args.threshold);

@@ -2,6 +2,12 @@
 //!
 //! - Storage: one contiguous row-major buffer, f32 or f16 ([`Precision`]); f16 halves memory and, since a scan
 //!   is memory-bound, roughly doubles single-query speed (the conversion runs in SIMD registers).
+//! - int8 ([`Precision::Int8`]): each row also gets int8 codes with one symmetric scale per row
+//!   ([`crate::kernels::quantize_i8`]); a single query is quantised the same way, the scan reads only the codes
+//!   (a quarter of f32's bytes) and keeps the best `k * RESCORE_FACTOR` rows, which are then re-scored exactly
+//!   against the f32 originals kept in RAM, so the returned scores are the f32 ones. Memory per row: `5 * dim + 4`
+//!   bytes (codes, scale, originals), more than f32; the gain is bandwidth, not memory. Batches run the f32 batched
+//!   kernels on the originals (exact, compute bound).
 //! - One query (or a batch below [`GEMM_MIN_BATCH`]): a scan over gallery chunks in parallel (rayon), each chunk
 //!   keeping its own top-k that are merged at the end, with software prefetch ahead of the rows being read.
 //!   Memory-bandwidth bound.
@@ -16,9 +22,12 @@
 //! The index is a plain value (`&mut self` to change it); the gallery wraps it in a lock.
 
 mod filter;
+#[cfg(test)]
+mod int8_tests;
 mod intern;
 mod search;
 
+use crate::kernels;
 use crate::record::Metadata;
 use half::f16;
 use intern::Interner;
@@ -29,7 +38,7 @@ use thiserror::Error;
 
 /// Which rows a search may return (the protocol's type; the index resolves it per search).
 pub use reid_protocol::Filter;
-pub use search::{GEMM_MIN_BATCH, GEMM_MIN_BATCH_F16};
+pub use search::{GEMM_MIN_BATCH, GEMM_MIN_BATCH_F16, GEMM_MIN_BATCH_I8, RESCORE_FACTOR};
 
 /// "No camera" / "no identity" code.
 const NONE: u32 = u32::MAX;
@@ -43,6 +52,10 @@ pub enum Precision {
     F32,
     /// 2 bytes per value (IEEE half); scores within about 1e-3 of f32.
     F16,
+    /// int8 codes (1 byte per value, one f32 scale per row) scanned first, the best candidates re-scored against
+    /// f32 originals also held (5 bytes per value in all); scores exact to f32 rounding, top-k ids exact unless a
+    /// true match falls outside the candidates.
+    Int8,
 }
 
 impl std::fmt::Display for Precision {
@@ -50,6 +63,7 @@ impl std::fmt::Display for Precision {
         f.write_str(match self {
             Precision::F32 => "f32",
             Precision::F16 => "f16",
+            Precision::Int8 => "int8",
         })
     }
 }
@@ -60,7 +74,8 @@ impl std::str::FromStr for Precision {
         match s.to_ascii_lowercase().as_str() {
             "f32" | "fp32" | "float32" => Ok(Precision::F32),
             "f16" | "fp16" | "float16" | "half" => Ok(Precision::F16),
-            other => Err(format!("unknown precision {other:?}: expected f32 or f16")),
+            "int8" | "i8" => Ok(Precision::Int8),
+            other => Err(format!("unknown precision {other:?}: expected f32, f16 or int8")),
         }
     }
 }
@@ -85,6 +100,12 @@ pub enum IndexError {
 enum Vectors {
     F32(Vec<f32>),
     F16(Vec<f16>),
+    /// Codes (`rows x dim`), their per-row scales and the f32 originals (`rows x dim`) for re-scoring.
+    I8 {
+        codes: Vec<i8>,
+        scales: Vec<f32>,
+        exact: Vec<f32>,
+    },
 }
 
 /// What the index knows about a row, for building replies.
@@ -130,6 +151,8 @@ pub struct Index {
     row_of: HashMap<u64, u32>,
     camera_names: Interner,
     identity_names: Interner,
+    /// int8 storage: candidates per wanted match that the code scan keeps for exact re-scoring.
+    rescore: usize,
 }
 
 impl Index {
@@ -138,6 +161,7 @@ impl Index {
         let vectors = match precision {
             Precision::F32 => Vectors::F32(Vec::new()),
             Precision::F16 => Vectors::F16(Vec::new()),
+            Precision::Int8 => Vectors::I8 { codes: Vec::new(), scales: Vec::new(), exact: Vec::new() },
         };
         Index {
             dim,
@@ -150,6 +174,7 @@ impl Index {
             row_of: HashMap::new(),
             camera_names: Interner::default(),
             identity_names: Interner::default(),
+            rescore: RESCORE_FACTOR,
         }
     }
 
@@ -167,6 +192,16 @@ impl Index {
                 });
                 Vectors::F16(v)
             }
+            Precision::Int8 => {
+                let mut codes = vec![0i8; data.len()];
+                let mut scales = vec![0.0f32; n];
+                codes.par_chunks_mut(dim).zip(data.par_chunks(dim)).zip(scales.par_iter_mut()).for_each(
+                    |((c, x), s)| {
+                        *s = kernels::quantize_i8(x, c);
+                    },
+                );
+                Vectors::I8 { codes, scales, exact: data }
+            }
         };
         ix.ids = (first_id..first_id + n as u64).collect();
         ix.timestamps = vec![0; n];
@@ -182,6 +217,11 @@ impl Index {
         match &mut self.vectors {
             Vectors::F32(v) => v.reserve(additional * self.dim),
             Vectors::F16(v) => v.reserve(additional * self.dim),
+            Vectors::I8 { codes, scales, exact } => {
+                codes.reserve(additional * self.dim);
+                scales.reserve(additional);
+                exact.reserve(additional * self.dim);
+            }
         }
         self.ids.reserve(additional);
         self.timestamps.reserve(additional);
@@ -189,6 +229,17 @@ impl Index {
         self.identities.reserve(additional);
         self.tracks.reserve(additional);
         self.row_of.reserve(additional);
+    }
+
+    /// Sets how many candidates per wanted match the int8 scan keeps for exact re-scoring (default
+    /// [`RESCORE_FACTOR`]; at least 1; no effect on other precisions). Larger: higher recall, slower.
+    pub fn set_rescore_factor(&mut self, factor: usize) {
+        self.rescore = factor.max(1);
+    }
+
+    /// The int8 re-scoring factor (see [`Index::set_rescore_factor`]).
+    pub fn rescore_factor(&self) -> usize {
+        self.rescore
     }
 
     /// Dimension.
@@ -201,6 +252,7 @@ impl Index {
         match self.vectors {
             Vectors::F32(_) => Precision::F32,
             Vectors::F16(_) => Precision::F16,
+            Vectors::I8 { .. } => Precision::Int8,
         }
     }
 
@@ -230,6 +282,12 @@ impl Index {
         match &mut self.vectors {
             Vectors::F32(v) => v.extend_from_slice(vector),
             Vectors::F16(v) => v.extend(vector.iter().map(|&x| f16::from_f32(x))),
+            Vectors::I8 { codes, scales, exact } => {
+                let at = codes.len();
+                codes.resize(at + vector.len(), 0);
+                scales.push(kernels::quantize_i8(vector, &mut codes[at..]));
+                exact.extend_from_slice(vector);
+            }
         }
         self.row_of.insert(id, self.ids.len() as u32);
         self.ids.push(id);
@@ -252,6 +310,11 @@ impl Index {
             match &mut self.vectors {
                 Vectors::F32(v) => swap_remove_row(v, row, last, dim),
                 Vectors::F16(v) => swap_remove_row(v, row, last, dim),
+                Vectors::I8 { codes, scales, exact } => {
+                    swap_remove_row(codes, row, last, dim);
+                    scales.swap_remove(row);
+                    swap_remove_row(exact, row, last, dim);
+                }
             }
             self.ids.swap_remove(row);
             self.timestamps.swap_remove(row);
@@ -266,13 +329,14 @@ impl Index {
         removed
     }
 
-    /// The stored vector of `id` (widened to f32 for f16 storage).
+    /// The stored vector of `id` (widened to f32 for f16 storage; the f32 original for int8).
     pub fn vector(&self, id: u64) -> Option<Vec<f32>> {
         let row = *self.row_of.get(&id)? as usize;
         let range = row * self.dim..(row + 1) * self.dim;
         Some(match &self.vectors {
             Vectors::F32(v) => v[range].to_vec(),
             Vectors::F16(v) => v[range].iter().map(|x| x.to_f32()).collect(),
+            Vectors::I8 { exact, .. } => exact[range].to_vec(),
         })
     }
 
@@ -292,6 +356,7 @@ impl Index {
         let vector_bytes = match &self.vectors {
             Vectors::F32(v) => v.len() * 4,
             Vectors::F16(v) => v.len() * 2,
+            Vectors::I8 { codes, scales, exact } => codes.len() + scales.len() * 4 + exact.len() * 4,
         };
         IndexStats {
             rows: self.len(),
@@ -308,6 +373,7 @@ impl Index {
         let data = match &self.vectors {
             Vectors::F32(v) => v.clone(),
             Vectors::F16(v) => v.iter().map(|h| h.to_f32()).collect(),
+            Vectors::I8 { exact, .. } => exact.clone(),
         };
         (self.ids.clone(), data)
     }
@@ -337,7 +403,13 @@ mod tests {
 
     #[test]
     fn removal_keeps_rows_consistent() {
-        let mut ix = Index::new(2, Precision::F32);
+        for precision in [Precision::F32, Precision::F16, Precision::Int8] {
+            removal_keeps_rows_consistent_in(precision);
+        }
+    }
+
+    fn removal_keeps_rows_consistent_in(precision: Precision) {
+        let mut ix = Index::new(2, precision);
         for id in 1..=5u64 {
             let cam = format!("c{id}");
             ix.insert(id, &meta(Some("p"), Some(&cam), id as i64), &[id as f32, 0.0]).unwrap();
@@ -351,6 +423,15 @@ mod tests {
         assert_eq!(ix.info(5).unwrap().timestamp_ms, 5);
         assert!(ix.info(2).is_none());
         assert_eq!(ix.stats().cameras, 4);
+        let per_row = match precision {
+            Precision::F32 => 8,
+            Precision::F16 => 4,
+            Precision::Int8 => 2 + 4 + 8, // codes, scale, f32 originals
+        };
+        assert_eq!(ix.stats().vector_bytes, 4 * per_row);
+        // The best row for (4, 0.1) is id 5 (moved into row 1) at every precision, with its exact score.
+        let top = ix.search(&[4.0, 0.1], 1, &Filter::all()).remove(0);
+        assert_eq!((top[0].id, top[0].score), (5, 20.0), "{precision}");
         ix.remove(&[1, 3, 4, 5]);
         assert!(ix.is_empty());
         assert_eq!(ix.stats().identities, 0);
@@ -359,7 +440,13 @@ mod tests {
 
     #[test]
     fn filters_restrict_results() {
-        let mut ix = Index::new(2, Precision::F16);
+        for precision in [Precision::F16, Precision::Int8] {
+            filters_restrict_results_in(precision);
+        }
+    }
+
+    fn filters_restrict_results_in(precision: Precision) {
+        let mut ix = Index::new(2, precision);
         let rows = [
             (1, Some("a"), Some("c1"), 100, [1.0, 0.0]),
             (2, None, Some("c1"), 200, [0.99, 0.141]),
@@ -379,9 +466,12 @@ mod tests {
         assert_eq!(ids(f.clone()), vec![3]);
         // The batched (GEMM) path applies the same filter.
         for simd in Simd::all_supported() {
-            // Six queries: past both batching thresholds, so the batched kernels run too.
-            let six = ix.search_with(simd, &[1.0, 0.0, 0.0, 1.0].repeat(3), 4, &f);
+            // Eight queries: past every batching threshold, so the batched kernels run too.
+            let six = ix.search_with(simd, &[1.0, 0.0, 0.0, 1.0].repeat(4), 4, &f);
             assert!(six.iter().all(|h| h.iter().map(|x| x.id).collect::<Vec<_>>() == vec![3]), "{simd:?}");
+            // And the single-query path with every kernel family (the int8 code scan at int8).
+            let one = ix.search_with(simd, &[1.0, 0.0], 4, &f);
+            assert_eq!(one[0].iter().map(|x| x.id).collect::<Vec<_>>(), vec![3], "{simd:?} {precision}");
         }
     }
 }

@@ -1,9 +1,11 @@
-//! Top-k throughput of the gallery index against FAISS (`faiss-cpu` `IndexFlatIP`) on the same data and threads.
+//! Top-k throughput of the gallery index against FAISS (`faiss-cpu` `IndexFlatIP` and `IndexScalarQuantizer`
+//! QT_8bit) on the same data and threads.
 //!
-//! [`run`] generates random unit vectors (gallery and queries, seeded), times our f32 and f16 top-k at batch 1 (the
-//! memory-bound scan) and at a larger batch (the GEMM path), and, given a Python interpreter with `faiss-cpu`,
-//! writes the same data as `.npy` files, runs `tools/reference/bench_faiss_topk.py` on them and reports the
-//! ratios. FAISS's top-k ids for the first queries are compared with ours (agreement should be 1.0).
+//! [`run`] generates random unit vectors (gallery and queries, seeded), times our f32, f16 and int8 top-k at batch 1
+//! (the memory-bound scan; int8 at several re-scoring factors) and at a larger batch (the GEMM path), and, given a
+//! Python interpreter with `faiss-cpu`, writes the same data as `.npy` files, runs
+//! `tools/reference/bench_faiss_topk.py` on them and reports the ratios against FAISS flat. Every row carries its
+//! recall@k against exact f32 top-k over the first `recall_queries` queries, each searched alone.
 
 use anyhow::{Context, Result, anyhow};
 use reid_gallery::random::random_unit_rows;
@@ -35,6 +37,10 @@ pub struct BenchConfig {
     pub repeats: usize,
     /// Data seed.
     pub seed: u64,
+    /// Queries (searched one at a time) over which every row's recall@k against exact f32 is measured.
+    pub recall_queries: usize,
+    /// int8 re-scoring factors timed at batch 1 (the first also batched).
+    pub int8_factors: Vec<usize>,
 }
 
 impl Default for BenchConfig {
@@ -49,6 +55,8 @@ impl Default for BenchConfig {
             batches: 2,
             repeats: 3,
             seed: 7,
+            recall_queries: 100,
+            int8_factors: vec![reid_gallery::index::RESCORE_FACTOR, 2, 8],
         }
     }
 }
@@ -66,8 +74,11 @@ pub struct BenchRow {
     pub queries_per_s: f64,
     /// Milliseconds per search call.
     pub ms_per_call: f64,
-    /// Throughput over the best FAISS row at the same batch size.
+    /// Throughput over the best FAISS flat (`IndexFlatIP`) row at the same batch size.
     pub vs_faiss: Option<f64>,
+    /// Recall@k against exact f32 top-k (batch-1 rows; None where not measured).
+    #[serde(default)]
+    pub recall: Option<f64>,
 }
 
 /// The whole comparison.
@@ -79,9 +90,13 @@ pub struct BenchReport {
     pub rows: Vec<BenchRow>,
     /// Our f16 batch-1 throughput over our f32 batch-1 throughput.
     pub f16_vs_f32_batch1: f64,
-    /// Recall@k of f16 storage against exact f32 results over the timed queries.
+    /// Recall@k of f16 storage against exact f32 results.
     pub f16_recall: f64,
-    /// Share of FAISS's top-k ids (first queries) that our f32 search also returns.
+    /// Our int8 batch-1 throughput (default re-scoring factor) over our f32 batch-1 throughput.
+    pub int8_vs_f32_batch1: f64,
+    /// Recall@k of int8 storage (default re-scoring factor) against exact f32 results.
+    pub int8_recall: f64,
+    /// Share of FAISS flat's top-k ids (recall queries) that our f32 search also returns.
     pub faiss_agreement: Option<f64>,
     /// FAISS version and its default BLAS threshold, as the script reported them.
     pub faiss_info: Option<String>,
@@ -96,19 +111,20 @@ impl BenchReport {
             c.k, c.n, c.dim, c.threads, c.repeats
         );
         s += &format!(
-            "{:<22} {:<20} {:>6} {:>12} {:>12} {:>9}\n",
-            "engine", "setting", "batch", "queries/s", "ms/call", "vs FAISS"
+            "{:<32} {:<20} {:>6} {:>12} {:>12} {:>13} {:>10}\n",
+            "engine", "setting", "batch", "queries/s", "ms/call", "vs FAISS flat", "recall@k"
         );
         for r in &self.rows {
             let ratio = r.vs_faiss.map_or("-".to_string(), |v| format!("{v:.2}x"));
+            let recall = r.recall.map_or("-".to_string(), |v| format!("{v:.4}"));
             s += &format!(
-                "{:<22} {:<20} {:>6} {:>12.1} {:>12.2} {:>9}\n",
-                r.engine, r.setting, r.batch, r.queries_per_s, r.ms_per_call, ratio
+                "{:<32} {:<20} {:>6} {:>12.1} {:>12.2} {:>13} {:>10}\n",
+                r.engine, r.setting, r.batch, r.queries_per_s, r.ms_per_call, ratio, recall
             );
         }
         s += &format!(
-            "f16 / f32 at batch 1: {:.2}x; f16 recall@{}: {:.4}\n",
-            self.f16_vs_f32_batch1, c.k, self.f16_recall
+            "recall@{} over {} single queries against exact f32; f16 / f32 at batch 1: {:.2}x; int8 / f32: {:.2}x\n",
+            c.k, c.recall_queries, self.f16_vs_f32_batch1, self.int8_vs_f32_batch1
         );
         if let Some(a) = self.faiss_agreement {
             s += &format!("agreement with FAISS top-{} ids: {a:.4}\n", c.k);
@@ -152,32 +168,47 @@ pub fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) -> std::io
     f.flush()
 }
 
-/// Times `index` at batch 1 and at `cfg.batch`; returns both rows and the batch-1 results (for recall checks).
+/// Times `index` at batch 1 and (when `batched`) at `cfg.batch`; returns the rows and the batch-1 results of the
+/// first `cfg.recall_queries` queries (each searched alone, for recall checks).
 pub fn time_index(
     index: &Index,
     queries: &[f32],
     cfg: &BenchConfig,
     pool: &rayon::ThreadPool,
+    batched: bool,
 ) -> (Vec<BenchRow>, Vec<Vec<Hit>>) {
     let dim = index.dim();
     let filter = Filter::all();
-    let setting = index.precision().to_string();
+    let setting = match index.precision() {
+        Precision::Int8 => format!("int8 rescore x{}", index.rescore_factor()),
+        p => p.to_string(),
+    };
     pool.install(|| {
         // Warm up (page in, caches, thread wake-up).
         for q in queries.chunks_exact(dim).take(2) {
             index.search(q, cfg.k, &filter);
         }
-        let mut singles = Vec::with_capacity(cfg.single_queries);
+        let singles: Vec<Vec<Hit>> =
+            queries.chunks_exact(dim).take(cfg.recall_queries).flat_map(|q| index.search(q, cfg.k, &filter)).collect();
         let mut s1 = f64::INFINITY;
-        for rep in 0..cfg.repeats.max(1) {
+        for _ in 0..cfg.repeats.max(1) {
             let t = Instant::now();
             for q in queries.chunks_exact(dim).take(cfg.single_queries) {
-                let r = index.search(q, cfg.k, &filter);
-                if rep == 0 {
-                    singles.extend(r);
-                }
+                index.search(q, cfg.k, &filter);
             }
             s1 = s1.min(t.elapsed().as_secs_f64());
+        }
+        let row = |batch: usize, calls: usize, secs: f64| BenchRow {
+            engine: "reid-gallery".into(),
+            setting: setting.clone(),
+            batch,
+            queries_per_s: (calls * batch) as f64 / secs,
+            ms_per_call: secs * 1e3 / calls as f64,
+            vs_faiss: None,
+            recall: None,
+        };
+        if !batched {
+            return (vec![row(1, cfg.single_queries, s1)], singles);
         }
         let batch = &queries[..cfg.batch * dim];
         index.search(batch, cfg.k, &filter);
@@ -189,14 +220,6 @@ pub fn time_index(
             }
             sb = sb.min(t.elapsed().as_secs_f64());
         }
-        let row = |batch: usize, calls: usize, secs: f64| BenchRow {
-            engine: "reid-gallery".into(),
-            setting: setting.clone(),
-            batch,
-            queries_per_s: (calls * batch) as f64 / secs,
-            ms_per_call: secs * 1e3 / calls as f64,
-            vs_faiss: None,
-        };
         (vec![row(1, cfg.single_queries, s1), row(cfg.batch, cfg.batches, sb)], singles)
     })
 }
@@ -214,16 +237,20 @@ fn ids(lists: &[Vec<Hit>]) -> Vec<Vec<u64>> {
     lists.iter().map(|l| l.iter().map(|h| h.id).collect()).collect()
 }
 
+/// The FAISS flat engine's name in the script's rows (the ratios' reference).
+const FAISS_FLAT: &str = "faiss IndexFlatIP";
+
 #[derive(Deserialize)]
 struct FaissOutput {
     rows: Vec<BenchRow>,
-    ids: Vec<Vec<i64>>,
+    /// Per engine name: top-k ids of the recall queries, each searched alone.
+    ids: std::collections::BTreeMap<String, Vec<Vec<i64>>>,
     info: String,
 }
 
 /// Runs the whole comparison (FAISS only when `faiss` is given).
 pub fn run(cfg: &BenchConfig, faiss: Option<&FaissSetup>) -> Result<BenchReport> {
-    let nq = cfg.single_queries.max(cfg.batch).max(2);
+    let nq = cfg.single_queries.max(cfg.batch).max(cfg.recall_queries).max(2);
     let started = Instant::now();
     let data = random_unit_rows(cfg.n, cfg.dim, cfg.seed);
     let queries = random_unit_rows(nq, cfg.dim, cfg.seed.wrapping_add(1));
@@ -247,20 +274,44 @@ pub fn run(cfg: &BenchConfig, faiss: Option<&FaissSetup>) -> Result<BenchReport>
     };
 
     let f16 = Index::from_vectors(cfg.dim, Precision::F16, data.clone(), 0);
-    let (mut rows16, res16) = time_index(&f16, &queries, cfg, &pool);
+    let (mut rows16, res16) = time_index(&f16, &queries, cfg, &pool, true);
     drop(f16);
+    let mut int8 = Index::from_vectors(cfg.dim, Precision::Int8, data.clone(), 0);
+    let (mut rows8, mut res8) = (Vec::new(), Vec::new());
+    for (i, &factor) in cfg.int8_factors.iter().enumerate() {
+        int8.set_rescore_factor(factor);
+        let (r, res) = time_index(&int8, &queries, cfg, &pool, i == 0);
+        rows8.push(r);
+        res8.push(res);
+    }
+    drop(int8);
     let f32i = Index::from_vectors(cfg.dim, Precision::F32, data, 0);
-    let (mut rows, res32) = time_index(&f32i, &queries, cfg, &pool);
+    let (mut rows, res32) = time_index(&f32i, &queries, cfg, &pool, true);
     drop(f32i);
+    let exact = ids(&res32);
+    // f32 is the reference itself (the scan is exact; the tests check it against a brute force in f64).
+    rows.iter_mut().for_each(|r| r.recall = (r.batch == 1).then_some(1.0));
+    let f16_recall = recall(&exact, &ids(&res16));
+    rows16[0].recall = Some(f16_recall);
+    let f16_vs_f32_batch1 = rows16[0].queries_per_s / rows[0].queries_per_s;
+    let (mut int8_vs_f32_batch1, mut int8_recall) = (0.0, 0.0);
     rows.append(&mut rows16);
-    let f16_vs_f32_batch1 = rows[2].queries_per_s / rows[0].queries_per_s;
-    let f16_recall = recall(&ids(&res32), &ids(&res16));
+    for (i, (mut r, res)) in rows8.into_iter().zip(&res8).enumerate() {
+        r[0].recall = Some(recall(&exact, &ids(res)));
+        if i == 0 {
+            int8_vs_f32_batch1 = r[0].queries_per_s / rows[0].queries_per_s;
+            int8_recall = r[0].recall.unwrap_or(0.0);
+        }
+        rows.append(&mut r);
+    }
 
     let mut report = BenchReport {
         config: cfg.clone(),
         rows,
         f16_vs_f32_batch1,
         f16_recall,
+        int8_vs_f32_batch1,
+        int8_recall,
         faiss_agreement: None,
         faiss_info: None,
     };
@@ -271,12 +322,24 @@ pub fn run(cfg: &BenchConfig, faiss: Option<&FaissSetup>) -> Result<BenchReport>
         if f.work_dir.is_none() {
             let _ = std::fs::remove_dir(&dir);
         }
-        let out = out?;
-        let faiss_ids: Vec<Vec<u64>> = out.ids.iter().map(|l| l.iter().map(|&i| i as u64).collect()).collect();
-        report.faiss_agreement = Some(recall(&faiss_ids, &ids(&res32[..faiss_ids.len().min(res32.len())])));
+        let mut out = out?;
+        let as_u64 =
+            |l: &Vec<Vec<i64>>| -> Vec<Vec<u64>> { l.iter().map(|l| l.iter().map(|&i| i as u64).collect()).collect() };
+        let flat_ids = out.ids.get(FAISS_FLAT).map(as_u64).unwrap_or_default();
+        report.faiss_agreement = Some(recall(&flat_ids, &exact[..flat_ids.len().min(exact.len())]));
         report.faiss_info = Some(out.info);
-        for r in report.rows.iter_mut() {
-            let best = out.rows.iter().filter(|f| f.batch == r.batch).map(|f| f.queries_per_s).fold(0.0, f64::max);
+        for r in out.rows.iter_mut() {
+            if r.batch == 1
+                && let Some(l) = out.ids.get(&r.engine)
+            {
+                r.recall = Some(recall(&exact[..l.len().min(exact.len())], &as_u64(l)));
+            }
+        }
+        let flat: Vec<(usize, f64)> =
+            out.rows.iter().filter(|f| f.engine == FAISS_FLAT).map(|f| (f.batch, f.queries_per_s)).collect();
+        let flat_best = |batch: usize| flat.iter().filter(|f| f.0 == batch).map(|f| f.1).fold(0.0, f64::max);
+        for r in report.rows.iter_mut().chain(out.rows.iter_mut().filter(|r| r.engine != FAISS_FLAT)) {
+            let best = flat_best(r.batch);
             r.vs_faiss = (best > 0.0).then(|| r.queries_per_s / best);
         }
         report.rows.extend(out.rows);
@@ -294,7 +357,8 @@ fn run_faiss(f: &FaissSetup, data: &Path, queries: &Path, cfg: &BenchConfig) -> 
         .arg(queries)
         .args(["--k", &cfg.k.to_string(), "--threads", &cfg.threads.to_string()])
         .args(["--single", &cfg.single_queries.to_string(), "--batch", &cfg.batch.to_string()])
-        .args(["--batches", &cfg.batches.to_string(), "--repeats", &cfg.repeats.to_string(), "--check", "8"])
+        .args(["--batches", &cfg.batches.to_string(), "--repeats", &cfg.repeats.to_string()])
+        .args(["--check", &cfg.recall_queries.to_string()])
         .output()
         .map_err(|e| fail(format!("cannot start: {e}")))?;
     if !out.status.success() {
@@ -340,12 +404,27 @@ mod tests {
             batches: 1,
             repeats: 2,
             seed: 3,
+            recall_queries: 6,
+            int8_factors: vec![4, 1],
         };
         let r = run(&cfg, None).unwrap();
-        assert_eq!(r.rows.len(), 4);
-        assert_eq!((r.rows[0].setting.as_str(), r.rows[0].batch), ("f32", 1));
-        assert_eq!((r.rows[3].setting.as_str(), r.rows[3].batch), ("f16", 8));
-        assert!(r.f16_recall > 0.9);
-        assert!(r.table().contains("reid-gallery"));
+        let shape: Vec<(&str, usize)> = r.rows.iter().map(|r| (r.setting.as_str(), r.batch)).collect();
+        assert_eq!(
+            shape,
+            vec![
+                ("f32", 1),
+                ("f32", 8),
+                ("f16", 1),
+                ("f16", 8),
+                ("int8 rescore x4", 1),
+                ("int8 rescore x4", 8),
+                ("int8 rescore x1", 1)
+            ]
+        );
+        assert_eq!(r.rows[0].recall, Some(1.0));
+        assert!(r.f16_recall > 0.9 && r.int8_recall > 0.9, "{} {}", r.f16_recall, r.int8_recall);
+        assert_eq!(r.rows[4].recall, Some(r.int8_recall));
+        assert!(r.rows[4].recall >= r.rows[6].recall, "more candidates, no lower recall");
+        assert!(r.table().contains("reid-gallery") && r.table().contains("int8 rescore x1"));
     }
 }
