@@ -79,16 +79,14 @@ pub fn run(args: &GalleryRestartArgs) -> Result<()> {
     }
     // The queries: stored vectors (row j's own vector must come back first), and their full top-10 lists.
     let probes: Vec<usize> = (0..8).map(|i| (i * 7_919 + 13) % args.n).collect();
-    let query = {
-        let mut q = Vec::with_capacity(probes.len() * args.dim);
-        for (block, rows) in chunked_rows(args.n, &probes) {
+    let query: Vec<f32> = probes
+        .iter()
+        .flat_map(|&p| {
+            let (block, row) = (p / FILL, p % FILL);
             let data = random_unit_rows(rows_in(block, args.n), args.dim, 1_000 + block as u64);
-            for r in rows {
-                q.extend_from_slice(&data[r * args.dim..(r + 1) * args.dim]);
-            }
-        }
-        q
-    };
+            data[row * args.dim..(row + 1) * args.dim].to_vec()
+        })
+        .collect();
     let want_ids: Vec<u64> = probes.iter().map(|&p| p as u64 + 1).collect();
     let open_once = |snapshot: bool| -> Result<Opened> {
         if args.cold {
@@ -156,20 +154,6 @@ const FILL: usize = 10_000;
 
 fn rows_in(block: usize, n: usize) -> usize {
     FILL.min(n - block * FILL)
-}
-
-/// The probes grouped by fill block: (block, rows within it).
-fn chunked_rows(n: usize, probes: &[usize]) -> Vec<(usize, Vec<usize>)> {
-    let mut out: Vec<(usize, Vec<usize>)> = Vec::new();
-    for &p in probes {
-        debug_assert!(p < n);
-        let (b, r) = (p / FILL, p % FILL);
-        match out.iter_mut().find(|(x, _)| *x == b) {
-            Some((_, rows)) => rows.push(r),
-            None => out.push((b, vec![r])),
-        }
-    }
-    out
 }
 
 /// Enrols `n` random unit vectors in blocks (ids 1..=n in order), printing progress.
