@@ -8,6 +8,7 @@
 //! - [`gallery`]: the two together ([`Gallery`]), forgetting, retention and shard merging ([`merge_topk`]).
 //! - [`payload`], [`record`]: request/reply types, validating decoders whose errors name the field, and the data
 //!   kept per embedding (re-exported from `reid-protocol`).
+//! - [`snapshot`]: the index written beside the store and loaded at start when it matches the store's state.
 //! - [`openset`]: the best identity of a result list, `unknown` below a threshold, threshold calibration.
 //! - [`rerank`]: k-reciprocal re-ranking over a query's candidate neighbourhood.
 //! - [`net`] (feature `net`): the Zenoh server, client and stream ingest.
@@ -29,13 +30,14 @@ pub mod net;
 pub mod openset;
 pub mod random;
 pub mod rerank;
+pub mod snapshot;
 pub mod store;
 pub mod topk;
 
 pub use reid_protocol::{self as protocol, payload, record};
 
-pub use gallery::{Gallery, GalleryConfig, GalleryError, GalleryStats, WireReply, merge_topk};
+pub use gallery::{Gallery, GalleryConfig, GalleryError, GalleryStats, IndexSource, WireReply, merge_topk};
 pub use index::{Filter, Index, Precision};
 pub use payload::{Forget, PayloadError, Query, QueryOptions, QueryResult};
 pub use record::{Metadata, NewEmbedding, Record, TimeRange};
-pub use store::{Store, StoreError};
+pub use store::{Store, StoreError, StoreTag};

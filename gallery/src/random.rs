@@ -20,6 +20,16 @@ pub fn random_unit_rows(n: usize, dim: usize, seed: u64) -> Vec<f32> {
     data
 }
 
+/// A fresh random u64 (std's per-process random hasher keys mixed with the clock): for ids that must differ between
+/// stores, not for secrets.
+pub fn fresh_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

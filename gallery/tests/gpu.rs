@@ -7,7 +7,8 @@
 use reid_eval::Matrix;
 use reid_eval::progress::NoProgress;
 use reid_eval::rerank::{CpuAllPairs, RerankParams, rerank_on};
-use reid_gallery::gpu::{Gpu, GpuAllPairs, GpuGallery, compile_kernels, missing_libraries};
+use reid_gallery::gallery::device::DeviceIndex;
+use reid_gallery::gpu::{Gpu, GpuAllPairs, GpuGallery, GpuIndex, compile_kernels, missing_libraries};
 use reid_gallery::random::random_unit_rows;
 use reid_gallery::record::Metadata;
 use reid_gallery::{Filter, Index, Precision};
@@ -107,5 +108,54 @@ fn gpu_all_pairs_rerank_equals_the_cpu() {
     let got = rerank_on(&GpuAllPairs::new(gpu), &q, &g, &params, &NoProgress).unwrap();
     for (i, (a, b)) in cpu.as_slice().iter().zip(got.as_slice()).enumerate() {
         assert!((a - b).abs() < 1e-5, "entry {i}: cpu {a} gpu {b}");
+    }
+}
+
+/// `reid gallery serve --device cuda:0`: the GPU copy follows every change of a serving gallery (growth past its
+/// first size, sightings, forget, retention) and answers as the CPU does, in f32 and f16.
+#[test]
+fn a_served_gallery_answers_top_k_on_the_gpu_like_the_cpu() {
+    for precision in [Precision::F32, Precision::F16] {
+        let ran = super::device::device_scenario(precision, |g| {
+            let gpu = Gpu::open(0).map_err(|e| e.to_string())?;
+            g.attach_device(|index| {
+                GpuIndex::new(Arc::new(gpu), index)
+                    .map(|d| Box::new(d) as Box<dyn DeviceIndex>)
+                    .map_err(|e| e.to_string())
+            })
+        });
+        if !ran {
+            return;
+        }
+    }
+}
+
+/// The GPU copy's rows stay in the index's order through appends (with growth) and swap-removals.
+#[test]
+fn the_gpu_copy_keeps_the_index_row_order() {
+    let Some(gpu) = open() else { return };
+    let dim = 16;
+    let mut index = Index::new(dim, Precision::F32);
+    let data = random_unit_rows(5_000, dim, 9);
+    let mut copy = GpuIndex::new(gpu, &index).unwrap();
+    let mut next = 0usize;
+    for round in 0..20 {
+        let ids: Vec<u64> = (next..next + 200).map(|i| i as u64 * 2 + 5).collect();
+        for (j, id) in ids.iter().enumerate() {
+            index.insert(*id, &Metadata::default(), &data[((next + j) % 5_000) * dim..][..dim]).unwrap();
+        }
+        copy.appended(&index, &ids).unwrap();
+        next += 200;
+        let held = index.ids().to_vec();
+        let gone = vec![held[0], held[held.len() / 3], *held.last().unwrap(), 1, held[7]];
+        index.remove(&gone);
+        copy.removed(&index, &gone).unwrap();
+        assert_eq!(copy.device_ids().unwrap(), index.ids(), "round {round}");
+    }
+    let q = random_unit_rows(3, dim, 10);
+    let want = index.search_brute_force(&q, 10, &Filter::all());
+    let got = copy.search(&index, &q, 10, &Filter::all()).unwrap();
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!(w.iter().map(|h| h.id).collect::<Vec<_>>(), g.iter().map(|h| h.id).collect::<Vec<_>>());
     }
 }

@@ -1,8 +1,10 @@
 //! Integration tests of `gallery`, linked into one test binary (one link instead of one per file).
 
 mod budget;
+mod device;
 mod forget;
 mod gallery;
 mod gpu;
 mod net;
+mod snapshot;
 mod tls;

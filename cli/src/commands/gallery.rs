@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use reid_eval::distance::{dot, l2_normalize};
 use reid_gallery::net::certs::{Role, SitePlan, make_site};
 use reid_gallery::net::{GalleryClient, KeySpace, Mode, NetConfig, Server, ServerOptions, TlsFiles};
-use reid_gallery::{Gallery, GalleryConfig, Precision};
+use reid_gallery::{Gallery, GalleryConfig, IndexSource, Precision};
 use reid_runtime::dataset::parse_market_name;
 use reid_runtime::embeddings::read_tao_json;
 use serde_json::json;
@@ -139,6 +139,18 @@ pub struct ServeArgs {
     /// Where re-ranking's all-pairs pass runs: `cpu`, or `cuda:N` (a build with feature `cuda` and an NVIDIA GPU).
     #[arg(long, default_value = "cpu")]
     pub rerank_device: String,
+    /// Where top-k runs: `cpu`, or `cuda:N` (exact top-k on a GPU copy of the index kept in step with every enrol,
+    /// sighting and forget; same answers as the CPU; k above 64 and failures answer on the CPU). A build without
+    /// the `gallery-cuda` feature, or a machine without the GPU or its libraries, warns and serves on the CPU.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Do not keep an index snapshot (`<db>.index`): every start rebuilds the index from the store.
+    #[arg(long)]
+    pub no_snapshot: bool,
+    /// How often the index snapshot is rewritten when the store changed (`10m`, `1h`); it is also written after
+    /// a start that rebuilt the index, after every forget, and on SIGTERM/SIGINT before exiting.
+    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    pub snapshot_every: Duration,
     /// Query budget: most re-ranking pairs per request, the sum of M² over its vectors (gallery/README.md).
     #[arg(long, default_value_t = reid_gallery::budget::QueryBudget::default().max_rerank_pairs)]
     pub max_rerank_pairs: u64,
@@ -338,6 +350,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             max_matches: args.max_matches,
             ..Default::default()
         },
+        snapshot: !args.no_snapshot,
         ..GalleryConfig::default()
     };
     let started = Instant::now();
@@ -345,6 +358,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     if let Some(backend) = rerank_backend(&args.rerank_device)? {
         gallery.set_rerank_backend(backend);
     }
+    let device = serve_device(&gallery, &args.device)?;
     let keys = args.net.keys()?;
     let net = args.net.net(true);
     let options = ServerOptions {
@@ -356,13 +370,22 @@ fn serve(args: ServeArgs) -> Result<()> {
     };
     let n = gallery.len();
     let dim = gallery.dim();
-    let server = Server::start(std::sync::Arc::new(gallery), &keys, &net, options)?;
+    let gallery = std::sync::Arc::new(gallery);
+    // Registered before serving, so a stop request from now on writes the snapshot first.
+    let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
+        .context("installing the SIGTERM/SIGINT handler")?;
+    let server = Server::start(gallery.clone(), &keys, &net, options)?;
+    let from = match gallery.opened_from() {
+        IndexSource::Snapshot => format!("snapshot {}", gallery.snapshot_path().display()),
+        IndexSource::Store { reason: Some(why) } => format!("{} (rebuilt: {why})", args.db.display()),
+        IndexSource::Store { reason: None } => args.db.display().to_string(),
+    };
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "gallery `{}`: {n} embeddings ({dim}-d, {precision}) from {} in {:.2} s; serving {} on {} (zenoh id {})",
+        "gallery `{}`: {n} embeddings ({dim}-d, {precision}, top-k on {device}) from {from} in {:.2} s; serving {} \
+         on {} (zenoh id {})",
         keys.name,
-        args.db.display(),
         started.elapsed().as_secs_f64(),
         keys.query(),
         if net.listen.is_empty() { "the configured endpoints".to_owned() } else { net.listen.join(", ") },
@@ -371,9 +394,73 @@ fn serve(args: ServeArgs) -> Result<()> {
     writeln!(out, "ready")?;
     out.flush()?;
     drop(out);
-    // Every acknowledged enrolment is already committed: stopping with a signal loses nothing.
-    loop {
-        std::thread::park();
+    if !args.no_snapshot {
+        let g = gallery.clone();
+        let every = args.snapshot_every;
+        std::thread::Builder::new()
+            .name("gallery-snapshot".into())
+            .spawn(move || {
+                loop {
+                    // The first pass writes at once after a rebuild (a no-op when the snapshot is current).
+                    if let Err(e) = g.save_snapshot() {
+                        tracing::warn!("{e}; the next start may rebuild the index from the store");
+                    }
+                    std::thread::sleep(every);
+                }
+            })
+            .context("starting the snapshot thread")?;
+    }
+    // Every acknowledged enrolment is already committed: a stop loses nothing; the snapshot only saves time.
+    if let Some(sig) = signals.forever().next() {
+        if !args.no_snapshot {
+            match gallery.save_snapshot() {
+                Ok(Some(bytes)) => eprintln!("index snapshot written ({bytes} bytes)"),
+                Ok(None) => {}
+                Err(e) => eprintln!("warning: {e}"),
+            }
+        }
+        eprintln!("stopped by signal {sig}");
+    }
+    drop(server);
+    Ok(())
+}
+
+/// Attaches the top-k device `--device` names; returns what answers top-k ("the CPU" or the GPU's name). A GPU
+/// that cannot be used (no feature, no device, no library) is a warning, not an error: the CPU serves.
+fn serve_device(gallery: &Gallery, device: &str) -> Result<String> {
+    if device == "cpu" {
+        return Ok("the CPU".into());
+    }
+    let Some(ordinal) = device.strip_prefix("cuda:").and_then(|n| n.parse::<usize>().ok()) else {
+        bail!("--device `{device}`: expected cpu or cuda:N");
+    };
+    #[cfg(feature = "gallery-cuda")]
+    {
+        use reid_gallery::gpu::{Gpu, GpuIndex};
+        let attached = Gpu::open(ordinal).map(std::sync::Arc::new).and_then(|gpu| {
+            gallery.attach_device(|index| {
+                GpuIndex::new(gpu, index).map(|g| Box::new(g) as Box<dyn reid_gallery::gallery::DeviceIndex>)
+            })
+        });
+        match attached {
+            Ok(name) => Ok(format!("{name} (cuda:{ordinal})")),
+            Err(e) => {
+                tracing::warn!("--device cuda:{ordinal}: {e}; top-k runs on the CPU");
+                eprintln!("warning: --device cuda:{ordinal}: {e}; top-k runs on the CPU");
+                Ok("the CPU".into())
+            }
+        }
+    }
+    #[cfg(not(feature = "gallery-cuda"))]
+    {
+        let _ = gallery;
+        let msg = format!(
+            "--device cuda:{ordinal}: this reid was built without the `gallery-cuda` (or `cuda`) feature; top-k runs \
+             on the CPU (cargo build -p reid-cli --features gallery-cuda)"
+        );
+        tracing::warn!("{msg}");
+        eprintln!("warning: {msg}");
+        Ok("the CPU".into())
     }
 }
 

@@ -29,19 +29,40 @@ impl Gallery {
             }
             Forget::All { camera } => (self.store.forget_time_range(TimeRange::ALL, camera.as_deref())?, "all"),
         };
-        self.write_index().remove(&ids);
+        self.remove_indexed(&ids);
         let started = std::time::Instant::now();
         let bytes = self.store.scrub()?;
         let ms = started.elapsed().as_millis() as u64;
         tracing::info!(removed = ids.len(), kind, file_bytes = bytes, rewrite_ms = ms, "forgotten; store rewritten");
+        self.replace_snapshot_after_forget();
         Ok(ids.len() as u64)
+    }
+
+    /// The snapshot file must not keep what was just forgotten: with snapshots on it is rewritten (a new file
+    /// renamed over the old one), otherwise, or when that fails, any snapshot file is deleted.
+    fn replace_snapshot_after_forget(&self) {
+        let path = self.snapshot_path();
+        if self.config.snapshot {
+            match self.save_snapshot_locked() {
+                Ok(_) => return,
+                Err(e) => tracing::warn!("{e}; deleting the old snapshot instead"),
+            }
+        }
+        *self.snapshot_tag.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        match std::fs::remove_file(&path) {
+            Ok(()) => tracing::info!(path = %path.display(), "index snapshot deleted after forgetting"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                tracing::error!(path = %path.display(), error = %e, "cannot delete the index snapshot after forgetting")
+            }
+        }
     }
 
     /// Deletes every embedding with a timestamp before `cutoff_ms`; returns how many.
     pub fn expire_before(&self, cutoff_ms: i64) -> Result<u64, GalleryError> {
         let _w = self.lock_writer();
         let ids = self.store.expire(cutoff_ms)?;
-        self.write_index().remove(&ids);
+        self.remove_indexed(&ids);
         if !ids.is_empty() {
             tracing::info!(expired = ids.len(), cutoff_ms, "retention");
         }

@@ -4,9 +4,11 @@
 //! lock so the index never holds what the store has dropped, nor misses what it acknowledged.
 //!
 //! - `forget`: forgetting (identity, time range, all) with the store rewrite, and retention.
+//! - [`device`]: top-k answered on a GPU, its copy of the index mirrored under the index's write lock.
 //! - [`search`]: queries, costed first ([`crate::budget`]): over-budget requests are refused, heavy ones run on
 //!   their own threads and hold the index lock only while reading it.
 
+pub mod device;
 mod forget;
 mod search;
 
@@ -17,7 +19,9 @@ use crate::index::{Index, IndexError, IndexStats, Precision};
 use crate::payload::{self, EnrollReply, ErrorReply, ForgetReply, Match, PayloadError, Query, QueryReply, QueryResult};
 use crate::record::{NewEmbedding, now_ms};
 use crate::rerank::RerankConfig;
-use crate::store::{Store, StoreError, StoreStats};
+use crate::snapshot::{self, SnapshotError};
+use crate::store::{Store, StoreError, StoreStats, StoreTag};
+pub use device::DeviceIndex;
 use reid_eval::rerank::{AllPairs, CpuAllPairs, RerankError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -45,6 +49,10 @@ pub struct GalleryConfig {
     /// Threads for heavy requests (re-ranked, or many vectors); 0: half the search threads, at least 1.
     #[serde(default)]
     pub heavy_threads: usize,
+    /// Load the index from its snapshot beside the store when current ([`crate::snapshot`]), and keep that
+    /// snapshot free of forgotten records. Off: the index is always rebuilt from the store.
+    #[serde(default)]
+    pub snapshot: bool,
 }
 
 impl Default for GalleryConfig {
@@ -58,6 +66,7 @@ impl Default for GalleryConfig {
             rerank: RerankConfig::default(),
             budget: QueryBudget::default(),
             heavy_threads: 0,
+            snapshot: false,
         }
     }
 }
@@ -94,6 +103,9 @@ pub enum GalleryError {
     /// The search thread pool could not start.
     #[error("search thread pool: {0}")]
     ThreadPool(String),
+    /// Writing the index snapshot failed.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }
 
 impl GalleryError {
@@ -163,6 +175,25 @@ pub struct Gallery {
     heavy_pool: rayon::ThreadPool,
     config: GalleryConfig,
     rerank_backend: Arc<dyn AllPairs + Send + Sync>,
+    /// Top-k on another device (`None`: the CPU index answers). Changed only under the index's write lock.
+    device: RwLock<Option<Box<dyn DeviceIndex>>>,
+    /// The store state the snapshot file holds (`None`: none written or loaded, or unknown).
+    snapshot_tag: Mutex<Option<StoreTag>>,
+    /// Where the index came from at open.
+    opened_from: IndexSource,
+}
+
+/// Where the index came from when the gallery opened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IndexSource {
+    /// Loaded from a current snapshot.
+    Snapshot,
+    /// Rebuilt from every record of the store (with why the snapshot was not used, when snapshots are on).
+    Store {
+        /// Why not from a snapshot (`None`: snapshots off).
+        reason: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for Gallery {
@@ -176,26 +207,39 @@ impl std::fmt::Debug for Gallery {
 }
 
 impl Gallery {
-    /// Opens (or creates) the store at `path`, applies the retention TTL, and rebuilds the index from it.
+    /// Opens (or creates) the store at `path`, loads the index from its snapshot when current (with
+    /// [`GalleryConfig::snapshot`]) or rebuilds it from the store, and applies the retention TTL.
     pub fn open(path: impl AsRef<Path>, config: GalleryConfig) -> Result<Gallery, GalleryError> {
         let started = std::time::Instant::now();
         let store = Store::open(path, config.dim)?;
+        let tag = store.tag()?;
+        let snap = snapshot::path_for(store.path());
+        let loaded = if config.snapshot {
+            match snapshot::load(&snap, &tag, store.dim(), config.precision) {
+                Ok(index) => Ok(index),
+                Err(SnapshotError::Missing(_)) => Err("no snapshot".to_string()),
+                Err(e) => {
+                    tracing::warn!("{e}; rebuilding the index from the store");
+                    Err(e.to_string())
+                }
+            }
+        } else {
+            Err(String::new())
+        };
+        let (mut index, opened_from, mut snapshot_tag) = match loaded {
+            Ok(index) => (index, IndexSource::Snapshot, Some(tag)),
+            Err(reason) => {
+                let reason = config.snapshot.then_some(reason);
+                (Self::rebuild(&store, config.precision)?, IndexSource::Store { reason }, None)
+            }
+        };
         if let Some(ttl) = config.ttl_ms {
             let gone = store.expire(now_ms().saturating_sub(ttl))?;
             if !gone.is_empty() {
+                index.remove(&gone);
+                snapshot_tag = None;
                 tracing::info!(expired = gone.len(), "retention applied at open");
             }
-        }
-        let mut index = Index::new(store.dim(), config.precision);
-        let records = store.iter_all()?;
-        index.reserve(records.total() as usize);
-        for r in records {
-            let r = r?;
-            index.insert(r.id, &r.meta, &r.vector).map_err(|source| GalleryError::Index {
-                path: store.path().display().to_string(),
-                id: r.id,
-                source,
-            })?;
         }
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(config.threads)
@@ -213,6 +257,7 @@ impl Gallery {
             .map_err(|e| GalleryError::ThreadPool(e.to_string()))?;
         tracing::info!(
             path = %store.path().display(),
+            from = ?opened_from,
             embeddings = index.len(),
             precision = %config.precision,
             threads = pool.current_num_threads(),
@@ -228,7 +273,97 @@ impl Gallery {
             heavy_pool,
             config,
             rerank_backend: Arc::new(CpuAllPairs),
+            device: RwLock::new(None),
+            snapshot_tag: Mutex::new(snapshot_tag),
+            opened_from,
         })
+    }
+
+    /// The index of every record in `store`.
+    fn rebuild(store: &Store, precision: Precision) -> Result<Index, GalleryError> {
+        let mut index = Index::new(store.dim(), precision);
+        let records = store.iter_all()?;
+        index.reserve(records.total() as usize);
+        for r in records {
+            let r = r?;
+            index.insert(r.id, &r.meta, &r.vector).map_err(|source| GalleryError::Index {
+                path: store.path().display().to_string(),
+                id: r.id,
+                source,
+            })?;
+        }
+        Ok(index)
+    }
+
+    /// Where the index came from at open (a snapshot, or the store and why).
+    pub fn opened_from(&self) -> &IndexSource {
+        &self.opened_from
+    }
+
+    /// The snapshot file beside the store (used when [`GalleryConfig::snapshot`] is on).
+    pub fn snapshot_path(&self) -> std::path::PathBuf {
+        snapshot::path_for(self.store.path())
+    }
+
+    /// Writes the index snapshot when the store changed since the last one; returns its size in bytes (`None`:
+    /// already current). Enrolments and forgets wait while it is written; queries do not.
+    pub fn save_snapshot(&self) -> Result<Option<u64>, GalleryError> {
+        let _w = self.lock_writer();
+        self.save_snapshot_locked()
+    }
+
+    /// [`Gallery::save_snapshot`] with the writer lock already held.
+    fn save_snapshot_locked(&self) -> Result<Option<u64>, GalleryError> {
+        let tag = self.store.tag()?;
+        let mut saved = self.snapshot_tag.lock().unwrap_or_else(|p| p.into_inner());
+        if *saved == Some(tag) {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let bytes = snapshot::save(&self.snapshot_path(), &tag, &self.read_index())?;
+        *saved = Some(tag);
+        tracing::info!(
+            bytes,
+            records = tag.records,
+            ms = started.elapsed().as_millis() as u64,
+            "index snapshot written"
+        );
+        Ok(Some(bytes))
+    }
+
+    /// Answers top-k on the device `make` builds from the current index (a GPU copy with feature `cuda`) from now
+    /// on; the copy follows every insert and removal. An error from `make` leaves the CPU answering.
+    pub fn attach_device<E>(&self, make: impl FnOnce(&Index) -> Result<Box<dyn DeviceIndex>, E>) -> Result<String, E> {
+        let index = self.write_index();
+        let device = make(&index)?;
+        let name = device.name();
+        tracing::info!(device = %name, rows = index.len(), "top-k on the device");
+        *self.device.write().unwrap_or_else(|p| p.into_inner()) = Some(device);
+        Ok(name)
+    }
+
+    /// The device answering top-k, if any (its name).
+    pub fn device_name(&self) -> Option<String> {
+        self.device.read().unwrap_or_else(|p| p.into_inner()).as_ref().map(|d| d.name())
+    }
+
+    /// Runs `change` on the device copy while the caller holds the index's write lock (`index` is that guard's
+    /// index); a failure drops the device with a warning, so the CPU answers from then on.
+    fn mirror(&self, index: &Index, change: impl FnOnce(&mut dyn DeviceIndex, &Index) -> Result<(), String>) {
+        let mut slot = self.device.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(device) = slot.as_mut()
+            && let Err(e) = change(device.as_mut(), index)
+        {
+            tracing::warn!(device = %device.name(), error = %e, "the device copy of the index failed; top-k answers on the CPU from now on");
+            *slot = None;
+        }
+    }
+
+    /// Removes `ids` from the index (and its device copy).
+    fn remove_indexed(&self, ids: &[u64]) {
+        let mut index = self.write_index();
+        index.remove(ids);
+        self.mirror(&index, |d, i| d.removed(i, ids));
     }
 
     /// Runs re-ranking's all-pairs pass on `backend` from now on (a GPU with feature `cuda`; the CPU by default).
@@ -312,14 +447,19 @@ impl Gallery {
     fn index_new(&self, ids: &[u64], items: &[NewEmbedding]) -> Result<(), GalleryError> {
         let mut index = self.write_index();
         index.reserve(items.len());
+        let mut failed = None;
+        let mut inserted = 0;
         for (id, e) in ids.iter().zip(items) {
-            index.insert(*id, &e.meta, &e.vector).map_err(|source| GalleryError::Index {
-                path: self.store.path().display().to_string(),
-                id: *id,
-                source,
-            })?;
+            if let Err(source) = index.insert(*id, &e.meta, &e.vector) {
+                let path = self.store.path().display().to_string();
+                failed = Some(GalleryError::Index { path, id: *id, source });
+                break;
+            }
+            inserted += 1;
         }
-        Ok(())
+        // The device follows exactly what entered the index, even when an insert failed part way.
+        self.mirror(&index, |d, i| d.appended(i, &ids[..inserted]));
+        failed.map_or(Ok(()), Err)
     }
 
     /// Store and index figures.

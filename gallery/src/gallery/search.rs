@@ -46,14 +46,14 @@ impl Gallery {
         let threshold = options.threshold.unwrap_or(self.config.threshold);
         if !cost.heavy {
             let index = self.read_index();
-            let lists = self.pool.install(|| index.search(&q, options.k, &options.filter));
+            let lists = self.topk(&index, &self.pool, &q, options.k, &options.filter);
             return Ok(lists.into_iter().map(|hits| result_of(describe_all(&index, &hits, None), threshold)).collect());
         }
         let mut out = Vec::with_capacity(q.len() / dim);
         if !options.rerank {
             for batch in q.chunks(HEAVY_BATCH * dim) {
                 let index = self.read_index();
-                let lists = self.heavy_pool.install(|| index.search(batch, options.k, &options.filter));
+                let lists = self.topk(&index, &self.heavy_pool, batch, options.k, &options.filter);
                 out.extend(lists.into_iter().map(|hits| result_of(describe_all(&index, &hits, None), threshold)));
             }
             return Ok(out);
@@ -63,11 +63,9 @@ impl Gallery {
         for qv in q.chunks_exact(dim) {
             let (hits, hood) = {
                 let index = self.read_index();
-                self.heavy_pool.install(|| {
-                    let hits = index.search(qv, depth, &options.filter).pop().unwrap_or_default();
-                    let hood = rerank::gather(&index, &hits, &options.filter, rr);
-                    (hits, hood)
-                })
+                let hits = self.topk(&index, &self.heavy_pool, qv, depth, &options.filter).pop().unwrap_or_default();
+                let hood = self.heavy_pool.install(|| rerank::gather(&index, &hits, &options.filter, rr));
+                (hits, hood)
             };
             let matches = if hits.is_empty() {
                 Vec::new()
@@ -86,6 +84,33 @@ impl Gallery {
             out.push(result_of(matches, threshold));
         }
         Ok(out)
+    }
+}
+
+impl Gallery {
+    /// Top-`k` of `queries` from the device when one is attached and takes `k`, else from the index on `pool`;
+    /// a device that fails answers this request on the CPU (with a warning).
+    fn topk(
+        &self,
+        index: &Index,
+        pool: &rayon::ThreadPool,
+        queries: &[f32],
+        k: usize,
+        filter: &crate::index::Filter,
+    ) -> Vec<Vec<Hit>> {
+        let device = self.device.read().unwrap_or_else(|p| p.into_inner());
+        if let Some(d) = device.as_ref()
+            && k <= d.max_k()
+        {
+            match d.search(index, queries, k, filter) {
+                Ok(lists) => return lists,
+                Err(e) => {
+                    tracing::warn!(device = %d.name(), error = %e, "device top-k failed; this request answers on the CPU")
+                }
+            }
+        }
+        drop(device);
+        pool.install(|| index.search(queries, k, filter))
     }
 }
 

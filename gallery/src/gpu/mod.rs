@@ -1,4 +1,5 @@
-//! The GPU path (feature `cuda`): exact top-k over a device copy of the index and re-ranking's all-pairs pass,
+//! The GPU path (feature `cuda`): exact top-k over a device copy of the index (kept in step with a serving
+//! gallery by [`GpuIndex`]) and re-ranking's all-pairs pass,
 //! with `cudarc` (cuBLAS GEMMs, NVRTC-compiled selection kernels). Both give the CPU's answers: same ordering and
 //! tie rules, distances equal up to summation order. Nothing here runs without an NVIDIA GPU and its libraries;
 //! [`Gpu::open`] reports what is missing.
@@ -6,10 +7,12 @@
 mod device;
 mod rerank;
 mod search;
+mod served;
 
 pub use device::{Gpu, MAX_K, compile_kernels, missing_libraries};
 pub use rerank::GpuAllPairs;
 pub use search::GpuGallery;
+pub use served::GpuIndex;
 
 use thiserror::Error;
 

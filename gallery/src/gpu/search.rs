@@ -18,11 +18,13 @@ const SCORE_BUDGET: usize = 64 << 20;
 
 /// A copy of an index's vectors and ids in GPU memory (f32, whatever the index's precision).
 pub struct GpuGallery {
-    gpu: Arc<Gpu>,
-    data: CudaSlice<f32>,
-    ids: CudaSlice<u64>,
-    rows: usize,
-    dim: usize,
+    pub(super) gpu: Arc<Gpu>,
+    /// `capacity x dim` values, the first `rows x dim` in use.
+    pub(super) data: CudaSlice<f32>,
+    /// `capacity` ids, the first `rows` in use.
+    pub(super) ids: CudaSlice<u64>,
+    pub(super) rows: usize,
+    pub(super) dim: usize,
 }
 
 impl std::fmt::Debug for GpuGallery {
@@ -35,11 +37,19 @@ impl GpuGallery {
     /// Copies `index` to the device (rows in storage order, so a filter's row mask applies as is).
     pub fn upload(gpu: Arc<Gpu>, index: &Index) -> Result<GpuGallery, GpuError> {
         let (ids, data) = index.rows_f32();
+        Self::from_rows(gpu, &ids, &data, index.dim())
+    }
+
+    /// Copies `ids` and their rows (`ids.len() x dim`, row-major) to the device.
+    pub fn from_rows(gpu: Arc<Gpu>, ids: &[u64], data: &[f32], dim: usize) -> Result<GpuGallery, GpuError> {
+        if data.len() != ids.len() * dim {
+            return Err(GpuError::Shape(format!("{} values for {} rows of {dim}", data.len(), ids.len())));
+        }
         let rows = ids.len();
         // Keep device buffers non-empty so an empty gallery needs no special case in the launches.
-        let data = if data.is_empty() { gpu.zeros(1)? } else { gpu.upload(&data)? };
-        let ids = if ids.is_empty() { gpu.zeros(1)? } else { gpu.upload(&ids)? };
-        Ok(GpuGallery { gpu, data, ids, rows, dim: index.dim() })
+        let data = if data.is_empty() { gpu.zeros(dim.max(1))? } else { gpu.upload(data)? };
+        let ids = if ids.is_empty() { gpu.zeros(1)? } else { gpu.upload(ids)? };
+        Ok(GpuGallery { gpu, data, ids, rows, dim })
     }
 
     /// Rows held.

@@ -41,6 +41,16 @@ impl Interner {
         (code != NONE).then(|| self.names[code as usize].as_str())
     }
 
+    /// Zero live counts for `n` names (snapshot load; [`Interner::count`] then adds each row's code).
+    pub(super) fn reset_live(&mut self, n: usize) {
+        self.live = vec![0; n];
+    }
+
+    /// One more live row carrying `code` (a valid code, not NONE).
+    pub(super) fn count(&mut self, code: u32) {
+        self.live[code as usize] += 1;
+    }
+
     pub(super) fn distinct_live(&self) -> usize {
         self.live.iter().filter(|&&n| n > 0).count()
     }

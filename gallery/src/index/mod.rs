@@ -25,6 +25,7 @@ mod filter;
 #[cfg(test)]
 mod int8_tests;
 mod intern;
+mod persist;
 mod search;
 
 use crate::kernels;
@@ -366,6 +367,11 @@ impl Index {
             identities: self.identity_names.distinct_live(),
             cameras: self.camera_names.distinct_live(),
         }
+    }
+
+    /// Every row's id, in storage order (the order [`Index::row_mask`] and [`Index::rows_f32`] use).
+    pub fn ids(&self) -> &[u64] {
+        &self.ids
     }
 
     /// Every row's id and vector (widened to f32), in storage order, for copying the index to another device.

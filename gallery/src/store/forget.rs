@@ -83,6 +83,9 @@ impl Store {
         let mut by_identity = txn.open_multimap_table(BY_IDENTITY).ctx(p)?;
         let mut matched = txn.open_table(MATCHED).ctx(p)?;
         let mut by_match = txn.open_multimap_table(BY_MATCH).ctx(p)?;
+        if !ids.is_empty() {
+            super::bump_generation(txn, p)?;
+        }
         for &id in ids {
             let m = match meta.remove(id).ctx(p)? {
                 Some(bytes) => decode_meta(bytes.value()).map_err(|reason| self.corrupt(id, reason))?,

@@ -10,7 +10,10 @@
 //! often and reads everything once at start.
 //!
 //! Layout (format version 1):
-//! - `info`: `format`, `dim` (embedding dimension) and `next_id` (ids are assigned monotonically, never reused);
+//! - `info`: `format`, `dim` (embedding dimension), `next_id` (ids are assigned monotonically, never reused),
+//!   `uid` (random, set when the store is made or first opened by a build that knows it) and `generation` (+1 in
+//!   every transaction that adds or deletes records): together the [`StoreTag`] an index snapshot is checked
+//!   against;
 //! - `meta`: id -> encoded [`Metadata`]; `vectors`: id -> the f32 little-endian bytes of the (normalised) vector;
 //! - `by_time`: (timestamp, id) -> () for retention and time-range forgetting;
 //! - `by_identity`: identity -> ids (multimap) for forgetting a person;
@@ -100,6 +103,17 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// Which store, at which change: an index snapshot tagged with it is current only while both match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreTag {
+    /// Random id of the store (kept by [`Store::scrub`], which changes no record).
+    pub uid: u64,
+    /// Transactions that added or deleted records since the store was made (or since `generation` was added).
+    pub generation: u64,
+    /// Records held.
+    pub records: u64,
 }
 
 /// Figures about the store.
@@ -219,10 +233,19 @@ impl Store {
                 d
             }
         };
-        // Tables added after format 1 was released: created when missing.
+        // Tables and keys added after format 1 was released: created when missing.
         let txn = begin_durable(&db, &path)?;
         txn.open_table(MATCHED).ctx(&path)?;
         txn.open_multimap_table(BY_MATCH).ctx(&path)?;
+        {
+            let mut info = txn.open_table(INFO).ctx(&path)?;
+            if info.get("uid").ctx(&path)?.is_none() {
+                info.insert("uid", crate::random::fresh_u64()).ctx(&path)?;
+            }
+            if info.get("generation").ctx(&path)?.is_none() {
+                info.insert("generation", 0).ctx(&path)?;
+            }
+        }
         txn.commit().ctx(&path)?;
         Ok(Store { db: RwLock::new(db), path, dim })
     }
@@ -297,6 +320,8 @@ impl Store {
                 ids.push(id);
             }
             info.insert("next_id", first + batch.len() as u64).ctx(p)?;
+            drop(info);
+            bump_generation(&txn, p)?;
             ids
         };
         txn.commit().ctx(p)?;
@@ -326,6 +351,16 @@ impl Store {
         Ok(RecordIter::new(self, meta, vectors, total))
     }
 
+    /// The store's identity and change count now (see [`StoreTag`]).
+    pub fn tag(&self) -> Result<StoreTag, StoreError> {
+        let p = &self.path;
+        let read = self.db().begin_read().ctx(p)?;
+        let info = read.open_table(INFO).ctx(p)?;
+        let get = |key: &str| -> Result<u64, StoreError> { Ok(info.get(key).ctx(p)?.map_or(0, |v| v.value())) };
+        let records = read.open_table(META).ctx(p)?.len().ctx(p)?;
+        Ok(StoreTag { uid: get("uid")?, generation: get("generation")?, records })
+    }
+
     /// Counts, dimension, id counter, time span and file size.
     pub fn stats(&self) -> Result<StoreStats, StoreError> {
         let p = &self.path;
@@ -344,6 +379,14 @@ impl Store {
             file_bytes: std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
         })
     }
+}
+
+/// Counts one more change of the records in `txn` (see [`StoreTag`]).
+fn bump_generation(txn: &WriteTransaction, path: &Path) -> Result<(), StoreError> {
+    let mut info = txn.open_table(INFO).ctx(path)?;
+    let g = info.get("generation").ctx(path)?.map_or(0, |v| v.value());
+    info.insert("generation", g + 1).ctx(path)?;
+    Ok(())
 }
 
 fn begin_durable(db: &Database, path: &Path) -> Result<WriteTransaction, StoreError> {

@@ -44,6 +44,10 @@ pub enum BenchCommand {
     /// queries/s, p50/p99 latency and the process memory at the start and end of the load.
     #[cfg(feature = "gallery")]
     GalleryLoad(gallery::GalleryLoadArgs),
+    /// Time from opening a gallery store to its first correct answer: the index rebuilt from the store beside it
+    /// loaded from its snapshot, on the same store in one run (1M x 256 by default).
+    #[cfg(feature = "gallery")]
+    GalleryRestart(gallery::restart::GalleryRestartArgs),
     /// Internal: one timed task in a fresh process (so its peak memory is its own).
     #[command(hide = true)]
     Worker(eval::WorkerArgs),
@@ -81,6 +85,8 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Gallery(args) => gallery::run(&args),
         #[cfg(feature = "gallery")]
         BenchCommand::GalleryLoad(args) => gallery::run_load(&args),
+        #[cfg(feature = "gallery")]
+        BenchCommand::GalleryRestart(args) => gallery::restart::run(&args),
         BenchCommand::Worker(args) => eval::worker(&args),
     }
 }

@@ -1,11 +1,13 @@
 //! `reid bench gallery`: exact top-k of the gallery index (f32 and f16 storage, batch 1 and batched) against
 //! FAISS `IndexFlatIP` on the same random unit vectors and thread count, in one run ([`faiss`]); with `--gpu`,
 //! the GPU path against the CPU (`gpu`, feature `gallery-cuda`). `reid bench gallery-load`: the Zenoh server
-//! under concurrent clients.
+//! under concurrent clients. `reid bench gallery-restart` ([`restart`]): time to the first answer after a restart,
+//! index rebuilt from the store vs loaded from its snapshot.
 
 pub mod faiss;
 #[cfg(feature = "gallery-cuda")]
 pub mod gpu;
+pub mod restart;
 
 use anyhow::Result;
 use clap::Args;
@@ -109,6 +111,10 @@ pub struct GalleryLoadArgs {
     /// tls-acl (mutual TLS with the access-control rules of `reid gallery certs`).
     #[arg(long, default_value = "all")]
     pub transport: String,
+    /// Also run a plaintext round with top-k on CUDA device N (`serve --device cuda:N`: the GPU copy of the index)
+    /// and print it beside the CPU's plaintext round (feature `gallery-cuda`).
+    #[arg(long)]
+    pub gpu: Option<usize>,
 }
 
 /// Resident memory of this process in MiB (Linux `/proc/self/status`).
@@ -177,6 +183,19 @@ pub fn run_load(args: &GalleryLoadArgs) -> Result<()> {
         let round = load_round(args, &gallery, t, &site)?;
         rounds.push((t, round));
     }
+    if let Some(n) = args.gpu {
+        // The CPU's plaintext round first (the device stays attached once copied).
+        let cpu = match rounds.iter().find(|(t, _)| *t == Transport::Tcp) {
+            Some((_, r)) => LoadRound { qps: r.qps, p99_ms: r.p99_ms },
+            None => load_round(args, &gallery, Transport::Tcp, &site)?,
+        };
+        let gpu_round = gpu_load_round(args, &gallery, &site, n)?;
+        println!(
+            "top-k on the GPU / CPU (plaintext): queries/s {:.2}x, p99 {:.2}x",
+            gpu_round.qps / cpu.qps,
+            gpu_round.p99_ms / cpu.p99_ms
+        );
+    }
     if let Some((_, base)) = rounds.iter().find(|(t, _)| *t == Transport::Tcp) {
         for (t, r) in rounds.iter().filter(|(t, _)| *t != Transport::Tcp) {
             println!(
@@ -188,6 +207,36 @@ pub fn run_load(args: &GalleryLoadArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A plaintext load round with the GPU copy of the index attached (`serve --device cuda:N`).
+#[cfg(feature = "gallery-cuda")]
+fn gpu_load_round(
+    args: &GalleryLoadArgs,
+    gallery: &std::sync::Arc<reid_gallery::Gallery>,
+    site: &reid_gallery::net::certs::SiteFiles,
+    ordinal: usize,
+) -> Result<LoadRound> {
+    use anyhow::Context;
+    use reid_gallery::gpu::{Gpu, GpuIndex};
+    let gpu = std::sync::Arc::new(Gpu::open(ordinal).with_context(|| format!("--gpu {ordinal}"))?);
+    let name = gallery
+        .attach_device(|index| {
+            GpuIndex::new(gpu, index).map(|g| Box::new(g) as Box<dyn reid_gallery::gallery::DeviceIndex>)
+        })
+        .with_context(|| format!("copying the index to --gpu {ordinal}"))?;
+    println!("top-k on {name} (cuda:{ordinal}):");
+    load_round(args, gallery, Transport::Tcp, site)
+}
+
+#[cfg(not(feature = "gallery-cuda"))]
+fn gpu_load_round(
+    _: &GalleryLoadArgs,
+    _: &std::sync::Arc<reid_gallery::Gallery>,
+    _: &reid_gallery::net::certs::SiteFiles,
+    ordinal: usize,
+) -> Result<LoadRound> {
+    anyhow::bail!("--gpu {ordinal}: this reid was built without the `gallery-cuda` (or `cuda`) feature")
 }
 
 /// The link a load round runs over.
