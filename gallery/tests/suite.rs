@@ -4,5 +4,6 @@ mod budget;
 mod forget;
 mod gallery;
 mod gpu;
+mod hnsw;
 mod net;
 mod tls;

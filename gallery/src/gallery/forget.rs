@@ -29,7 +29,14 @@ impl Gallery {
             }
             Forget::All { camera } => (self.store.forget_time_range(TimeRange::ALL, camera.as_deref())?, "all"),
         };
-        self.write_index().remove(&ids);
+        {
+            // With a graph, the removed rows were tombstones: repair the graph and drop them now, so forgotten
+            // vectors leave memory as well as the file.
+            let mut guard = self.write_index();
+            let index = &mut *guard;
+            index.remove(&ids);
+            self.pool.install(|| index.compact());
+        }
         let started = std::time::Instant::now();
         let bytes = self.store.scrub()?;
         let ms = started.elapsed().as_millis() as u64;
@@ -41,7 +48,11 @@ impl Gallery {
     pub fn expire_before(&self, cutoff_ms: i64) -> Result<u64, GalleryError> {
         let _w = self.lock_writer();
         let ids = self.store.expire(cutoff_ms)?;
-        self.write_index().remove(&ids);
+        {
+            let mut guard = self.write_index();
+            let index = &mut *guard;
+            self.pool.install(|| index.remove(&ids));
+        }
         if !ids.is_empty() {
             tracing::info!(expired = ids.len(), cutoff_ms, "retention");
         }

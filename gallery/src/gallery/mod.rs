@@ -13,7 +13,8 @@ mod search;
 use search::result_of;
 
 use crate::budget::{OverBudget, QueryBudget};
-use crate::index::{Index, IndexError, IndexStats, Precision};
+use crate::hnsw::HnswParams;
+use crate::index::{Index, IndexError, IndexKind, IndexStats, Precision};
 use crate::payload::{self, EnrollReply, ErrorReply, ForgetReply, Match, PayloadError, Query, QueryReply, QueryResult};
 use crate::record::{NewEmbedding, now_ms};
 use crate::rerank::RerankConfig;
@@ -45,6 +46,12 @@ pub struct GalleryConfig {
     /// Threads for heavy requests (re-ranked, or many vectors); 0: half the search threads, at least 1.
     #[serde(default)]
     pub heavy_threads: usize,
+    /// Exact scan, HNSW graph, or `auto` (exact below [`crate::index::AUTO_HNSW_MIN_ROWS`] rows).
+    #[serde(default)]
+    pub index: IndexKind,
+    /// The HNSW graph's shape and search width (when one is built).
+    #[serde(default)]
+    pub hnsw: HnswParams,
 }
 
 impl Default for GalleryConfig {
@@ -58,6 +65,8 @@ impl Default for GalleryConfig {
             rerank: RerankConfig::default(),
             budget: QueryBudget::default(),
             heavy_threads: 0,
+            index: IndexKind::Auto,
+            hnsw: HnswParams::default(),
         }
     }
 }
@@ -94,6 +103,9 @@ pub enum GalleryError {
     /// The search thread pool could not start.
     #[error("search thread pool: {0}")]
     ThreadPool(String),
+    /// The configuration cannot be served (e.g. an HNSW graph over int8 storage).
+    #[error("gallery config: {0}")]
+    Config(String),
 }
 
 impl GalleryError {
@@ -179,6 +191,12 @@ impl Gallery {
     /// Opens (or creates) the store at `path`, applies the retention TTL, and rebuilds the index from it.
     pub fn open(path: impl AsRef<Path>, config: GalleryConfig) -> Result<Gallery, GalleryError> {
         let started = std::time::Instant::now();
+        if config.index == IndexKind::Hnsw && config.precision == Precision::Int8 {
+            return Err(GalleryError::Config(
+                "--index hnsw links f32 or f16 vectors; use --precision f32 or f16 (or --index exact for int8)".into(),
+            ));
+        }
+        config.hnsw.check().map_err(GalleryError::Config)?;
         let store = Store::open(path, config.dim)?;
         if let Some(ttl) = config.ttl_ms {
             let gone = store.expire(now_ms().saturating_sub(ttl))?;
@@ -202,6 +220,17 @@ impl Gallery {
             .thread_name(|i| format!("gallery-search-{i}"))
             .build()
             .map_err(|e| GalleryError::ThreadPool(e.to_string()))?;
+        if config.precision != Precision::Int8 && config.index.uses_graph(index.len()) {
+            let t = std::time::Instant::now();
+            pool.install(|| index.enable_hnsw(config.hnsw)).map_err(|e| GalleryError::Config(e.to_string()))?;
+            tracing::info!(
+                nodes = index.len(),
+                m = config.hnsw.m,
+                ef_construction = config.hnsw.ef_construction,
+                ms = t.elapsed().as_millis() as u64,
+                "hnsw graph built from the store"
+            );
+        }
         let heavy = match config.heavy_threads {
             0 => (pool.current_num_threads() / 2).max(1),
             n => n,
@@ -215,6 +244,7 @@ impl Gallery {
             path = %store.path().display(),
             embeddings = index.len(),
             precision = %config.precision,
+            index = if index.graph().is_some() { "hnsw" } else { "exact" },
             threads = pool.current_num_threads(),
             heavy_threads = heavy,
             ms = started.elapsed().as_millis() as u64,
@@ -310,14 +340,30 @@ impl Gallery {
     }
 
     fn index_new(&self, ids: &[u64], items: &[NewEmbedding]) -> Result<(), GalleryError> {
-        let mut index = self.write_index();
+        let mut guard = self.write_index();
+        let index = &mut *guard;
         index.reserve(items.len());
-        for (id, e) in ids.iter().zip(items) {
-            index.insert(*id, &e.meta, &e.vector).map_err(|source| GalleryError::Index {
-                path: self.store.path().display().to_string(),
-                id: *id,
-                source,
-            })?;
+        self.pool.install(|| {
+            for (id, e) in ids.iter().zip(items) {
+                index.insert(*id, &e.meta, &e.vector).map_err(|source| GalleryError::Index {
+                    path: self.store.path().display().to_string(),
+                    id: *id,
+                    source,
+                })?;
+            }
+            Ok::<(), GalleryError>(())
+        })?;
+        if index.graph().is_none()
+            && self.config.index == IndexKind::Auto
+            && self.config.precision != Precision::Int8
+            && self.config.index.uses_graph(index.len())
+        {
+            // `auto` crossing the size where the graph wins: built once, enrolments wait meanwhile.
+            let t = std::time::Instant::now();
+            self.pool
+                .install(|| index.enable_hnsw(self.config.hnsw))
+                .map_err(|e| GalleryError::Config(e.to_string()))?;
+            tracing::info!(nodes = index.len(), ms = t.elapsed().as_millis() as u64, "index auto: hnsw graph built");
         }
         Ok(())
     }
