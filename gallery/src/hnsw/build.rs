@@ -1,9 +1,8 @@
 //! Construction (deterministic batched insertion), neighbour selection, and repair after removals.
 
 use super::search::{Scored, with_visited};
-use super::{Hnsw, NO_NODE, Rows};
+use super::{Hnsw, NO_NODE, Rows, mix};
 use rayon::prelude::*;
-use std::ops::Range;
 
 /// Largest insertion batch (nodes searched in parallel against the same graph).
 const MAX_BATCH: usize = 1 << 16;
@@ -12,39 +11,48 @@ const BATCH_DIVISOR: usize = 50;
 
 impl Hnsw {
     /// Adds graph nodes for rows `len()..rows.len()`, in deterministic batches (see the module docs); rows with
-    /// `dead(row)` are walked through but never linked to.
+    /// `dead(row)` are walked through but never linked to. The new nodes are inserted highest level first (as FAISS
+    /// does), and within a level in an order shuffled by the seed: rows enrolled together (the views of one track)
+    /// then rarely share a batch, whose members cannot link to each other directly.
     pub fn extend(&mut self, rows: &Rows<'_>, dead: &(dyn Fn(u32) -> bool + Sync)) {
+        let start = self.len();
         let target = rows.len();
-        while self.len() < target {
-            let have = self.len();
-            let batch = (have / BATCH_DIVISOR).clamp(1, MAX_BATCH).min(target - have);
-            self.insert_batch(rows, have as u32..(have + batch) as u32, dead);
+        if target <= start {
+            return;
+        }
+        for _ in start..target {
+            self.push_node();
+        }
+        let mut order: Vec<u32> = (start as u32..target as u32).collect();
+        let seed = self.params.seed;
+        order.sort_by_cached_key(|&n| (std::cmp::Reverse(self.levels[n as usize]), mix(seed ^ 0x0D0E, u64::from(n))));
+        let mut done = 0;
+        while done < order.len() {
+            let batch = ((start + done) / BATCH_DIVISOR).clamp(1, MAX_BATCH).min(order.len() - done);
+            self.insert_batch(rows, &order[done..done + batch], dead);
+            done += batch;
         }
     }
 
-    /// Inserts the nodes of `range` (the next ones): searches in parallel against the graph as it was, then writes
-    /// their links and the reverse links in node order.
-    fn insert_batch(&mut self, rows: &Rows<'_>, range: Range<u32>, dead: &(dyn Fn(u32) -> bool + Sync)) {
-        for _ in range.clone() {
-            self.push_node();
-        }
-        let mut range = range;
+    /// Inserts `nodes` (pushed already, not yet linked): searches in parallel against the graph as it was, then
+    /// writes their links and the reverse links in node order.
+    fn insert_batch(&mut self, rows: &Rows<'_>, nodes: &[u32], dead: &(dyn Fn(u32) -> bool + Sync)) {
+        let mut nodes = nodes;
         if self.entry == NO_NODE {
             // The first node: nothing to link to.
-            self.entry = range.start;
-            self.max_level = self.levels[range.start as usize];
-            range.start += 1;
-            if range.is_empty() {
+            self.entry = nodes[0];
+            self.max_level = self.levels[nodes[0] as usize];
+            nodes = &nodes[1..];
+            if nodes.is_empty() {
                 return;
             }
         }
         let live = |n: u32| !dead(n);
         let dim = rows.dim();
         let this = &*self;
-        let plans: Vec<Vec<Vec<u32>>> = range
-            .clone()
-            .into_par_iter()
-            .map(|u| {
+        let plans: Vec<Vec<Vec<u32>>> = nodes
+            .par_iter()
+            .map(|&u| {
                 let mut q = vec![0.0f32; dim];
                 rows.widen(u, &mut q);
                 let top = (this.levels[u as usize] as usize).min(this.max_level as usize);
@@ -66,7 +74,7 @@ impl Hnsw {
             })
             .collect();
         let mut reverse: Vec<(u32, u8, u32)> = Vec::new();
-        for (u, plan) in range.clone().zip(&plans) {
+        for (&u, plan) in nodes.iter().zip(&plans) {
             for (l, links) in plan.iter().enumerate() {
                 self.set_links(u, l, links);
                 reverse.extend(links.iter().map(|&v| (v, l as u8, u)));
@@ -80,7 +88,7 @@ impl Hnsw {
             .map(|g| {
                 let (v, l) = (g[0].0, g[0].1 as usize);
                 let mut list: Vec<u32> = this.links(v, l).to_vec();
-                list.extend(g.iter().map(|e| e.2).filter(|u| !this.links(v, l).contains(u)));
+                list.extend(g.iter().map(|e| e.2));
                 if list.len() > this.cap(l) {
                     list = this.reselect(rows, v, &list, l);
                 }
@@ -90,7 +98,7 @@ impl Hnsw {
         for (v, l, list) in updates {
             self.set_links(v, l, &list);
         }
-        for u in range {
+        for &u in nodes {
             if self.levels[u as usize] > self.max_level {
                 self.entry = u;
                 self.max_level = self.levels[u as usize];

@@ -15,7 +15,9 @@
 //!   deterministic parallel HNSW: Manohar et al., "ParlayANN: Scalable and Deterministic Parallel Graph-Based
 //!   Approximate Nearest Neighbor Search Algorithms", PPoPP 2024). Each node of a batch searches the graph as it
 //!   stood before the batch (in parallel), then its links and the reverse links are written in node order.
-//!   Batches start at one node and grow to 2% of the graph, so early (sparse) graphs are built one node at a time.
+//!   Batches start at one node and grow to 2% of the graph, so early (sparse) graphs are built one node at a time;
+//!   a bulk build inserts the highest levels first and shuffles the rest by the seed, so that rows enrolled together
+//!   (the views of one track, each other's nearest neighbours) rarely share a batch.
 //! - Removal is the index's tombstone; [`Hnsw::repair`] reconnects the live nodes that pointed at removed ones
 //!   through the removed nodes' own neighbours (FreshDiskANN's delete consolidation: Singh et al., "FreshDiskANN: A
 //!   Fast and Accurate Graph-Based ANN Index for Streaming Similarity Search", arXiv:2105.09613, 2021) and then
@@ -39,6 +41,14 @@ use serde::{Deserialize, Serialize};
 const NO_NODE: u32 = u32::MAX;
 /// The highest layer a node may be drawn on (a level above it would need about `m^16` nodes).
 pub const MAX_LEVEL: usize = 15;
+
+/// A hash of `(seed, value)` (splitmix64's finaliser): level draws and insertion order.
+pub(crate) fn mix(seed: u64, value: u64) -> u64 {
+    let mut z = seed ^ value.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
 
 /// Graph shape and search width.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,15 +139,24 @@ impl Rows<'_> {
     /// `q . row(node)`.
     #[inline]
     pub fn dot(&self, q: &[f32], node: u32) -> f32 {
-        let mut out = [0.0f32];
         let n = node as usize;
         match *self {
-            Rows::F32 { data, dim, simd } => kernels::dots_f32(simd, q, &data[n * dim..(n + 1) * dim], dim, &mut out),
+            Rows::F32 { data, dim, simd } => kernels::dot_f32(simd, q, &data[n * dim..(n + 1) * dim]),
+            Rows::F16 { data, dim, simd } => kernels::dot_f16(simd, q, &data[n * dim..(n + 1) * dim]),
+        }
+    }
+
+    /// `q . row(n)` for four nodes at once (see [`kernels::dot4_f32`]).
+    #[inline]
+    pub fn dot4(&self, q: &[f32], nodes: [u32; 4]) -> [f32; 4] {
+        match *self {
+            Rows::F32 { data, dim, simd } => {
+                kernels::dot4_f32(simd, q, nodes.map(|n| &data[n as usize * dim..(n as usize + 1) * dim]))
+            }
             Rows::F16 { data, dim, simd } => {
-                kernels::dots_f16(simd, q, &data[n * dim..(n + 1) * dim], dim, &mut out, &mut Vec::new())
+                kernels::dot4_f16(simd, q, nodes.map(|n| &data[n as usize * dim..(n as usize + 1) * dim]))
             }
         }
-        out[0]
     }
 
     /// Row `node` widened to f32 into `out` (`dim` long).
@@ -264,11 +283,7 @@ impl Hnsw {
     /// The level drawn for node `node`: `floor(-ln(u) / ln(m))` (the paper's `mL = 1 / ln(M)`), `u` uniform in
     /// (0, 1] from a hash of the seed and the node number, capped at [`MAX_LEVEL`].
     fn draw_level(&self, node: u32) -> u8 {
-        let mut z = self.params.seed ^ (u64::from(node)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        // splitmix64 finaliser.
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = mix(self.params.seed, u64::from(node));
         let u = ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
         let level = (-u.ln() / (self.params.m as f64).ln()).floor();
         level.clamp(0.0, MAX_LEVEL as f64) as u8

@@ -109,8 +109,21 @@ impl Hnsw {
                     fresh.push(nb);
                 }
             }
-            for &nb in &fresh {
-                let s = Scored { score: rows.dot(q, nb), node: nb };
+            // Score the new neighbours four at a time (independent accumulations), then offer them in order.
+            let mut scores = [0.0f32; 4];
+            for (i, &nb) in fresh.iter().enumerate() {
+                if i % 4 == 0 {
+                    scores = if i + 4 <= fresh.len() {
+                        rows.dot4(q, [fresh[i], fresh[i + 1], fresh[i + 2], fresh[i + 3]])
+                    } else {
+                        let mut s = [0.0f32; 4];
+                        for (j, &x) in fresh[i..].iter().enumerate() {
+                            s[j] = rows.dot(q, x);
+                        }
+                        s
+                    };
+                }
+                let s = Scored { score: scores[i % 4], node: nb };
                 let full = best.len() >= ef;
                 if !full || best.peek().is_some_and(|w| s > w.0) {
                     todo.push(s);

@@ -12,7 +12,7 @@ use super::faiss::npy_header;
 use anyhow::{Context, Result, anyhow};
 use half::f16;
 use reid_gallery::hnsw::HnswParams;
-use reid_gallery::random::random_unit_rows;
+use reid_gallery::random::{LatentRows, random_unit_rows};
 use reid_gallery::topk::{Hit, TopK};
 use reid_gallery::{Filter, Index, Precision};
 use serde::{Deserialize, Serialize};
@@ -56,6 +56,9 @@ pub struct HnswBenchConfig {
     pub recall_queries: usize,
     /// Also time the exact scan on the same storage (batch 1 and batched).
     pub exact: bool,
+    /// The data: `latent` (views of identities on a low-dimensional manifold, [`LatentRows`]) or `random` (uniform
+    /// unit vectors: no neighbourhood structure, where every graph index fails; see the gallery README).
+    pub data: String,
 }
 
 impl Default for HnswBenchConfig {
@@ -76,9 +79,15 @@ impl Default for HnswBenchConfig {
             seed: 7,
             recall_queries: 100,
             exact: true,
+            data: "latent".into(),
         }
     }
 }
+
+/// Latent dimension of the `latent` data.
+const LATENT_DIM: usize = 32;
+/// Views per identity of the `latent` data.
+const LATENT_VIEWS: usize = 4;
 
 /// One measured configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,8 +134,19 @@ impl HnswReport {
     pub fn table(&self) -> String {
         let c = &self.config;
         let mut s = format!(
-            "HNSW top-{} over {} x {} random unit vectors, {} threads, M={} efConstruction={}, best of {} passes\n",
-            c.k, c.n, c.dim, c.threads, c.m, c.ef_construction, c.repeats
+            "HNSW top-{} over {} x {} unit vectors ({}), {} threads, M={} efConstruction={}, best of {} passes\n",
+            c.k,
+            c.n,
+            c.dim,
+            if c.data == "latent" {
+                format!("latent: {LATENT_VIEWS} views per identity on a {LATENT_DIM}-d manifold")
+            } else {
+                "uniform random".to_string()
+            },
+            c.threads,
+            c.m,
+            c.ef_construction,
+            c.repeats
         );
         s += &format!(
             "{:<22} {:<7} {:>6} {:>9} {:>11} {:>11} {:>9} {:>10} {:>9} {:>9}\n",
@@ -197,9 +217,12 @@ fn load_average() -> String {
 }
 
 /// Chunk `c` of the gallery (rows `c * CHUNK ..`), reproducible from the seed.
-fn chunk(cfg: &HnswBenchConfig, c: usize) -> Vec<f32> {
+fn chunk(cfg: &HnswBenchConfig, latent: Option<&LatentRows>, c: usize) -> Vec<f32> {
     let rows = (cfg.n - c * CHUNK).min(CHUNK);
-    random_unit_rows(rows, cfg.dim, cfg.seed ^ ((c as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03)))
+    match latent {
+        Some(g) => g.gallery(c * CHUNK, rows),
+        None => random_unit_rows(rows, cfg.dim, cfg.seed ^ ((c as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03))),
+    }
 }
 
 fn recall(truth: &[Vec<u64>], got: &[Vec<u64>]) -> f64 {
@@ -291,7 +314,16 @@ pub fn run(cfg: &HnswBenchConfig, faiss: Option<&FaissHnswSetup>) -> Result<Hnsw
     let load_start = load_average();
     let pool = rayon::ThreadPoolBuilder::new().num_threads(cfg.threads).build().context("thread pool")?;
     let nq = cfg.single_queries.max(cfg.batch).max(cfg.recall_queries).max(2);
-    let queries = random_unit_rows(nq, cfg.dim, cfg.seed.wrapping_add(1));
+    let latent = match cfg.data.as_str() {
+        "latent" => Some(LatentRows::new(cfg.dim, LATENT_DIM, LATENT_VIEWS, cfg.seed)),
+        "random" => None,
+        other => anyhow::bail!("--data `{other}`: expected latent or random"),
+    };
+    let latent = latent.as_ref();
+    let queries = match latent {
+        Some(g) => g.queries(nq, cfg.n.div_ceil(g.views())),
+        None => random_unit_rows(nq, cfg.dim, cfg.seed.wrapping_add(1)),
+    };
     let recall_q = &queries[..cfg.recall_queries.min(nq) * cfg.dim];
     let chunks = cfg.n.div_ceil(CHUNK);
 
@@ -312,7 +344,7 @@ pub fn run(cfg: &HnswBenchConfig, faiss: Option<&FaissHnswSetup>) -> Result<Hnsw
     };
     let mut tops = vec![TopK::new(cfg.k); recall_q.len() / cfg.dim];
     for c in 0..chunks {
-        let data = chunk(cfg, c);
+        let data = chunk(cfg, latent, c);
         if let Some((path, w)) = &mut npy {
             for part in data.chunks(1 << 16) {
                 let bytes: Vec<u8> = part.iter().flat_map(|v| v.to_le_bytes()).collect();
@@ -340,14 +372,14 @@ pub fn run(cfg: &HnswBenchConfig, faiss: Option<&FaissHnswSetup>) -> Result<Hnsw
             Precision::F16 => {
                 let mut v: Vec<f16> = Vec::with_capacity(cfg.n * cfg.dim);
                 for c in 0..chunks {
-                    v.extend(chunk(cfg, c).iter().map(|&x| f16::from_f32(x)));
+                    v.extend(chunk(cfg, latent, c).iter().map(|&x| f16::from_f32(x)));
                 }
                 Index::from_f16(cfg.dim, v, 0)
             }
             _ => {
                 let mut v: Vec<f32> = Vec::with_capacity(cfg.n * cfg.dim);
                 for c in 0..chunks {
-                    v.extend(chunk(cfg, c));
+                    v.extend(chunk(cfg, latent, c));
                 }
                 Index::from_vectors(cfg.dim, Precision::F32, v, 0)
             }
@@ -526,6 +558,7 @@ mod tests {
             seed: 3,
             recall_queries: 30,
             exact: true,
+            data: "latent".into(),
         };
         let r = run(&cfg, None).unwrap();
         let shape: Vec<(&str, &str, Option<usize>)> =

@@ -66,6 +66,10 @@ pub struct GalleryBenchArgs {
     /// `--index hnsw`: single queries timed per pass.
     #[arg(long, default_value_t = 200)]
     pub single: usize,
+    /// `--index hnsw`: the data, latent (views of identities on a 32-d manifold, like learned embeddings) or random
+    /// (uniform unit vectors: no neighbourhood structure, no graph index reaches a useful recall on them).
+    #[arg(long, default_value = "latent")]
+    pub data: String,
     /// `--index hnsw`: skip timing the exact scan on the same storage.
     #[arg(long)]
     pub no_exact: bool,
@@ -99,6 +103,7 @@ fn run_hnsw(args: &GalleryBenchArgs) -> Result<()> {
         single_queries: args.single,
         batch: args.batch,
         exact: !args.no_exact,
+        data: args.data.clone(),
         ..hnsw::HnswBenchConfig::default()
     };
     let dir = tempfile::tempdir()?;
