@@ -21,9 +21,9 @@
 
 pub mod budget;
 pub mod gallery;
-pub mod hnsw;
 #[cfg(feature = "cuda")]
 pub mod gpu;
+pub mod hnsw;
 pub mod index;
 pub mod kernels;
 #[cfg(feature = "net")]

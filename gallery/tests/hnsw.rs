@@ -68,10 +68,7 @@ fn hnsw_over_a_store_answers_like_exact_and_forget_leaves_the_graph() {
             assert_eq!(who.as_deref(), Some(format!("p{i}").as_str()));
         }
         // Filters through the gallery: only camera c1 rows.
-        let cam = QueryOptions {
-            filter: Filter { cameras: Some(vec!["c1".into()]), ..Filter::all() },
-            ..opts.clone()
-        };
+        let cam = QueryOptions { filter: Filter { cameras: Some(vec!["c1".into()]), ..Filter::all() }, ..opts.clone() };
         let q: Vec<f32> = (0..20).flat_map(|i| view(&centres, i, 9, 3)).collect();
         for r in g.search(&q, &cam).unwrap() {
             assert!(!r.matches.is_empty() && r.matches.iter().all(|m| m.camera.as_deref() == Some("c1")));

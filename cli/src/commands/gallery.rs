@@ -119,7 +119,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "f32")]
     pub precision: String,
     /// Search index: exact (scan), hnsw (approximate graph, f32/f16 only; rebuilt from the store at start), or auto
-    /// (exact below 200,000 embeddings, hnsw from there on; int8 stays exact).
+    /// (exact below 50,000 embeddings, hnsw from there on; int8 stays exact).
     #[arg(long, default_value = "auto")]
     pub index: String,
     /// HNSW links per node (2x on the bottom layer; FAISS's M).

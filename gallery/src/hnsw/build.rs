@@ -62,8 +62,7 @@ impl Hnsw {
                 with_visited(this.len(), |visited| {
                     for l in (0..=top).rev() {
                         visited.reset(this.len());
-                        let found =
-                            this.search_layer(rows, &q, &entry, this.params.ef_construction, l, &live, visited);
+                        let found = this.search_layer(rows, &q, &entry, this.params.ef_construction, l, &live, visited);
                         per_level[l] = this.select(rows, &found, this.cap(l));
                         if !found.is_empty() {
                             entry = found;
@@ -198,12 +197,8 @@ impl Hnsw {
             }
             let node = new_of[old];
             for l in 0..=level as usize {
-                let mapped: Vec<u32> = self
-                    .links(old as u32, l)
-                    .iter()
-                    .map(|&x| new_of[x as usize])
-                    .filter(|&x| x != NO_NODE)
-                    .collect();
+                let mapped: Vec<u32> =
+                    self.links(old as u32, l).iter().map(|&x| new_of[x as usize]).filter(|&x| x != NO_NODE).collect();
                 g.set_links(node, l, &mapped);
             }
         }

@@ -99,7 +99,8 @@ impl Hnsw {
         let too_big = |what: &str| io::Error::new(io::ErrorKind::InvalidInput, format!("hnsw graph: {what} over u32"));
         let u32_of = |v: usize, what: &str| u32::try_from(v).map_err(|_| too_big(what));
         w.write_all(MAGIC)?;
-        for (v, what) in [(dim, "dim"), (p.m, "m"), (p.ef_construction, "ef_construction"), (p.ef_search, "ef_search")] {
+        for (v, what) in [(dim, "dim"), (p.m, "m"), (p.ef_construction, "ef_construction"), (p.ef_search, "ef_search")]
+        {
             w.write_all(&u32_of(v, what)?.to_le_bytes())?;
         }
         w.write_all(&p.seed.to_le_bytes())?;
@@ -162,8 +163,7 @@ impl Hnsw {
             if entry != NO_NODE || max_level != 0 {
                 return Err(invalid("entry", "an empty graph with an entry point".into()));
             }
-        } else if entry as usize >= nodes || u32::from(levels[entry as usize]) != max_level || top as u32 != max_level
-        {
+        } else if entry as usize >= nodes || u32::from(levels[entry as usize]) != max_level || top as u32 != max_level {
             return Err(invalid("entry", format!("node {entry} on level {max_level} is not a top node of the graph")));
         }
         let s0 = 1 + 2 * params.m;

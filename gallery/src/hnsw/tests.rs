@@ -106,7 +106,8 @@ fn repair_drops_removed_nodes_and_keeps_recall() {
     // Remove 40%, in a pattern that hits every neighbourhood.
     let dead: Vec<bool> = (0..5000).map(|i| (i * 7) % 10 < 4).collect();
     g.repair(&rows(&data), &dead);
-    let kept: Vec<f32> = data.chunks_exact(DIM).zip(&dead).filter(|(_, d)| !**d).flat_map(|(r, _)| r.to_vec()).collect();
+    let kept: Vec<f32> =
+        data.chunks_exact(DIM).zip(&dead).filter(|(_, d)| !**d).flat_map(|(r, _)| r.to_vec()).collect();
     assert_eq!(g.len(), 3000);
     for n in 0..g.len() as u32 {
         for l in 0..=g.levels[n as usize] as usize {

@@ -177,5 +177,8 @@ fn graph_bytes_round_trip_and_stale_graphs_are_refused() {
     // Truncated: refused.
     assert!(fresh.clone().read_graph(&mut &bytes[..bytes.len() - 3]).is_err());
     // int8 storage takes no graph.
-    assert_eq!(Index::new(DIM, Precision::Int8).enable_hnsw(params()), Err(IndexError::GraphPrecision(Precision::Int8)));
+    assert_eq!(
+        Index::new(DIM, Precision::Int8).enable_hnsw(params()),
+        Err(IndexError::GraphPrecision(Precision::Int8))
+    );
 }

@@ -40,9 +40,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use thiserror::Error;
 
+pub use graph::{AUTO_HNSW_MIN_ROWS, IndexKind, REPAIR_FRACTION};
 /// Which rows a search may return (the protocol's type; the index resolves it per search).
 pub use reid_protocol::Filter;
-pub use graph::{AUTO_HNSW_MIN_ROWS, IndexKind, REPAIR_FRACTION};
 pub use search::{GEMM_MIN_BATCH, GEMM_MIN_BATCH_F16, GEMM_MIN_BATCH_I8, RESCORE_FACTOR};
 
 /// "No camera" / "no identity" code.

@@ -462,13 +462,7 @@ pub fn run(cfg: &HnswBenchConfig, faiss: Option<&FaissHnswSetup>) -> Result<Hnsw
         }
     }
     let goal = goal_lines(&rows, cfg.k);
-    Ok(HnswReport {
-        config: cfg.clone(),
-        rows,
-        faiss_info,
-        load_average: (load_start, load_average()),
-        goal,
-    })
+    Ok(HnswReport { config: cfg.clone(), rows, faiss_info, load_average: (load_start, load_average()), goal })
 }
 
 /// Per storage of ours: the fastest row with recall >= 0.95 against FAISS's fastest such row, and build times.
