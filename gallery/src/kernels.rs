@@ -119,6 +119,67 @@ pub fn dots_f16(simd: Simd, query: &[f32], rows: &[f16], dim: usize, out: &mut [
     }
 }
 
+/// `query . row` for one f32 row (the graph's random accesses: four accumulators, no streaming prefetch).
+///
+/// # Panics
+/// When the lengths differ.
+#[inline]
+pub fn dot_f32(simd: Simd, query: &[f32], row: &[f32]) -> f32 {
+    assert_eq!(query.len(), row.len(), "dot_f32: lengths differ");
+    match simd.0 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU features were detected (see `Simd::detect`) and the lengths are equal.
+        Level::Avx2 | Level::Avx512 => unsafe { x86::dot_f32(query, row) },
+        _ => portable_dot(query, row),
+    }
+}
+
+/// `query . row` for one f16 row, widened in registers (see [`dot_f32`]).
+///
+/// # Panics
+/// When the lengths differ.
+#[inline]
+pub fn dot_f16(simd: Simd, query: &[f32], row: &[f16]) -> f32 {
+    assert_eq!(query.len(), row.len(), "dot_f16: lengths differ");
+    match simd.0 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU features were detected (see `Simd::detect`) and the lengths are equal.
+        Level::Avx2 | Level::Avx512 => unsafe { x86::dot_f16(query, row) },
+        _ => query.iter().zip(row).map(|(q, h)| q * h.to_f32()).sum(),
+    }
+}
+
+/// `query . rows[i]` for four f32 rows anywhere in memory (a graph node's neighbours): the query is loaded once
+/// per step for all four, and the four independent accumulations overlap their loads.
+///
+/// # Panics
+/// When a row's length differs from the query's.
+#[inline]
+pub fn dot4_f32(simd: Simd, query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+    assert!(rows.iter().all(|r| r.len() == query.len()), "dot4_f32: lengths differ");
+    match simd.0 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU features were detected (see `Simd::detect`) and the lengths are equal.
+        Level::Avx2 | Level::Avx512 => unsafe { x86::dot4_f32(query, rows) },
+        _ => rows.map(|r| portable_dot(query, r)),
+    }
+}
+
+/// [`dot4_f32`] for f16 rows (widened in registers).
+///
+/// # Panics
+/// When a row's length differs from the query's.
+#[inline]
+pub fn dot4_f16(simd: Simd, query: &[f32], rows: [&[f16]; 4]) -> [f32; 4] {
+    assert!(rows.iter().all(|r| r.len() == query.len()), "dot4_f16: lengths differ");
+    match simd.0 {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the CPU features were detected (see `Simd::detect`) and the lengths are equal.
+        Level::Avx2 | Level::Avx512 => unsafe { x86::dot4_f16(query, rows) },
+        _ => rows.map(|r| query.iter().zip(r).map(|(q, h)| q * h.to_f32()).sum()),
+    }
+}
+
 /// Widens f16 values into `dst` (same length).
 pub fn widen_f16(simd: Simd, src: &[f16], dst: &mut [f32]) {
     assert_eq!(src.len(), dst.len(), "widen_f16: lengths differ");
@@ -378,6 +439,79 @@ mod x86 {
     dots_kernel!(dots_f32, f32, load_f32, "avx2,fma", |x: f32| x);
     dots_kernel!(dots_f16, f16, load_f16, "avx2,fma,f16c", |x: f16| x.to_f32());
 
+    macro_rules! dot_kernel {
+        ($name:ident, $elem:ty, $load:ident, $features:literal, $to_f32:expr) => {
+            /// One row: 32 values a step into four accumulators (short dependency chains), scalar tail.
+            ///
+            /// # Safety
+            /// The CPU must support the enabled features; `query.len() == row.len()` (checked by the wrapper).
+            #[target_feature(enable = $features)]
+            pub unsafe fn $name(query: &[f32], row: &[$elem]) -> f32 {
+                let dim = query.len();
+                let body = dim / 32 * 32;
+                let (q, r) = (query.as_ptr(), row.as_ptr());
+                let mut acc = [_mm256_setzero_ps(); 4];
+                let mut d = 0;
+                while d < body {
+                    // SAFETY: d + 32 <= body <= dim = both lengths.
+                    unsafe {
+                        for (i, a) in acc.iter_mut().enumerate() {
+                            *a = _mm256_fmadd_ps($load(r.add(d + 8 * i)), load_f32(q.add(d + 8 * i)), *a);
+                        }
+                    }
+                    d += 32;
+                }
+                let to_f32 = $to_f32;
+                let tail: f32 = (body..dim).map(|i| query[i] * to_f32(row[i])).sum();
+                hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) + tail
+            }
+        };
+    }
+
+    dot_kernel!(dot_f32, f32, load_f32, "avx2,fma", |x: f32| x);
+    dot_kernel!(dot_f16, f16, load_f16, "avx2,fma,f16c", |x: f16| x.to_f32());
+
+    macro_rules! dot4_kernel {
+        ($name:ident, $elem:ty, $load:ident, $features:literal, $to_f32:expr) => {
+            /// Four rows anywhere: 16 values a step, two accumulators per row; scalar tails.
+            ///
+            /// # Safety
+            /// The CPU must support the enabled features; every row is `query.len()` long (checked by the
+            /// wrapper).
+            #[target_feature(enable = $features)]
+            pub unsafe fn $name(query: &[f32], rows: [&[$elem]; 4]) -> [f32; 4] {
+                let dim = query.len();
+                let body = dim / 16 * 16;
+                let q = query.as_ptr();
+                let p = rows.map(|r| r.as_ptr());
+                let mut acc = [_mm256_setzero_ps(); 8];
+                let mut d = 0;
+                while d < body {
+                    // SAFETY: d + 16 <= body <= dim, the length of the query and of every row.
+                    unsafe {
+                        let q0 = load_f32(q.add(d));
+                        let q1 = load_f32(q.add(d + 8));
+                        for i in 0..4 {
+                            acc[2 * i] = _mm256_fmadd_ps($load(p[i].add(d)), q0, acc[2 * i]);
+                            acc[2 * i + 1] = _mm256_fmadd_ps($load(p[i].add(d + 8)), q1, acc[2 * i + 1]);
+                        }
+                    }
+                    d += 16;
+                }
+                let to_f32 = $to_f32;
+                let mut out = [0.0f32; 4];
+                for i in 0..4 {
+                    let tail: f32 = (body..dim).map(|j| query[j] * to_f32(rows[i][j])).sum();
+                    out[i] = hsum(_mm256_add_ps(acc[2 * i], acc[2 * i + 1])) + tail;
+                }
+                out
+            }
+        };
+    }
+
+    dot4_kernel!(dot4_f32, f32, load_f32, "avx2,fma", |x: f32| x);
+    dot4_kernel!(dot4_f16, f16, load_f16, "avx2,fma,f16c", |x: f16| x.to_f32());
+
     /// Horizontal sum of eight 32-bit lanes.
     #[inline]
     #[target_feature(enable = "avx2")]
@@ -551,6 +685,32 @@ mod tests {
                 (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
             })
             .collect()
+    }
+
+    #[test]
+    fn single_row_dots_match_the_reference() {
+        for dim in [1, 7, 31, 32, 33, 64, 256, 300] {
+            let (q, r) = (data(dim, 8), data(dim, 9));
+            let h: Vec<f16> = r.iter().map(|&x| f16::from_f32(x)).collect();
+            let hw: Vec<f32> = h.iter().map(|x| x.to_f32()).collect();
+            let want32: f64 = q.iter().zip(&r).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+            let want16: f64 = q.iter().zip(&hw).map(|(a, b)| f64::from(*a) * f64::from(*b)).sum();
+            for simd in Simd::all_supported() {
+                assert!((f64::from(dot_f32(simd, &q, &r)) - want32).abs() < 1e-5, "{simd:?} {dim}");
+                assert!((f64::from(dot_f16(simd, &q, &h)) - want16).abs() < 1e-5, "{simd:?} {dim}");
+                let r2: Vec<f32> = r.iter().map(|x| -x).collect();
+                let h2: Vec<f16> = r2.iter().map(|&x| f16::from_f32(x)).collect();
+                let four = dot4_f32(simd, &q, [&r, &r2, &r, &q]);
+                let qq: f64 = q.iter().map(|a| f64::from(*a) * f64::from(*a)).sum();
+                for (got, want) in four.iter().zip([want32, -want32, want32, qq]) {
+                    assert!((f64::from(*got) - want).abs() < 1e-5, "{simd:?} {dim}: {four:?}");
+                }
+                let four = dot4_f16(simd, &q, [&h, &h2, &h2, &h]);
+                for (got, want) in four.iter().zip([want16, -want16, -want16, want16]) {
+                    assert!((f64::from(*got) - want).abs() < 1e-5, "{simd:?} {dim}: {four:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! - [`store`]: every embedding and its metadata in a redb file; enrolments are acknowledged once durable.
 //! - [`index`]: in-memory exact top-k (f32, f16 or int8 + exact re-scoring), SIMD scans for single queries, GEMM for batches
 //!   ([`kernels`], [`topk`]).
+//! - [`hnsw`]: an HNSW graph (approximate top-k) over the index's f32/f16 rows, with filters, removal and repair.
 //! - [`budget`]: what one query request may cost (re-ranking pairs, matches) and which requests are heavy.
 //! - [`gallery`]: the two together ([`Gallery`]), forgetting, retention and shard merging ([`merge_topk`]).
 //! - [`payload`], [`record`]: request/reply types, validating decoders whose errors name the field, and the data
@@ -23,6 +24,7 @@ pub mod budget;
 pub mod gallery;
 #[cfg(feature = "cuda")]
 pub mod gpu;
+pub mod hnsw;
 pub mod index;
 pub mod kernels;
 #[cfg(feature = "net")]

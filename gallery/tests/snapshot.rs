@@ -230,3 +230,29 @@ fn sigkill_during_an_enrolment_burst_with_snapshots_loses_nothing() {
         assert!(Store::open(&path, None).is_ok());
     }
 }
+
+#[test]
+fn a_snapshot_keeps_the_hnsw_graph() {
+    use reid_gallery::index::IndexKind;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.redb");
+    let hnsw = |snapshot| GalleryConfig { index: IndexKind::Hnsw, ..config(snapshot, Precision::F16) };
+    let want = {
+        let g = Gallery::open(&path, hnsw(true)).unwrap();
+        g.enroll(items(1_500, 9)).unwrap();
+        g.forget(&Forget::Identity("p6".into())).unwrap(); // tombstones repaired, snapshot rewritten
+        g.enroll(items(40, 10)).unwrap();
+        g.save_snapshot().unwrap();
+        assert!(g.stats().unwrap().index.graph.is_some());
+        answers(&g)
+    };
+    let g = Gallery::open(&path, hnsw(true)).unwrap();
+    assert_eq!(g.opened_from(), &IndexSource::Snapshot);
+    assert!(g.stats().unwrap().index.graph.is_some(), "the graph was not loaded");
+    assert_eq!(answers(&g), want, "the loaded graph answers differently");
+    drop(g);
+    // Served exactly from the same snapshot: the graph is dropped, answers are exact.
+    let g = Gallery::open(&path, GalleryConfig { index: IndexKind::Exact, ..config(true, Precision::F16) }).unwrap();
+    assert_eq!(g.opened_from(), &IndexSource::Snapshot);
+    assert!(g.stats().unwrap().index.graph.is_none());
+}

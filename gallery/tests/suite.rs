@@ -5,6 +5,7 @@ mod device;
 mod forget;
 mod gallery;
 mod gpu;
+mod hnsw;
 mod net;
 mod snapshot;
 mod tls;

@@ -118,6 +118,19 @@ pub struct ServeArgs {
     /// codes, about 4x fewer bytes, then re-score the best candidates exactly in f32; 5 bytes per value in RAM).
     #[arg(long, default_value = "f32")]
     pub precision: String,
+    /// Search index: exact (scan), hnsw (approximate graph, f32/f16 only; rebuilt from the store at start), or auto
+    /// (exact below 50,000 embeddings, hnsw from there on; int8 stays exact).
+    #[arg(long, default_value = "auto")]
+    pub index: String,
+    /// HNSW links per node (2x on the bottom layer; FAISS's M).
+    #[arg(long, default_value_t = reid_gallery::hnsw::DEFAULT_M)]
+    pub hnsw_m: usize,
+    /// HNSW construction search width (efConstruction).
+    #[arg(long, default_value_t = reid_gallery::hnsw::DEFAULT_EF_CONSTRUCTION)]
+    pub hnsw_ef_construction: usize,
+    /// HNSW query search width (efSearch; at least k is used): higher finds more of the exact top-k, slower.
+    #[arg(long, default_value_t = reid_gallery::hnsw::DEFAULT_EF_SEARCH)]
+    pub hnsw_ef_search: usize,
     /// Search threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -339,9 +352,20 @@ fn serve(args: ServeArgs) -> Result<()> {
     if !(args.threshold.is_finite() && (-1.0..=1.0).contains(&args.threshold)) {
         bail!("--threshold {} is outside [-1, 1]", args.threshold);
     }
+    let index: reid_gallery::index::IndexKind =
+        args.index.parse().map_err(|e: String| anyhow::anyhow!("--index `{}`: {e}", args.index))?;
+    let hnsw = reid_gallery::hnsw::HnswParams {
+        m: args.hnsw_m,
+        ef_construction: args.hnsw_ef_construction,
+        ef_search: args.hnsw_ef_search,
+        ..Default::default()
+    };
+    hnsw.check().map_err(|e| anyhow::anyhow!("--hnsw-*: {e}"))?;
     let config = GalleryConfig {
         dim: args.dim,
         precision,
+        index,
+        hnsw,
         threads: args.threads,
         threshold: args.threshold,
         ttl_ms: args.ttl.map(|d| d.as_millis() as i64),
@@ -370,6 +394,10 @@ fn serve(args: ServeArgs) -> Result<()> {
     };
     let n = gallery.len();
     let dim = gallery.dim();
+    let searched = match gallery.stats()?.index.graph {
+        Some(g) => format!("hnsw m={} ef_search={}", g.m, g.ef_search),
+        None => "exact".to_owned(),
+    };
     let gallery = std::sync::Arc::new(gallery);
     // Registered before serving, so a stop request from now on writes the snapshot first.
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
@@ -383,7 +411,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "gallery `{}`: {n} embeddings ({dim}-d, {precision}, top-k on {device}) from {from} in {:.2} s; serving {} \
+        "gallery `{}`: {n} embeddings ({dim}-d, {precision}, {searched}, top-k on {device}) from {from} in {:.2} s; serving {} \
          on {} (zenoh id {})",
         keys.name,
         started.elapsed().as_secs_f64(),

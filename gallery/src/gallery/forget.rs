@@ -29,7 +29,7 @@ impl Gallery {
             }
             Forget::All { camera } => (self.store.forget_time_range(TimeRange::ALL, camera.as_deref())?, "all"),
         };
-        self.remove_indexed(&ids);
+        self.remove_indexed(&ids, true);
         let started = std::time::Instant::now();
         let bytes = self.store.scrub()?;
         let ms = started.elapsed().as_millis() as u64;
@@ -62,7 +62,7 @@ impl Gallery {
     pub fn expire_before(&self, cutoff_ms: i64) -> Result<u64, GalleryError> {
         let _w = self.lock_writer();
         let ids = self.store.expire(cutoff_ms)?;
-        self.remove_indexed(&ids);
+        self.remove_indexed(&ids, false);
         if !ids.is_empty() {
             tracing::info!(expired = ids.len(), cutoff_ms, "retention");
         }

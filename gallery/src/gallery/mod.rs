@@ -15,7 +15,8 @@ mod search;
 use search::result_of;
 
 use crate::budget::{OverBudget, QueryBudget};
-use crate::index::{Index, IndexError, IndexStats, Precision};
+use crate::hnsw::HnswParams;
+use crate::index::{Index, IndexError, IndexKind, IndexStats, Precision};
 use crate::payload::{self, EnrollReply, ErrorReply, ForgetReply, Match, PayloadError, Query, QueryReply, QueryResult};
 use crate::record::{NewEmbedding, now_ms};
 use crate::rerank::RerankConfig;
@@ -53,6 +54,12 @@ pub struct GalleryConfig {
     /// snapshot free of forgotten records. Off: the index is always rebuilt from the store.
     #[serde(default)]
     pub snapshot: bool,
+    /// Exact scan, HNSW graph, or `auto` (exact below [`crate::index::AUTO_HNSW_MIN_ROWS`] rows).
+    #[serde(default)]
+    pub index: IndexKind,
+    /// The HNSW graph's shape and search width (when one is built).
+    #[serde(default)]
+    pub hnsw: HnswParams,
 }
 
 impl Default for GalleryConfig {
@@ -67,6 +74,8 @@ impl Default for GalleryConfig {
             budget: QueryBudget::default(),
             heavy_threads: 0,
             snapshot: false,
+            index: IndexKind::Auto,
+            hnsw: HnswParams::default(),
         }
     }
 }
@@ -106,6 +115,9 @@ pub enum GalleryError {
     /// Writing the index snapshot failed.
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    /// The configuration cannot be served (e.g. an HNSW graph over int8 storage).
+    #[error("gallery config: {0}")]
+    Config(String),
 }
 
 impl GalleryError {
@@ -211,6 +223,12 @@ impl Gallery {
     /// [`GalleryConfig::snapshot`]) or rebuilds it from the store, and applies the retention TTL.
     pub fn open(path: impl AsRef<Path>, config: GalleryConfig) -> Result<Gallery, GalleryError> {
         let started = std::time::Instant::now();
+        if config.index == IndexKind::Hnsw && config.precision == Precision::Int8 {
+            return Err(GalleryError::Config(
+                "--index hnsw links f32 or f16 vectors; use --precision f32 or f16 (or --index exact for int8)".into(),
+            ));
+        }
+        config.hnsw.check().map_err(GalleryError::Config)?;
         let store = Store::open(path, config.dim)?;
         let tag = store.tag()?;
         let snap = snapshot::path_for(store.path());
@@ -246,6 +264,26 @@ impl Gallery {
             .thread_name(|i| format!("gallery-search-{i}"))
             .build()
             .map_err(|e| GalleryError::ThreadPool(e.to_string()))?;
+        let want_graph = config.precision != Precision::Int8 && config.index.uses_graph(index.len());
+        let same_graph = index.graph().is_some_and(|g| {
+            let p = g.params();
+            (p.m, p.ef_construction, p.seed) == (config.hnsw.m, config.hnsw.ef_construction, config.hnsw.seed)
+        });
+        if want_graph && same_graph {
+            index.set_ef_search(config.hnsw.ef_search); // the snapshot's graph, as built with these settings
+        } else if !want_graph && index.graph().is_some() {
+            index.disable_hnsw();
+        } else if want_graph {
+            let t = std::time::Instant::now();
+            pool.install(|| index.enable_hnsw(config.hnsw)).map_err(|e| GalleryError::Config(e.to_string()))?;
+            tracing::info!(
+                nodes = index.len(),
+                m = config.hnsw.m,
+                ef_construction = config.hnsw.ef_construction,
+                ms = t.elapsed().as_millis() as u64,
+                "hnsw graph built from the store"
+            );
+        }
         let heavy = match config.heavy_threads {
             0 => (pool.current_num_threads() / 2).max(1),
             n => n,
@@ -260,6 +298,7 @@ impl Gallery {
             from = ?opened_from,
             embeddings = index.len(),
             precision = %config.precision,
+            index = if index.graph().is_some() { "hnsw" } else { "exact" },
             threads = pool.current_num_threads(),
             heavy_threads = heavy,
             ms = started.elapsed().as_millis() as u64,
@@ -320,6 +359,13 @@ impl Gallery {
             return Ok(None);
         }
         let started = std::time::Instant::now();
+        // Tombstones of a graph are repaired away first: the snapshot holds live rows only. The writer lock held
+        // by the caller keeps the index unchanged between the two locks.
+        if self.read_index().tombstones() > 0 {
+            let mut guard = self.write_index();
+            let index = &mut *guard;
+            self.pool.install(|| index.compact());
+        }
         let bytes = snapshot::save(&self.snapshot_path(), &tag, &self.read_index())?;
         *saved = Some(tag);
         tracing::info!(
@@ -334,7 +380,12 @@ impl Gallery {
     /// Answers top-k on the device `make` builds from the current index (a GPU copy with feature `cuda`) from now
     /// on; the copy follows every insert and removal. An error from `make` leaves the CPU answering.
     pub fn attach_device<E>(&self, make: impl FnOnce(&Index) -> Result<Box<dyn DeviceIndex>, E>) -> Result<String, E> {
-        let index = self.write_index();
+        let mut index = self.write_index();
+        if index.graph().is_some() {
+            // A GPU scans exactly faster than the graph walks: the device answers from the exact rows.
+            tracing::info!("dropping the HNSW graph: top-k runs exactly on the device");
+            index.disable_hnsw();
+        }
         let device = make(&index)?;
         let name = device.name();
         tracing::info!(device = %name, rows = index.len(), "top-k on the device");
@@ -359,11 +410,18 @@ impl Gallery {
         }
     }
 
-    /// Removes `ids` from the index (and its device copy).
-    fn remove_indexed(&self, ids: &[u64]) {
-        let mut index = self.write_index();
-        index.remove(ids);
-        self.mirror(&index, |d, i| d.removed(i, ids));
+    /// Removes `ids` from the index (and its device copy). With an HNSW graph removed rows are tombstones until
+    /// repaired; `compact` repairs at once (a forget: forgotten vectors leave memory as well as the file).
+    fn remove_indexed(&self, ids: &[u64], compact: bool) {
+        let mut guard = self.write_index();
+        let index = &mut *guard;
+        self.pool.install(|| {
+            index.remove(ids);
+            if compact {
+                index.compact();
+            }
+        });
+        self.mirror(index, |d, i| d.removed(i, ids));
     }
 
     /// Runs re-ranking's all-pairs pass on `backend` from now on (a GPU with feature `cuda`; the CPU by default).
@@ -445,20 +503,38 @@ impl Gallery {
     }
 
     fn index_new(&self, ids: &[u64], items: &[NewEmbedding]) -> Result<(), GalleryError> {
-        let mut index = self.write_index();
+        let mut guard = self.write_index();
+        let index = &mut *guard;
         index.reserve(items.len());
         let mut failed = None;
         let mut inserted = 0;
-        for (id, e) in ids.iter().zip(items) {
-            if let Err(source) = index.insert(*id, &e.meta, &e.vector) {
-                let path = self.store.path().display().to_string();
-                failed = Some(GalleryError::Index { path, id: *id, source });
-                break;
+        self.pool.install(|| {
+            for (id, e) in ids.iter().zip(items) {
+                if let Err(source) = index.insert(*id, &e.meta, &e.vector) {
+                    let path = self.store.path().display().to_string();
+                    failed = Some(GalleryError::Index { path, id: *id, source });
+                    break;
+                }
+                inserted += 1;
             }
-            inserted += 1;
+        });
+        if failed.is_none()
+            && index.graph().is_none()
+            && self.config.index == IndexKind::Auto
+            && self.config.precision != Precision::Int8
+            && self.config.index.uses_graph(index.len())
+            && self.device_name().is_none()
+        {
+            // `auto` crossing the size where the graph wins: built once, enrolments wait meanwhile (not with a
+            // GPU answering top-k: its exact scan is faster than the graph).
+            let t = std::time::Instant::now();
+            self.pool
+                .install(|| index.enable_hnsw(self.config.hnsw))
+                .map_err(|e| GalleryError::Config(e.to_string()))?;
+            tracing::info!(nodes = index.len(), ms = t.elapsed().as_millis() as u64, "index auto: hnsw graph built");
         }
         // The device follows exactly what entered the index, even when an insert failed part way.
-        self.mirror(&index, |d, i| d.appended(i, &ids[..inserted]));
+        self.mirror(index, |d, i| d.appended(i, &ids[..inserted]));
         failed.map_or(Ok(()), Err)
     }
 

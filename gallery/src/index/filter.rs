@@ -25,7 +25,7 @@ impl Index {
             ok
         });
         RowFilter {
-            trivial: cameras.is_none() && filter.time.is_all() && !filter.identified_only,
+            trivial: cameras.is_none() && filter.time.is_all() && !filter.identified_only && self.dead_count == 0,
             cameras,
             time: filter.time,
             identified_only: filter.identified_only,
@@ -36,6 +36,9 @@ impl Index {
     pub(super) fn accept(&self, f: &RowFilter, row: usize) -> bool {
         if f.trivial {
             return true;
+        }
+        if self.dead_count > 0 && self.dead[row] {
+            return false;
         }
         if f.identified_only && self.identities[row] == NONE {
             return false;
@@ -61,12 +64,19 @@ impl Index {
         }
     }
 
-    /// One byte per row in storage order, 1 where `filter` admits the row; `None` when it admits every row.
+    /// One byte per live row in storage order (the order of [`Index::rows_f32`]), 1 where `filter` admits the
+    /// row; `None` when it admits every row.
     pub fn row_mask(&self, filter: &Filter) -> Option<Vec<u8>> {
         let f = self.compile(filter);
         if f.trivial {
             return None;
         }
-        Some((0..self.len()).map(|r| u8::from(self.accept(&f, r))).collect())
+        Some((0..self.rows()).filter(|&r| !self.is_dead(r)).map(|r| u8::from(self.accept(&f, r))).collect())
+    }
+
+    /// Whether row `row` is a removed row kept for the graph (a tombstone).
+    #[inline]
+    pub(super) fn is_dead(&self, row: usize) -> bool {
+        self.dead_count > 0 && self.dead[row]
     }
 }

@@ -22,12 +22,16 @@
 //! The index is a plain value (`&mut self` to change it); the gallery wraps it in a lock.
 
 mod filter;
+mod graph;
+#[cfg(test)]
+mod graph_tests;
 #[cfg(test)]
 mod int8_tests;
 mod intern;
 mod persist;
 mod search;
 
+use crate::hnsw::Hnsw;
 use crate::kernels;
 use crate::record::Metadata;
 use half::f16;
@@ -37,6 +41,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use thiserror::Error;
 
+pub use graph::{AUTO_HNSW_MIN_ROWS, IndexKind, REPAIR_FRACTION};
 /// Which rows a search may return (the protocol's type; the index resolves it per search).
 pub use reid_protocol::Filter;
 pub use search::{GEMM_MIN_BATCH, GEMM_MIN_BATCH_F16, GEMM_MIN_BATCH_I8, RESCORE_FACTOR};
@@ -95,6 +100,9 @@ pub enum IndexError {
     /// An id already present.
     #[error("id {0} is already in the index")]
     DuplicateId(u64),
+    /// An HNSW graph was asked for over int8 storage.
+    #[error("an HNSW graph links f32 or f16 rows; this index stores {0}")]
+    GraphPrecision(Precision),
 }
 
 #[derive(Clone, Debug)]
@@ -137,6 +145,24 @@ pub struct IndexStats {
     pub identities: usize,
     /// Distinct cameras present.
     pub cameras: usize,
+    /// The HNSW graph, when searches go through one.
+    #[serde(default)]
+    pub graph: Option<GraphStats>,
+}
+
+/// Figures of an index's HNSW graph.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GraphStats {
+    /// Links per node (upper layers; twice on layer 0).
+    pub m: usize,
+    /// Construction search width.
+    pub ef_construction: usize,
+    /// Query search width.
+    pub ef_search: usize,
+    /// Bytes of links and levels.
+    pub bytes: usize,
+    /// Removed rows still in the graph, waiting for repair.
+    pub tombstones: usize,
 }
 
 /// Exact inner-product top-k index with per-row metadata.
@@ -154,6 +180,13 @@ pub struct Index {
     identity_names: Interner,
     /// int8 storage: candidates per wanted match that the code scan keeps for exact re-scoring.
     rescore: usize,
+    /// The HNSW graph over the rows (node = row), when searches are approximate.
+    graph: Option<Hnsw>,
+    /// With a graph, removal leaves the row as a tombstone (flag set, id gone from `row_of`) until
+    /// [`Index::compact`]; empty (or all false) otherwise.
+    dead: Vec<bool>,
+    /// Tombstones held.
+    dead_count: usize,
 }
 
 impl Index {
@@ -176,6 +209,9 @@ impl Index {
             camera_names: Interner::default(),
             identity_names: Interner::default(),
             rescore: RESCORE_FACTOR,
+            graph: None,
+            dead: Vec::new(),
+            dead_count: 0,
         }
     }
 
@@ -204,6 +240,22 @@ impl Index {
                 Vectors::I8 { codes, scales, exact: data }
             }
         };
+        ix.ids = (first_id..first_id + n as u64).collect();
+        ix.timestamps = vec![0; n];
+        ix.cameras = vec![NONE; n];
+        ix.identities = vec![NONE; n];
+        ix.tracks = vec![None; n];
+        ix.row_of = ix.ids.iter().enumerate().map(|(r, &id)| (id, r as u32)).collect();
+        ix
+    }
+
+    /// An f16 index over `data` (`rows x dim` half floats, normalised before rounding), ids `first_id..`, no
+    /// metadata (benchmarks that generate data in chunks without holding it in f32).
+    pub fn from_f16(dim: usize, data: Vec<f16>, first_id: u64) -> Index {
+        assert!(dim > 0 && data.len().is_multiple_of(dim), "from_f16: data is not rows x dim");
+        let n = data.len() / dim;
+        let mut ix = Index::new(dim, Precision::F16);
+        ix.vectors = Vectors::F16(data);
         ix.ids = (first_id..first_id + n as u64).collect();
         ix.timestamps = vec![0; n];
         ix.cameras = vec![NONE; n];
@@ -257,14 +309,19 @@ impl Index {
         }
     }
 
-    /// Rows held.
+    /// Live rows held (removed rows excluded, also while they wait as tombstones for the graph's repair).
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.row_of.len()
     }
 
-    /// Whether the index is empty.
+    /// Whether the index holds no live row.
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.row_of.is_empty()
+    }
+
+    /// Storage rows, tombstones included.
+    pub(crate) fn rows(&self) -> usize {
+        self.ids.len()
     }
 
     /// Whether `id` is held.
@@ -296,11 +353,20 @@ impl Index {
         self.cameras.push(self.camera_names.intern(meta.camera.as_deref()));
         self.identities.push(self.identity_names.intern(meta.identity.as_deref()));
         self.tracks.push(meta.track_id);
+        if self.graph.is_some() {
+            self.dead.push(false);
+            self.extend_graph();
+        }
         Ok(())
     }
 
-    /// Removes the rows of `ids` (ids not held are ignored); returns how many were removed.
+    /// Removes the rows of `ids` (ids not held are ignored); returns how many were removed. With an HNSW graph the
+    /// rows become tombstones (never returned) and the graph is repaired once they pass [`REPAIR_FRACTION`] of the
+    /// rows ([`Index::compact`]).
     pub fn remove(&mut self, ids: &[u64]) -> usize {
+        if self.graph.is_some() {
+            return self.remove_tombstone(ids);
+        }
         let mut removed = 0;
         for id in ids {
             let Some(row) = self.row_of.remove(id) else { continue };
@@ -366,6 +432,13 @@ impl Index {
             vector_bytes,
             identities: self.identity_names.distinct_live(),
             cameras: self.camera_names.distinct_live(),
+            graph: self.graph.as_ref().map(|g| GraphStats {
+                m: g.params().m,
+                ef_construction: g.params().ef_construction,
+                ef_search: g.params().ef_search,
+                bytes: g.memory_bytes(),
+                tombstones: self.dead_count,
+            }),
         }
     }
 
@@ -374,14 +447,24 @@ impl Index {
         &self.ids
     }
 
-    /// Every row's id and vector (widened to f32), in storage order, for copying the index to another device.
+    /// Every live row's id and vector (widened to f32), in storage order, for copying the index to another device.
     pub fn rows_f32(&self) -> (Vec<u64>, Vec<f32>) {
-        let data = match &self.vectors {
+        let mut data = match &self.vectors {
             Vectors::F32(v) => v.clone(),
             Vectors::F16(v) => v.iter().map(|h| h.to_f32()).collect(),
             Vectors::I8 { exact, .. } => exact.clone(),
         };
-        (self.ids.clone(), data)
+        let mut ids = self.ids.clone();
+        if self.dead_count > 0 {
+            let live: Vec<usize> = (0..self.rows()).filter(|&r| !self.dead[r]).collect();
+            for (to, &from) in live.iter().enumerate() {
+                ids[to] = ids[from];
+                data.copy_within(from * self.dim..(from + 1) * self.dim, to * self.dim);
+            }
+            ids.truncate(live.len());
+            data.truncate(live.len() * self.dim);
+        }
+        (ids, data)
     }
 }
 

@@ -28,6 +28,10 @@ fn precision_code(p: Precision) -> u8 {
 impl Index {
     /// Writes every row and name (module docs).
     pub fn write_to(&self, w: &mut impl Write) -> io::Result<()> {
+        if self.tombstones() > 0 {
+            let why = "index: tombstones wait for repair; call compact() before writing a snapshot";
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, why));
+        }
         put(w, self.len() as u64)?;
         put(w, self.dim as u32)?;
         put(w, precision_code(self.precision()))?;
@@ -111,6 +115,9 @@ impl Index {
             camera_names,
             identity_names,
             rescore,
+            graph: None,
+            dead: Vec::new(),
+            dead_count: 0,
         })
     }
 }

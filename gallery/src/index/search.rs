@@ -43,6 +43,25 @@ impl Index {
     /// # Panics
     /// When `queries.len()` is not a multiple of the dimension.
     pub fn search_with(&self, simd: Simd, queries: &[f32], k: usize, filter: &Filter) -> Vec<Vec<Hit>> {
+        if self.graph.is_some() {
+            return self.search_graph(simd, queries, k, filter);
+        }
+        self.search_exact_with(simd, queries, k, filter)
+    }
+
+    /// Exact top-`k` (the scan or the batched kernels), also when an HNSW graph is attached.
+    ///
+    /// # Panics
+    /// When `queries.len()` is not a multiple of the dimension.
+    pub fn search_exact(&self, queries: &[f32], k: usize, filter: &Filter) -> Vec<Vec<Hit>> {
+        self.search_exact_with(Simd::detect(), queries, k, filter)
+    }
+
+    /// [`Index::search_exact`] with a chosen kernel family.
+    ///
+    /// # Panics
+    /// When `queries.len()` is not a multiple of the dimension.
+    pub fn search_exact_with(&self, simd: Simd, queries: &[f32], k: usize, filter: &Filter) -> Vec<Vec<Hit>> {
         assert!(self.dim > 0 && queries.len().is_multiple_of(self.dim), "search: queries are not nq x dim");
         let nq = queries.len() / self.dim;
         if nq == 0 {
@@ -77,7 +96,7 @@ impl Index {
             .map(|q| {
                 let mut top = TopK::new(k.min(self.len()));
                 let mut row = vec![0.0f32; self.dim];
-                for r in 0..self.len() {
+                for r in 0..self.rows() {
                     self.row_f32(r, &mut row);
                     let s = kernels::portable_dot(q, &row);
                     if self.accept(&f, r) {
@@ -99,7 +118,7 @@ impl Index {
     }
 
     fn scan(&self, simd: Simd, q: &[f32], k: usize, f: &RowFilter) -> Vec<Hit> {
-        let n = self.len();
+        let n = self.rows();
         let dim = self.dim;
         let chunks = n.div_ceil(SCAN_CHUNK);
         (0..chunks)
@@ -152,7 +171,7 @@ impl Index {
         scales: &[f32],
         exact: &[f32],
     ) -> Vec<Hit> {
-        let n = self.len();
+        let n = self.rows();
         let dim = self.dim;
         let mut qc = vec![0i8; dim];
         let qs = kernels::quantize_i8(q, &mut qc);
@@ -200,7 +219,7 @@ impl Index {
     /// query's floor.
     fn search_blocked(&self, simd: Simd, queries: &[f32], nq: usize, k: usize, f: &RowFilter) -> Vec<Vec<Hit>> {
         let (qb, rb) = simd.block_shape();
-        let n = self.len();
+        let n = self.rows();
         let dim = self.dim;
         let packed = kernels::pack_queries(queries, nq, dim, qb);
         let qblocks = nq.div_ceil(qb);
@@ -287,7 +306,7 @@ impl Index {
     }
 
     fn search_gemm(&self, simd: Simd, queries: &[f32], nq: usize, k: usize, f: &RowFilter) -> Vec<Vec<Hit>> {
-        let n = self.len();
+        let n = self.rows();
         let dim = self.dim;
         let tiles = n.div_ceil(GEMM_TILE);
         let fresh = || (vec![TopK::new(k); nq], vec![0.0f32; nq * GEMM_TILE], Vec::<f32>::new());

@@ -9,8 +9,8 @@
 //! the next start a rebuild.
 //!
 //! File layout (little-endian): magic `REIDSNAP`, format version (u32), store uid, generation and records (u64
-//! each), dimension (u32), precision (u8), index kind (u8: 0 = exact), the body ([`Index::write_to`]), CRC-32 of
-//! everything before it (u32). Written to `<file>.tmp`, fsynced, renamed over the old one, directory fsynced.
+//! each), dimension (u32), precision (u8), index kind (u8: 0 = exact, 1 = with an HNSW graph), the body
+//! ([`Index::write_to`], then [`Index::write_graph`] for kind 1), CRC-32 of everything before it (u32). Written to `<file>.tmp`, fsynced, renamed over the old one, directory fsynced.
 
 pub(crate) mod io;
 
@@ -26,6 +26,7 @@ const MAGIC: &[u8; 8] = b"REIDSNAP";
 /// The snapshot format this build writes and reads.
 pub const FORMAT: u32 = 1;
 const KIND_EXACT: u8 = 0;
+const KIND_HNSW: u8 = 1;
 
 /// Why a snapshot was not used (each names the file).
 #[derive(Debug, Error)]
@@ -91,8 +92,11 @@ pub fn save(path: &Path, tag: &StoreTag, index: &Index) -> Result<u64, SnapshotE
         put(&mut w, tag.records)?;
         put(&mut w, index.dim() as u32)?;
         put(&mut w, precision_code(index.precision()))?;
-        put(&mut w, KIND_EXACT)?;
+        put(&mut w, if index.graph().is_some() { KIND_HNSW } else { KIND_EXACT })?;
         index.write_to(&mut w)?;
+        if index.graph().is_some() {
+            index.write_graph(&mut w)?;
+        }
         let (crc, mut inner) = w.finish();
         put(&mut inner, crc)?;
         let file = inner.into_inner().map_err(|e| e.into_error())?;
@@ -155,11 +159,14 @@ pub fn load(path: &Path, tag: &StoreTag, dim: usize, precision: Precision) -> Re
     if got_precision != precision_code(precision) {
         return Err(stale(format!("written at another precision than {precision}")));
     }
-    if kind != KIND_EXACT {
-        return Err(stale(format!("index kind {kind} is not the exact index")));
+    if kind != KIND_EXACT && kind != KIND_HNSW {
+        return Err(damaged(format!("unknown index kind {kind}")));
     }
     let rows = usize::try_from(records).map_err(|_| damaged(format!("{records} records")))?;
-    let index = Index::read_from(&mut r, rows, dim, precision).map_err(short)?;
+    let mut index = Index::read_from(&mut r, rows, dim, precision).map_err(short)?;
+    if kind == KIND_HNSW {
+        index.read_graph(&mut r).map_err(|e| damaged(format!("HNSW graph: {e}")))?;
+    }
     let (crc, mut rest) = r.finish();
     let stored = get::<u32>(&mut rest).map_err(short)?;
     if stored != crc {

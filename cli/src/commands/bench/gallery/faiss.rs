@@ -150,17 +150,23 @@ pub struct FaissSetup {
 /// The text of `tools/reference/bench_faiss_topk.py`, built in so the benchmark runs away from the source tree.
 pub const FAISS_SCRIPT: &str = include_str!("../../../../../tools/reference/bench_faiss_topk.py");
 
-/// Writes a C-order little-endian float32 `.npy` file (format 1.0).
-pub fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) -> std::io::Result<()> {
-    assert_eq!(data.len(), rows * cols, "write_npy: data is not rows x cols");
+/// The header of a C-order little-endian float32 `.npy` file (format 1.0) of `rows x cols`, padded to 64 bytes.
+pub fn npy_header(rows: usize, cols: usize) -> Vec<u8> {
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {cols}), }}");
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
     header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out
+}
+
+/// Writes a C-order little-endian float32 `.npy` file (format 1.0).
+pub fn write_npy(path: &Path, data: &[f32], rows: usize, cols: usize) -> std::io::Result<()> {
+    assert_eq!(data.len(), rows * cols, "write_npy: data is not rows x cols");
     let mut f = std::io::BufWriter::with_capacity(1 << 22, std::fs::File::create(path)?);
-    f.write_all(b"\x93NUMPY\x01\x00")?;
-    f.write_all(&(header.len() as u16).to_le_bytes())?;
-    f.write_all(header.as_bytes())?;
+    f.write_all(&npy_header(rows, cols))?;
     for chunk in data.chunks(1 << 16) {
         let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
         f.write_all(&bytes)?;

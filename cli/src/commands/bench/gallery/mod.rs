@@ -1,5 +1,6 @@
 //! `reid bench gallery`: exact top-k of the gallery index (f32 and f16 storage, batch 1 and batched) against
-//! FAISS `IndexFlatIP` on the same random unit vectors and thread count, in one run ([`faiss`]); with `--gpu`,
+//! FAISS `IndexFlatIP` on the same random unit vectors and thread count, in one run ([`faiss`]); with
+//! `--index hnsw`, the HNSW graph against FAISS `IndexHNSWFlat` ([`hnsw`]); with `--gpu`,
 //! the GPU path against the CPU (`gpu`, feature `gallery-cuda`). `reid bench gallery-load`: the Zenoh server
 //! under concurrent clients. `reid bench gallery-restart` ([`restart`]): time to the first answer after a restart,
 //! index rebuilt from the store vs loaded from its snapshot.
@@ -7,6 +8,7 @@
 pub mod faiss;
 #[cfg(feature = "gallery-cuda")]
 pub mod gpu;
+pub mod hnsw;
 pub mod restart;
 
 use anyhow::Result;
@@ -47,6 +49,35 @@ pub struct GalleryBenchArgs {
     /// Re-ranking size for `--gpu`: queries x gallery items.
     #[arg(long, default_value = "500x5000", value_parser = parse_size)]
     pub rerank_size: (usize, usize),
+    /// What to benchmark: exact (the scans against FAISS flat and SQ8) or hnsw (our graph against FAISS
+    /// IndexHNSWFlat with the same M, efConstruction and efSearch values).
+    #[arg(long, default_value = "exact")]
+    pub index: String,
+    /// `--index hnsw`: links per node (FAISS's M).
+    #[arg(long, default_value_t = reid_gallery::hnsw::DEFAULT_M)]
+    pub hnsw_m: usize,
+    /// `--index hnsw`: construction width (efConstruction).
+    #[arg(long, default_value_t = reid_gallery::hnsw::DEFAULT_EF_CONSTRUCTION)]
+    pub hnsw_ef_construction: usize,
+    /// `--index hnsw`: query widths to measure on the same graphs, comma-separated (efSearch).
+    #[arg(long, default_value = "64,128,256", value_delimiter = ',')]
+    pub hnsw_ef_search: Vec<usize>,
+    /// `--index hnsw`: our storages, comma-separated (f16, f32).
+    #[arg(long, default_value = "f16,f32", value_delimiter = ',')]
+    pub precision: Vec<String>,
+    /// `--index hnsw`: single queries timed per pass.
+    #[arg(long, default_value_t = 200)]
+    pub single: usize,
+    /// `--index hnsw`: the data, latent (views of identities on a 32-d manifold, like learned embeddings) or random
+    /// (uniform unit vectors: no neighbourhood structure, no graph index reaches a useful recall on them).
+    #[arg(long, default_value = "latent")]
+    pub data: String,
+    /// `--index hnsw`: skip timing the exact scan on the same storage.
+    #[arg(long)]
+    pub no_exact: bool,
+    /// `--index hnsw`: directory for the FAISS input file (n x dim x 4 bytes; default: the system temp dir).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
@@ -55,8 +86,57 @@ fn parse_size(s: &str) -> Result<(usize, usize), String> {
     Ok((n(a)?, n(b)?))
 }
 
+/// Runs `reid bench gallery --index hnsw`.
+fn run_hnsw(args: &GalleryBenchArgs) -> Result<()> {
+    let precisions = args
+        .precision
+        .iter()
+        .map(|p| p.parse::<reid_gallery::Precision>().map_err(|e| anyhow::anyhow!("--precision: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let cfg = hnsw::HnswBenchConfig {
+        n: args.n,
+        dim: args.dim,
+        k: args.k,
+        threads: args.threads.unwrap_or_else(rayon::current_num_threads),
+        m: args.hnsw_m,
+        ef_construction: args.hnsw_ef_construction,
+        ef_search: args.hnsw_ef_search.clone(),
+        precisions,
+        single_queries: args.single,
+        batch: args.batch,
+        exact: !args.no_exact,
+        data: args.data.clone(),
+        ..hnsw::HnswBenchConfig::default()
+    };
+    let dir = tempfile::tempdir()?;
+    let script = dir.path().join("bench_faiss_hnsw.py");
+    std::fs::write(&script, hnsw::FAISS_HNSW_SCRIPT)?;
+    let work_dir = match &args.work_dir {
+        Some(d) => d.join(format!("reid-hnsw-bench-{}", std::process::id())),
+        None => dir.path().join("data"),
+    };
+    let faiss = (!args.skip_reference).then(|| hnsw::FaissHnswSetup {
+        python: args.python.clone(),
+        script,
+        work_dir: work_dir.clone(),
+    });
+    let report = hnsw::run(&cfg, faiss.as_ref());
+    let _ = std::fs::remove_dir_all(&work_dir);
+    let report = report?;
+    print!("{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_vec_pretty(&report)?)?;
+    }
+    Ok(())
+}
+
 /// Runs `reid bench gallery`.
 pub fn run(args: &GalleryBenchArgs) -> Result<()> {
+    match args.index.as_str() {
+        "exact" => {}
+        "hnsw" => return run_hnsw(args),
+        other => anyhow::bail!("--index `{other}`: expected exact or hnsw"),
+    }
     let cfg = BenchConfig {
         n: args.n,
         dim: args.dim,

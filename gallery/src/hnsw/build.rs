@@ -1,0 +1,215 @@
+//! Construction (deterministic batched insertion), neighbour selection, and repair after removals.
+
+use super::search::{Scored, with_visited};
+use super::{Hnsw, NO_NODE, Rows, mix};
+use rayon::prelude::*;
+
+/// Largest insertion batch (nodes searched in parallel against the same graph).
+const MAX_BATCH: usize = 1 << 16;
+/// A batch is at most this fraction of the graph it is inserted into (1/50 = 2%).
+const BATCH_DIVISOR: usize = 50;
+
+impl Hnsw {
+    /// Adds graph nodes for rows `len()..rows.len()`, in deterministic batches (see the module docs); rows with
+    /// `dead(row)` are walked through but never linked to. The new nodes are inserted highest level first (as FAISS
+    /// does), and within a level in an order shuffled by the seed: rows enrolled together (the views of one track)
+    /// then rarely share a batch, whose members cannot link to each other directly.
+    pub fn extend(&mut self, rows: &Rows<'_>, dead: &(dyn Fn(u32) -> bool + Sync)) {
+        let start = self.len();
+        let target = rows.len();
+        if target <= start {
+            return;
+        }
+        for _ in start..target {
+            self.push_node();
+        }
+        let mut order: Vec<u32> = (start as u32..target as u32).collect();
+        let seed = self.params.seed;
+        order.sort_by_cached_key(|&n| (std::cmp::Reverse(self.levels[n as usize]), mix(seed ^ 0x0D0E, u64::from(n))));
+        let mut done = 0;
+        while done < order.len() {
+            let batch = ((start + done) / BATCH_DIVISOR).clamp(1, MAX_BATCH).min(order.len() - done);
+            self.insert_batch(rows, &order[done..done + batch], dead);
+            done += batch;
+        }
+    }
+
+    /// Inserts `nodes` (pushed already, not yet linked): searches in parallel against the graph as it was, then
+    /// writes their links and the reverse links in node order.
+    fn insert_batch(&mut self, rows: &Rows<'_>, nodes: &[u32], dead: &(dyn Fn(u32) -> bool + Sync)) {
+        let mut nodes = nodes;
+        if self.entry == NO_NODE {
+            // The first node: nothing to link to.
+            self.entry = nodes[0];
+            self.max_level = self.levels[nodes[0] as usize];
+            nodes = &nodes[1..];
+            if nodes.is_empty() {
+                return;
+            }
+        }
+        let live = |n: u32| !dead(n);
+        let dim = rows.dim();
+        let this = &*self;
+        let plans: Vec<Vec<Vec<u32>>> = nodes
+            .par_iter()
+            .map(|&u| {
+                let mut q = vec![0.0f32; dim];
+                rows.widen(u, &mut q);
+                let top = (this.levels[u as usize] as usize).min(this.max_level as usize);
+                let Some(start) = this.descend(rows, &q, top) else { return Vec::new() };
+                let mut entry = vec![start];
+                let mut per_level = vec![Vec::new(); top + 1];
+                with_visited(this.len(), |visited| {
+                    for l in (0..=top).rev() {
+                        visited.reset(this.len());
+                        let found = this.search_layer(rows, &q, &entry, this.params.ef_construction, l, &live, visited);
+                        per_level[l] = this.select(rows, &found, this.cap(l));
+                        if !found.is_empty() {
+                            entry = found;
+                        }
+                    }
+                });
+                per_level
+            })
+            .collect();
+        let mut reverse: Vec<(u32, u8, u32)> = Vec::new();
+        for (&u, plan) in nodes.iter().zip(&plans) {
+            for (l, links) in plan.iter().enumerate() {
+                self.set_links(u, l, links);
+                reverse.extend(links.iter().map(|&v| (v, l as u8, u)));
+            }
+        }
+        reverse.par_sort_unstable();
+        let groups: Vec<&[(u32, u8, u32)]> = reverse.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1).collect();
+        let this = &*self;
+        let updates: Vec<(u32, usize, Vec<u32>)> = groups
+            .par_iter()
+            .map(|g| {
+                let (v, l) = (g[0].0, g[0].1 as usize);
+                let mut list: Vec<u32> = this.links(v, l).to_vec();
+                list.extend(g.iter().map(|e| e.2));
+                if list.len() > this.cap(l) {
+                    list = this.reselect(rows, v, &list, l);
+                }
+                (v, l, list)
+            })
+            .collect();
+        for (v, l, list) in updates {
+            self.set_links(v, l, &list);
+        }
+        for &u in nodes {
+            if self.levels[u as usize] > self.max_level {
+                self.entry = u;
+                self.max_level = self.levels[u as usize];
+            }
+        }
+    }
+
+    /// The paper's neighbour-selection heuristic (Alg. 4, without keeping pruned candidates, as FAISS and hnswlib
+    /// do): walking `found` best first, a candidate is kept when no already kept node is closer to it (by inner
+    /// product) than the query is; at most `cap`.
+    pub(super) fn select(&self, rows: &Rows<'_>, found: &[Scored], cap: usize) -> Vec<u32> {
+        let mut kept: Vec<u32> = Vec::with_capacity(cap);
+        let mut buf = vec![0.0f32; rows.dim()];
+        for c in found {
+            if kept.len() >= cap {
+                break;
+            }
+            rows.widen(c.node, &mut buf);
+            if kept.iter().all(|&s| rows.dot(&buf, s) <= c.score) {
+                kept.push(c.node);
+            }
+        }
+        kept
+    }
+
+    /// `node`'s links on `level` chosen again from `candidates` (scored against the node, heuristic selection).
+    fn reselect(&self, rows: &Rows<'_>, node: u32, candidates: &[u32], level: usize) -> Vec<u32> {
+        let mut q = vec![0.0f32; rows.dim()];
+        rows.widen(node, &mut q);
+        let mut scored: Vec<Scored> = candidates.iter().map(|&c| Scored { score: rows.dot(&q, c), node: c }).collect();
+        scored.sort_unstable_by(|a, b| b.cmp(a));
+        self.select(rows, &scored, self.cap(level))
+    }
+
+    /// Removes the nodes with `dead[node]` (FreshDiskANN's consolidation): every live node that links to a removed
+    /// one chooses its links again from its live links and the removed nodes' live links; then the live nodes are
+    /// renumbered densely in their order (node `i` becomes the number of live nodes before it), as the index
+    /// compacts its rows. `rows` are the rows before compaction.
+    ///
+    /// # Panics
+    /// When `dead` is shorter than the graph.
+    pub fn repair(&mut self, rows: &Rows<'_>, dead: &[bool]) {
+        assert!(dead.len() >= self.len(), "repair: dead flags shorter than the graph");
+        let n = self.len();
+        let this = &*self;
+        let work: Vec<(u32, usize)> = (0..n as u32)
+            .filter(|&p| !dead[p as usize])
+            .flat_map(|p| (0..=this.levels[p as usize] as usize).map(move |l| (p, l)))
+            .filter(|&(p, l)| this.links(p, l).iter().any(|&x| dead[x as usize]))
+            .collect();
+        let updates: Vec<(u32, usize, Vec<u32>)> = work
+            .par_iter()
+            .map(|&(p, l)| {
+                let mut cands: Vec<u32> = Vec::new();
+                for &x in this.links(p, l) {
+                    if dead[x as usize] {
+                        cands.extend(this.links(x, l).iter().filter(|&&y| !dead[y as usize] && y != p));
+                    } else {
+                        cands.push(x);
+                    }
+                }
+                cands.sort_unstable();
+                cands.dedup();
+                let list = if cands.len() > this.cap(l) { this.reselect(rows, p, &cands, l) } else { cands };
+                (p, l, list)
+            })
+            .collect();
+        for (p, l, list) in updates {
+            self.set_links(p, l, &list);
+        }
+        self.renumber(dead);
+    }
+
+    /// Drops the dead nodes and renumbers the rest densely (links mapped; every live link points at a live node).
+    fn renumber(&mut self, dead: &[bool]) {
+        let n = self.len();
+        let mut new_of = vec![NO_NODE; n];
+        let mut next = 0u32;
+        for (i, slot) in new_of.iter_mut().enumerate() {
+            if !dead[i] {
+                *slot = next;
+                next += 1;
+            }
+        }
+        let mut g = Hnsw::new(self.dim, self.params);
+        let (s0, s) = (1 + self.m0(), 1 + self.params.m);
+        for old in (0..n).filter(|&i| !dead[i]) {
+            let level = self.levels[old];
+            g.levels.push(level);
+            g.links0.push(0);
+            g.links0.extend(std::iter::repeat_n(0, s0 - 1));
+            if level > 0 {
+                g.upper_at.push(g.upper.len() as u32);
+                g.upper.resize(g.upper.len() + level as usize * s, 0);
+            } else {
+                g.upper_at.push(NO_NODE);
+            }
+            let node = new_of[old];
+            for l in 0..=level as usize {
+                let mapped: Vec<u32> =
+                    self.links(old as u32, l).iter().map(|&x| new_of[x as usize]).filter(|&x| x != NO_NODE).collect();
+                g.set_links(node, l, &mapped);
+            }
+        }
+        // Entry: the old one when it lives, else the first live node of the highest level.
+        if self.entry != NO_NODE && !dead[self.entry as usize] {
+            g.entry = new_of[self.entry as usize];
+            g.max_level = self.max_level;
+        } else if let Some(best) = (0..g.len()).max_by_key(|&i| (g.levels[i], std::cmp::Reverse(i))) {
+            g.entry = best as u32;
+            g.max_level = g.levels[best];
+        }
+        *self = g;
+    }
+}

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""FAISS HNSW reference for `reid bench gallery --index hnsw` (cli/src/commands/bench/gallery/hnsw.rs).
+
+Reads the gallery the Rust side wrote as a float32 .npy (L2-normalised rows) in chunks (plain reads, not a memory
+map, so the process's peak RSS is FAISS's own), builds `faiss.IndexHNSWFlat(d, M, METRIC_INNER_PRODUCT)` with the
+given efConstruction (timed), then for every efSearch times top-k at batch 1 and at a larger batch and returns the
+ids of the first --check queries (each searched alone) for recall. Runs in its own process so that its peak memory
+(`ru_maxrss`) is separable from ours. Prints one JSON object on stdout:
+
+    {"build_s": .., "peak_rss_mib": .., "info": "faiss 1.x, ...",
+     "rows": [{"ef_search", "batch", "queries_per_s", "ms_per_call"}, ...],
+     "ids": {"<ef_search>": [[top-k ids of query 0], ...]}}
+
+Usage: bench_faiss_hnsw.py --data gallery.npy --queries queries.npy --m 32 --ef-construction 200
+       --ef-search 64,128 [--k 10] [--threads 2] [--single 200] [--batch 64] [--batches 4] [--repeats 3]
+       [--check 100]
+Each timing is the fastest of --repeats passes.
+"""
+
+import argparse
+import ast
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+
+try:
+    import faiss
+except ImportError:  # pragma: no cover - reported to the caller
+    sys.exit("faiss is not installed in this interpreter: pip install faiss-cpu")
+
+
+def npy_shape(f):
+    """Reads a version 1.0/2.0 .npy header; returns (rows, cols), leaving `f` at the data."""
+    magic = f.read(8)
+    if magic[:6] != b"\x93NUMPY":
+        sys.exit("not a .npy file")
+    hlen = int.from_bytes(f.read(2 if magic[6] == 1 else 4), "little")
+    header = ast.literal_eval(f.read(hlen).decode("latin1"))
+    if header["descr"] != "<f4" or header["fortran_order"]:
+        sys.exit(f"expected C-order <f4, got {header}")
+    return header["shape"]
+
+
+def time_single(index, xq, k, n, repeats):
+    for i in range(2):
+        index.search(xq[i : i + 1], k)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for i in range(n):
+            index.search(xq[i : i + 1], k)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def time_batch(index, xq, k, batch, batches, repeats):
+    q = np.ascontiguousarray(xq[:batch])
+    index.search(q, k)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(batches):
+            index.search(q, k)
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--queries", required=True)
+    ap.add_argument("--m", type=int, required=True)
+    ap.add_argument("--ef-construction", type=int, required=True)
+    ap.add_argument("--ef-search", required=True, help="comma-separated efSearch values")
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--single", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batches", type=int, default=4)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--check", type=int, default=100)
+    ap.add_argument("--chunk", type=int, default=65536)
+    a = ap.parse_args()
+
+    faiss.omp_set_num_threads(a.threads)
+    xq = np.ascontiguousarray(np.load(a.queries), dtype=np.float32)
+    with open(a.data, "rb") as f:
+        n, d = npy_shape(f)
+        index = faiss.IndexHNSWFlat(d, a.m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = a.ef_construction
+        t0 = time.perf_counter()
+        done = 0
+        while done < n:
+            take = min(a.chunk, n - done)
+            x = np.fromfile(f, dtype="<f4", count=take * d).reshape(take, d)
+            index.add(x)
+            del x
+            done += take
+        build_s = time.perf_counter() - t0
+
+    rows, ids = [], {}
+    check = min(a.check, xq.shape[0])
+    for ef in (int(v) for v in a.ef_search.split(",")):
+        index.hnsw.efSearch = ef
+        s1 = time_single(index, xq, a.k, a.single, a.repeats)
+        sb = time_batch(index, xq, a.k, a.batch, a.batches, a.repeats)
+        rows.append({"ef_search": ef, "batch": 1, "queries_per_s": a.single / s1, "ms_per_call": s1 * 1e3 / a.single})
+        rows.append(
+            {
+                "ef_search": ef,
+                "batch": a.batch,
+                "queries_per_s": a.batches * a.batch / sb,
+                "ms_per_call": sb * 1e3 / a.batches,
+            }
+        )
+        ids[str(ef)] = [index.search(xq[i : i + 1], a.k)[1][0].tolist() for i in range(check)]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+    info = f"faiss {faiss.__version__} IndexHNSWFlat(M={a.m}, METRIC_INNER_PRODUCT), efConstruction={a.ef_construction}, {a.threads} OpenMP threads"
+    json.dump({"build_s": build_s, "peak_rss_mib": peak, "info": info, "rows": rows, "ids": ids}, sys.stdout)
+    print()
+
+
+if __name__ == "__main__":
+    main()
