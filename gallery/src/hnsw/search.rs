@@ -73,6 +73,7 @@ pub(super) fn with_visited<R>(n: usize, f: impl FnOnce(&mut Visited) -> R) -> R 
 impl Hnsw {
     /// Best-first search of width `ef` on `level` from `entry` (the paper's Alg. 2). Every reached node is
     /// walked through; only nodes with `accept(node)` enter the result. Returns at most `ef` nodes, best first.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn search_layer(
         &self,
         rows: &Rows<'_>,

@@ -14,7 +14,7 @@ fn params() -> HnswParams {
 
 fn meta(i: u64) -> Metadata {
     Metadata {
-        identity: (i % 4 != 0).then(|| format!("p{}", i % 97)),
+        identity: (!i.is_multiple_of(4)).then(|| format!("p{}", i % 97)),
         camera: Some(format!("c{}", i % 5)),
         timestamp_ms: (i as i64) * 10,
         ..Metadata::default()

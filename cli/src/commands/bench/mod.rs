@@ -39,7 +39,7 @@ pub enum BenchCommand {
     /// Exact top-k of the gallery index (f32, f16; batch 1 and 64) against FAISS IndexFlatIP on the same data and
     /// threads (1M x 256 by default; needs faiss-cpu in --python for the reference).
     #[cfg(feature = "gallery")]
-    Gallery(gallery::GalleryBenchArgs),
+    Gallery(Box<gallery::GalleryBenchArgs>),
     /// The gallery server under load over Zenoh on loopback: concurrent clients (8) on a 100k x 256 gallery;
     /// queries/s, p50/p99 latency and the process memory at the start and end of the load.
     #[cfg(feature = "gallery")]
