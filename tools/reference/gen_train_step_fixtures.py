@@ -46,6 +46,7 @@ import os
 import sys
 import warnings
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -203,11 +204,19 @@ def build(net, seed):
     return model
 
 
+def f32(v):
+    """`v` rounded to float32: burn keeps these hyperparameters as f32 (SGD momentum, every weight decay, Adam's
+    betas and epsilon, the label-smoothing epsilon, the triplet margin, the center loss weight in the total). The
+    float64 run uses the same rounded constants, so the two differ by arithmetic alone (about 3e-8 relative in
+    the constants otherwise, which 20 chaotic steps amplify beyond the tolerances)."""
+    return float(np.float32(v))
+
+
 # ------------------------------------------------------------------------------------------------ losses
 def cross_entropy_label_smooth(logits, targets, epsilon):
     log_probs = F.log_softmax(logits, dim=1)
     q = torch.zeros_like(log_probs).scatter_(1, targets.unsqueeze(1), 1.0)
-    q = (1 - epsilon) * q + epsilon / logits.shape[1]
+    q = f32(1 - f32(epsilon)) * q + f32(f32(epsilon) / logits.shape[1])
     return (-q * log_probs).mean(0).sum()
 
 
@@ -257,13 +266,15 @@ def make_optimizer(model, s):
             weight_decay = s["train.optim.weight_decay_bias"]
         if s["train.optim.large_fc_lr"] and "classifier" in key:
             lr = s["train.optim.base_lr"] * 2
-        params.append({"params": [value], "lr": lr, "weight_decay": weight_decay, "name": key})
+        params.append({"params": [value], "lr": lr, "weight_decay": f32(weight_decay), "name": key})
     name = s["train.optim.name"]
     if name == "SGD":
-        return torch.optim.SGD(params, lr=s["train.optim.base_lr"], momentum=s["train.optim.momentum"])
+        return torch.optim.SGD(params, lr=s["train.optim.base_lr"], momentum=f32(s["train.optim.momentum"]))
+    betas, eps = (f32(0.9), f32(0.999)), f32(1e-8)  # torch's defaults, as burn stores them
     if name == "AdamW":
-        return torch.optim.AdamW(params, lr=s["train.optim.base_lr"], weight_decay=s["train.optim.weight_decay"])
-    return getattr(torch.optim, name)(params)
+        return torch.optim.AdamW(params, lr=s["train.optim.base_lr"], weight_decay=f32(s["train.optim.weight_decay"]),
+                                 betas=betas, eps=eps)
+    return getattr(torch.optim, name)(params, betas=betas, eps=eps)
 
 
 class WarmupMultiStepLR(torch.optim.lr_scheduler.LRScheduler):
@@ -320,7 +331,7 @@ def train_case(net, settings, init_state, images, labels):
     optimizer = make_optimizer(model, s)
     schedule = Schedule(optimizer, s)
     eps = LABEL_SMOOTH_EPSILON if s["model.label_smooth"] else 0.0
-    margin = None if s["model.no_margin"] else s["train.optim.triplet_loss_margin"]
+    margin = None if s["model.no_margin"] else f32(s["train.optim.triplet_loss_margin"])
     with_center = s["model.with_center_loss"]
     weight = s["train.optim.center_loss_weight"]
     centers = None
@@ -342,7 +353,7 @@ def train_case(net, settings, init_state, images, labels):
         c_loss = torch.zeros((), dtype=torch.float64)
         if with_center:
             c_loss = center_loss(centers, feat, y)
-            loss = loss + weight * c_loss
+            loss = loss + f32(weight) * c_loss
         optimizer.zero_grad(set_to_none=True)
         if with_center:
             center_opt.zero_grad(set_to_none=True)

@@ -42,8 +42,7 @@ fn device() -> Device {
     static CONFIGURED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     CONFIGURED.get_or_init(|| {
         let mut d = Device::flex();
-        d.configure(DeviceConfig::default().float_dtype(FloatDType::F64))
-            .expect("float64 on the CPU device");
+        d.configure(DeviceConfig::default().float_dtype(FloatDType::F64)).expect("float64 on the CPU device");
     });
     Device::flex()
 }
@@ -185,8 +184,11 @@ fn run_case(name: &str) -> Vec<String> {
             let got = read(&saved);
             std::fs::copy(&saved, Path::new(&snapshots).join(format!("burn_{name}_{step}.safetensors"))).unwrap();
             let snap = read(&Path::new(&snapshots).join(format!("{name}_{step}.safetensors")));
-            let mut rels: Vec<(f64, &String)> =
-                snap.iter().filter(|(k, _)| !k.contains("running")).filter_map(|(k, (_, v))| got.get(k).map(|(_, g)| (rel(g, v), k))).collect();
+            let mut rels: Vec<(f64, &String)> = snap
+                .iter()
+                .filter(|(k, _)| !k.contains("running"))
+                .filter_map(|(k, (_, v))| got.get(k).map(|(_, g)| (rel(g, v), k)))
+                .collect();
             rels.sort_by(|a, b| b.0.total_cmp(&a.0));
             println!("  worst after step {step}: {:?}", &rels[..12.min(rels.len())]);
         }
