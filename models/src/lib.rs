@@ -4,9 +4,11 @@
 //! - [`config`]: the `model` section of the spec as the network needs it.
 //! - [`backbone`]: the trunks.
 //! - [`jpm`]: TransReID's jigsaw patch module.
+//! - [`batch_norm`]: batch normalisation with PyTorch's running statistics.
 //! - [`reid`]: the ReID head and the whole network ([`ReidModel`]).
 
 pub mod backbone;
+pub mod batch_norm;
 pub mod config;
 pub mod error;
 pub mod export;

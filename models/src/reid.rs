@@ -3,6 +3,7 @@
 //! as in TransReID/SOLIDER-REID's `fcneck`), and for a ViT optionally TransReID's jigsaw patch module.
 
 use crate::backbone::Backbone;
+use crate::batch_norm::batch_norm;
 use crate::config::{Neck, NeckFeat, ReidConfig};
 use crate::error::ModelError;
 use crate::jpm::{Jpm, bnneck};
@@ -107,7 +108,7 @@ impl ReidModel {
     /// The BNNeck output (identity without a neck).
     fn neck(&self, f: Tensor<2>) -> Tensor<2> {
         match &self.bottleneck {
-            Some(bn) => bn.forward(f),
+            Some(bn) => batch_norm(bn, f),
             None => f,
         }
     }
@@ -128,7 +129,7 @@ impl ReidModel {
         let k = local.len() as f64;
         let mut parts = vec![g];
         for (f, bn) in local.into_iter().zip(&jpm.bottlenecks) {
-            parts.push(if after { bn.forward(f) } else { f }.div_scalar(k));
+            parts.push(if after { batch_norm(bn, f) } else { f }.div_scalar(k));
         }
         Tensor::cat(parts, 1)
     }
@@ -146,7 +147,7 @@ impl ReidModel {
             Some(jpm) => local
                 .into_iter()
                 .zip(jpm.bottlenecks.iter().zip(&jpm.classifiers))
-                .map(|(f, (bn, fc))| LocalOutput { logits: fc.forward(bn.forward(f.clone())), features: f })
+                .map(|(f, (bn, fc))| LocalOutput { logits: fc.forward(batch_norm(bn, f.clone())), features: f })
                 .collect(),
             None => Vec::new(),
         };

@@ -459,6 +459,8 @@ def parse_args(argv=None):
     ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ...")
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--no-validate", action="store_true", help="skip both validations (throughput only)")
+    ap.add_argument("--init", help="initial weights: a safetensors state dict with this model's names (the burn "
+                    "trainer's initial network, as `reid bench train` writes it); default: torchvision's init")
     ap.add_argument("--json", help="write the results here")
     return ap.parse_args(argv)
 
@@ -496,7 +498,15 @@ def main(argv=None):
     gallery_loader = DataLoader(ImageDataset([p for p, _, _ in gallery], [0] * len(gallery), eval_tf),
                                 batch_size=a.val_batch_size, shuffle=False, **loader_kw)
 
-    model = ReidNet(a.backbone, num_classes, a.feat_dim, a.last_stride).to(device)
+    model = ReidNet(a.backbone, num_classes, a.feat_dim, a.last_stride)
+    if a.init:
+        from safetensors.torch import load_file
+        state = load_file(a.init)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+        if missing or unexpected:
+            raise SystemExit(f"--init {a.init}: missing {missing}, unexpected {unexpected}")
+    model = model.to(device)
     optimizer = make_optimizer(model, a)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: warmup_multistep_factor(
         t, a.lr_steps, a.gamma, a.warmup_factor, a.warmup_epochs))

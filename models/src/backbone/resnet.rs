@@ -2,6 +2,7 @@
 //! 2016; v1.5: the stride sits on the 3x3 convolution of a bottleneck), with the ReID `last_stride`
 //! and a configurable width so that tiny variants exist for tests.
 
+use crate::batch_norm::batch_norm;
 use crate::config::{BlockKind, ResnetConfig};
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -88,13 +89,13 @@ impl Block {
     /// Runs the block.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = match &self.downsample {
-            Some(d) => d.bn.forward(d.conv.forward(x.clone())),
+            Some(d) => batch_norm(&d.bn, d.conv.forward(x.clone())),
             None => x.clone(),
         };
-        let mut out = relu(self.bn1.forward(self.conv1.forward(x)));
-        out = self.bn2.forward(self.conv2.forward(out));
+        let mut out = relu(batch_norm(&self.bn1, self.conv1.forward(x)));
+        out = batch_norm(&self.bn2, self.conv2.forward(out));
         if let (Some(conv3), Some(bn3)) = (&self.conv3, &self.bn3) {
-            out = bn3.forward(conv3.forward(relu(out)));
+            out = batch_norm(bn3, conv3.forward(relu(out)));
         }
         relu(out + identity)
     }
@@ -157,7 +158,7 @@ impl ResNet {
 
     /// The last stage's feature map `[N, C, H/16 or H/32, W/16 or W/32]`.
     pub fn forward_map(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut x = self.maxpool.forward(relu(self.bn1.forward(self.conv1.forward(x))));
+        let mut x = self.maxpool.forward(relu(batch_norm(&self.bn1, self.conv1.forward(x))));
         for block in self.layer1.iter().chain(&self.layer2).chain(&self.layer3).chain(&self.layer4) {
             x = block.forward(x);
         }

@@ -1,5 +1,6 @@
 //! Parameter groups as the strong baseline builds them (`solver/build.py` of reid-strong-baseline, TAO):
-//! biases (and BatchNorm shifts, PyTorch's `bias`) learn at `base_lr * bias_lr_factor` with
+//! biases (every parameter whose PyTorch name contains `bias`: BatchNorm/LayerNorm shifts, Swin's relative position
+//! bias tables) learn at `base_lr * bias_lr_factor` with
 //! `weight_decay_bias`; with `large_fc_lr` the classifier learns at `2 * base_lr`; everything else at `base_lr`
 //! with `weight_decay`. One burn [`ModuleOptimizer`] holds one optimiser per group (burn matches groups by
 //! module path), and the learning rate of each group is set per step.
@@ -47,8 +48,10 @@ pub struct OptimSettings {
     pub large_fc_lr: bool,
 }
 
-/// Module paths of biases: `*.bias` and BatchNorm's shift `*.beta` (PyTorch's `bn.bias`).
-const BIAS_PATTERN: &str = r"(^|\.)(bias|beta)$";
+/// Module paths of the "bias" group: every parameter whose PyTorch name contains `bias`, as the baseline's,
+/// TAO's and TransReID's `make_optimizer` test it (`"bias" in key`): `*.bias`, the norms' shift `*.beta`
+/// (PyTorch's `bn.bias` / `norm.bias`) and Swin's `relative_position_bias_table`.
+const BIAS_PATTERN: &str = r"bias|(^|\.)beta$";
 /// Module paths of the ID classifiers (the global one and JPM's per local feature, TransReID's `classifier_1..4`,
 /// which its `make_optimizer` matches by the name `classifier` as well).
 const CLASSIFIER_PATTERN: &str = r"^(classifier|jpm\.classifiers\.\d+)\.";

@@ -11,7 +11,7 @@ use crate::data::loader::mix_seed;
 use crate::data::sampler::epoch_seed;
 use crate::data::{Batch, train_stream};
 use crate::loss::LossValues;
-use crate::optim::clip_global_norm;
+use crate::optim::{GroupRates, clip_global_norm};
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use reid_models::ReidModel;
@@ -38,18 +38,45 @@ pub fn train_epoch(
     for batch in stream {
         let batch = batch?;
         let images = batch.len();
-        let step = [epoch as u64, sums.batches as u64];
-        let (mut params, values, correct) = gradients(plan, &mut s, batch, step)?;
-        if !values.total.is_finite() {
-            return Err(TrainError::Diverged { epoch, batch: sums.batches + 1, value: values.total });
-        }
-        let norm = clip_global_norm(&s.model, &mut params, plan.clip_grad_norm);
-        s.model = s.optim.step_rates(&rates, s.model, params);
-        sums.add(&values, correct, norm, images);
+        let (stepped, out) = train_step(plan, s, batch, &rates, [epoch as u64, sums.batches as u64])?;
+        s = stepped;
+        sums.add(&out.values, out.correct, out.grad_norm, images);
         observer.batch_end(sums.batches, sums.loss / sums.batches as f64, sums.correct / sums.images as f64, lr);
     }
     let record = sums.record(epoch, lr, started.elapsed().as_secs_f64());
     Ok((s, record))
+}
+
+/// What one training step measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepOutcome {
+    /// The losses of the batch (before the update).
+    pub values: LossValues,
+    /// Images the classifier got right.
+    pub correct: f64,
+    /// The global gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// One training step, the loop's own: forward and losses of `batch`, backward, the center loss's SGD step,
+/// gradient clipping (`train.clip_grad_norm`) and the grouped optimiser step at `rates`. `step` is `[epoch
+/// (1-based), batch (0-based)]` (it seeds stochastic depth and names a diverged step). The network must be in
+/// training mode on the autodiff device ([`Session::start_training`]). Stops with [`TrainError::Diverged`]
+/// (before updating) when the loss is not finite.
+pub fn train_step(
+    plan: &RunPlan,
+    mut s: Session,
+    batch: Batch,
+    rates: &GroupRates,
+    step: [u64; 2],
+) -> Result<(Session, StepOutcome), TrainError> {
+    let (mut params, values, correct) = gradients(plan, &mut s, batch, step)?;
+    if !values.total.is_finite() {
+        return Err(TrainError::Diverged { epoch: step[0] as usize, batch: step[1] as usize + 1, value: values.total });
+    }
+    let grad_norm = clip_global_norm(&s.model, &mut params, plan.clip_grad_norm);
+    s.model = s.optim.step_rates(rates, s.model, params);
+    Ok((s, StepOutcome { values, correct, grad_norm }))
 }
 
 /// Forward and backward of one batch (and the center loss's own step): the network's gradients, the loss values
@@ -93,8 +120,12 @@ fn gradients(
     Ok((params, values, correct.into_scalar::<i64>() as f64))
 }
 
+/// The images as a tensor of the device's float type (f32 unless the device is configured otherwise, as the
+/// float64 step-parity tests do), so they meet the network's weights in one type.
 fn image_tensor(images: Vec<f32>, n: usize, hw: [usize; 2], device: &Device) -> Tensor<4> {
-    Tensor::from_data(TensorData::new(images, [n, 3, hw[0], hw[1]]), device)
+    let t: Tensor<4> = Tensor::from_data(TensorData::new(images, [n, 3, hw[0], hw[1]]), device);
+    let dtype = device.settings().float_dtype;
+    if t.dtype() == dtype.into() { t } else { t.cast(dtype) }
 }
 
 /// The camera ids `[N]` for a network with a side information embedding (`None` for one without).

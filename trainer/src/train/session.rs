@@ -83,6 +83,13 @@ impl Session {
 /// Reads the data and builds the network (seeded), the losses and the optimiser.
 pub fn setup(plan: &RunPlan, devices: &[Device], observer: &mut dyn TrainObserver) -> Result<Session, TrainError> {
     let data = load_data(plan, observer)?;
+    build(plan, devices, data)
+}
+
+/// The session of `plan` on `devices` for training data already in hand: the network (seeded), the losses and
+/// the optimiser. [`setup`] after reading the data; tests that drive [`super::epoch::train_step`] with recorded
+/// batches call it directly.
+pub fn build(plan: &RunPlan, devices: &[Device], data: RunData) -> Result<Session, TrainError> {
     let config = plan.model.config(data.num_classes, data.sie_cameras)?;
     let base = devices.first().cloned().unwrap_or_else(Device::flex);
     let devices = Devices {

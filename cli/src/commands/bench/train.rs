@@ -6,8 +6,10 @@ use burn::tensor::Device;
 use clap::Args;
 use reid_trainer::spec::Spec;
 use reid_trainer::train::run::train_on;
-use reid_trainer::train::{Silent, TrainSummary};
+use reid_trainer::train::session;
+use reid_trainer::train::{RunPlan, Silent, TrainSummary};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -114,6 +116,14 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
         std::fs::write(&script, SCRIPT)?;
         std::fs::write(tmp.path().join("reid_reference.py"), REFERENCE)?;
         let json = tmp.path().join("torch.json");
+        // PyTorch starts from the burn trainer's initial network (the run's seed gives the same weights to
+        // every `setup`), so the two differ only in their training.
+        let init = tmp.path().join("init.safetensors");
+        {
+            let plan = RunPlan::from_spec(&spec)?;
+            let first = session::setup(&plan, &[Device::flex()], &mut Silent)?;
+            first.model.save_safetensors(&init, &BTreeMap::new())?;
+        }
         let d = &spec.dataset;
         let o = &spec.train.optim;
         let list = |v: &[f64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
@@ -148,6 +158,8 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
             .args(["--threads".into(), threads.to_string()])
             .args(["--device", &args.torch_device])
             .args(["--seed".into(), spec.train.seed.to_string()])
+            .arg("--init")
+            .arg(&init)
             .arg("--json")
             .arg(&json);
         let status = cmd.status().with_context(|| format!("starting {}", args.python))?;
