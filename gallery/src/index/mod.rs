@@ -240,12 +240,7 @@ impl Index {
                 Vectors::I8 { codes, scales, exact: data }
             }
         };
-        ix.ids = (first_id..first_id + n as u64).collect();
-        ix.timestamps = vec![0; n];
-        ix.cameras = vec![NONE; n];
-        ix.identities = vec![NONE; n];
-        ix.tracks = vec![None; n];
-        ix.row_of = ix.ids.iter().enumerate().map(|(r, &id)| (id, r as u32)).collect();
+        ix.plain_rows(n, first_id);
         ix
     }
 
@@ -256,13 +251,18 @@ impl Index {
         let n = data.len() / dim;
         let mut ix = Index::new(dim, Precision::F16);
         ix.vectors = Vectors::F16(data);
-        ix.ids = (first_id..first_id + n as u64).collect();
-        ix.timestamps = vec![0; n];
-        ix.cameras = vec![NONE; n];
-        ix.identities = vec![NONE; n];
-        ix.tracks = vec![None; n];
-        ix.row_of = ix.ids.iter().enumerate().map(|(r, &id)| (id, r as u32)).collect();
+        ix.plain_rows(n, first_id);
         ix
+    }
+
+    /// Ids `first_id..first_id + n` with no metadata for `n` rows whose vectors are already set (bulk builds).
+    fn plain_rows(&mut self, n: usize, first_id: u64) {
+        self.ids = (first_id..first_id + n as u64).collect();
+        self.timestamps = vec![0; n];
+        self.cameras = vec![NONE; n];
+        self.identities = vec![NONE; n];
+        self.tracks = vec![None; n];
+        self.row_of = self.ids.iter().enumerate().map(|(r, &id)| (id, r as u32)).collect();
     }
 
     /// Reserves room for `additional` more rows.
