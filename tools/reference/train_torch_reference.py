@@ -503,6 +503,9 @@ def parse_args(argv=None):
                     "the augmented input tensors, f32 little-endian, planar, image after image; `batches.jsonl`: "
                     "one step per line with epoch, index, n, offset (floats), labels, cameras) instead of drawing "
                     "sampler order and augmentation here; `reid bench train` records burn's")
+    ap.add_argument("--init-noise", type=float, default=0.0,
+                    help="multiply every initial float tensor by (1 + this * N(0, 1)) (seeded): a second run with "
+                    "1e-6 measures how far f32 training drifts from a start that differs only by rounding")
     ap.add_argument("--save-final", help="write the trained state dict here (safetensors, this model's names)")
     ap.add_argument("--eval-weights", help="after training, also score these weights (a safetensors state dict, "
                     "e.g. the burn trainer's final network) with this script's evaluator: result `eval_weights`")
@@ -546,6 +549,12 @@ def main(argv=None):
     model = ReidNet(a.backbone, num_classes, a.feat_dim, a.last_stride)
     if a.init:
         load_weights(model, a.init)
+    if a.init_noise > 0:
+        g = torch.Generator().manual_seed(a.seed + 1)
+        with torch.no_grad():
+            for t in model.state_dict().values():
+                if t.is_floating_point():
+                    t.mul_(1 + a.init_noise * torch.randn(t.shape, generator=g))
     replay = ReplayBatches(a.replay, a.height, a.width) if a.replay else None
     model = model.to(device)
     optimizer = make_optimizer(model, a)
@@ -631,6 +640,15 @@ def main(argv=None):
         load_weights(other, a.eval_weights)
         v = validate(other.to(device), query_loader, gallery_loader, query, gallery, device)
         result["eval_weights"] = v
+        # How far the two trained networks are apart, tensor by tensor: max |ours - theirs| / max |theirs|.
+        theirs = other.state_dict()
+        diffs = []
+        for k, t in model.state_dict().items():
+            if k in theirs and t.is_floating_point():
+                o = theirs[k].to(t.device, t.dtype)
+                diffs.append((float((t - o).abs().max() / o.abs().max().clamp(min=1e-6)), k))
+        diffs.sort(reverse=True)
+        result["weights_difference"] = [{"tensor": k, "relative": d} for d, k in diffs]
         print(f"{a.eval_weights} in this evaluator: mAP {v['mAP']:.4f} rank-1 {v['rank1']:.4f}", flush=True)
     ips = [e["images_per_second"] for e in result["epochs"]]
     result["images_per_second"] = float(np.mean(ips)) if ips else None

@@ -8,8 +8,8 @@ pub mod record;
 use anyhow::{Context, Result, bail};
 use burn::tensor::Device;
 use clap::Args;
-use reid_trainer::spec::Spec;
 use record::BatchRecorder;
+use reid_trainer::spec::Spec;
 use reid_trainer::train::run::train_on;
 use reid_trainer::train::session;
 use reid_trainer::train::tasks;
@@ -55,6 +55,14 @@ pub struct TrainBenchArgs {
     /// Let PyTorch draw its own sampler order and augmentation instead of replaying burn's batches.
     #[arg(long)]
     pub own_batches: bool,
+    /// Also train PyTorch a second time from the initial weights times `1 + 1e-6 N(0, 1)`: how far f32 training
+    /// drifts from a start that differs only by rounding (the noise floor of the burn / PyTorch comparison).
+    #[arg(long)]
+    pub noise_floor: bool,
+    /// Keep the runs (recorded batches, initial and final weights, PyTorch's JSON) in this folder instead of a
+    /// temporary one.
+    #[arg(long)]
+    pub keep: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -62,6 +70,12 @@ struct Score {
     #[serde(rename = "mAP")]
     map: f64,
     rank1: f64,
+}
+
+#[derive(Deserialize)]
+struct TensorDifference {
+    tensor: String,
+    relative: f64,
 }
 
 #[derive(Deserialize)]
@@ -73,6 +87,9 @@ struct TorchRun {
     step_losses: Vec<f64>,
     /// burn's final weights scored by PyTorch's evaluator.
     eval_weights: Option<Score>,
+    /// Per tensor, max |PyTorch - other| / max |other| against `eval_weights`' network, largest first.
+    #[serde(default)]
+    weights_difference: Vec<TensorDifference>,
 }
 
 fn device(name: &str) -> Result<Device> {
@@ -116,6 +133,12 @@ struct SeedRun {
     torch_steps: Vec<f64>,
     /// burn's final weights in PyTorch's evaluator, PyTorch's in burn's.
     cross: Option<(Score, Score)>,
+    /// The largest per-tensor differences between the final networks: burn vs PyTorch, and (with
+    /// `--noise-floor`) PyTorch vs PyTorch from the perturbed start.
+    weights: Vec<(String, Vec<TensorDifference>)>,
+    /// With `--noise-floor`: the perturbed PyTorch run's mAP, and the worst relative step-loss difference from the
+    /// unperturbed run over steps 1-10.
+    noise: Option<(f64, f64)>,
 }
 
 /// Runs `reid bench train`.
@@ -123,10 +146,18 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
     if !args.data.join("bounding_box_train").is_dir() {
         bail!("{}: no bounding_box_train folder (make one with `reid dataset synth --out DIR`)", args.data.display());
     }
-    let tmp = tempfile::tempdir()?;
+    let temp = tempfile::tempdir()?;
+    let root = match &args.keep {
+        Some(k) => {
+            std::fs::create_dir_all(k).with_context(|| format!("--keep: creating {}", k.display()))?;
+            k.clone()
+        }
+        None => temp.path().to_owned(),
+    };
+    let tmp = root.as_path();
     let data = std::fs::canonicalize(&args.data).with_context(|| args.data.display().to_string())?;
     let mut overrides = vec![
-        format!("results_dir={}", tmp.path().display()),
+        format!("results_dir={}", tmp.display()),
         format!("dataset.train_dataset_dir={}", data.join("bounding_box_train").display()),
         format!("dataset.test_dataset_dir={}", data.join("bounding_box_test").display()),
         format!("dataset.query_dataset_dir={}", data.join("query").display()),
@@ -138,13 +169,13 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
     let spec = Spec::parse(SPEC, "trainer/specs/quickstart.yaml", &overrides)?;
     let threads = rayon::current_num_threads();
     let seeds = if args.seeds.is_empty() { vec![spec.train.seed] } else { args.seeds.clone() };
-    std::fs::write(tmp.path().join("train_torch_reference.py"), SCRIPT)?;
-    std::fs::write(tmp.path().join("reid_reference.py"), REFERENCE)?;
+    std::fs::write(tmp.join("train_torch_reference.py"), SCRIPT)?;
+    std::fs::write(tmp.join("reid_reference.py"), REFERENCE)?;
     let mut runs = Vec::new();
     for &seed in &seeds {
         let mut s = spec.clone();
         s.train.seed = seed;
-        let dir = tmp.path().join(format!("seed{seed}"));
+        let dir = tmp.join(format!("seed{seed}"));
         runs.push(run_seed(args, &s, &data, &dir, threads)?);
         print_seed(runs.last().expect("pushed"), args);
     }
@@ -194,9 +225,25 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
             mean(&|x| x.rank1)
         );
     }
+    if args.noise_floor && !args.skip_reference {
+        let maps: Vec<f64> = runs.iter().filter_map(|r| r.noise.map(|n| n.0)).collect();
+        let torch: Vec<f64> = runs.iter().map(|r| r.rows[columns - 1].map).collect();
+        let gap = maps.iter().zip(&torch).map(|(a, b)| (a - b).abs()).sum::<f64>() / maps.len().max(1) as f64;
+        println!(
+            "  {:<26}{:>8}{:>10}{:>14}{:>10.4}   mean |mAP - PyTorch's| {:.4} (the noise floor)",
+            "PyTorch, init x (1+1e-6 N)",
+            "mean",
+            "",
+            "",
+            maps.iter().sum::<f64>() / maps.len().max(1) as f64,
+            gap
+        );
+        let burn_gap =
+            runs.iter().map(|r| (r.rows[0].map - r.rows[columns - 1].map).abs()).sum::<f64>() / runs.len() as f64;
+        println!("  {:<26}{:>8}   mean |mAP - PyTorch's| {burn_gap:.4}", runs[0].rows[0].name, "mean");
+    }
     if columns >= 2 && !args.skip_reference {
-        let diff: f64 =
-            runs.iter().map(|r| r.rows[0].map - r.rows[columns - 1].map).sum::<f64>() / runs.len() as f64;
+        let diff: f64 = runs.iter().map(|r| r.rows[0].map - r.rows[columns - 1].map).sum::<f64>() / runs.len() as f64;
         let ratio: f64 = runs.iter().map(|r| r.rows[0].ips / r.rows[columns - 1].ips).sum::<f64>() / runs.len() as f64;
         println!(
             "  mean mAP difference (first burn backend - PyTorch): {:+.4} ({:+.2} points); mean images/s ratio {ratio:.2}",
@@ -240,7 +287,15 @@ fn run_seed(args: &TrainBenchArgs, spec: &Spec, data: &Path, dir: &Path, threads
         });
     }
     if args.skip_reference {
-        return Ok(SeedRun { seed: spec.train.seed, rows, burn_steps, torch_steps: Vec::new(), cross: None });
+        return Ok(SeedRun {
+            seed: spec.train.seed,
+            rows,
+            burn_steps,
+            torch_steps: Vec::new(),
+            cross: None,
+            weights: Vec::new(),
+            noise: None,
+        });
     }
     let script = dir.parent().unwrap_or(dir).join("train_torch_reference.py");
     let json = dir.join("torch.json");
@@ -253,6 +308,70 @@ fn run_seed(args: &TrainBenchArgs, spec: &Spec, data: &Path, dir: &Path, threads
         let first = session::setup(&plan, &[Device::flex()], &mut Silent)?;
         first.model.save_safetensors(&init, &BTreeMap::new())?;
     }
+    eprintln!("seed {}: PyTorch training {} epochs ...", spec.train.seed, args.epochs);
+    let mut cmd = torch_command(args, spec, &script, data, &init, threads);
+    cmd.arg("--save-final").arg(&torch_final).arg("--json").arg(&json);
+    if replay {
+        cmd.arg("--replay").arg(&batches);
+    }
+    if let Some(last) = &burn_last {
+        cmd.arg("--eval-weights").arg(last);
+    }
+    let status = cmd.status().with_context(|| format!("starting {}", args.python))?;
+    if !status.success() {
+        bail!("the PyTorch reference failed ({status})");
+    }
+    let load = load_average();
+    let text = std::fs::read_to_string(&json).with_context(|| json.display().to_string())?;
+    let t: TorchRun = serde_json::from_str(&text).with_context(|| format!("reading {}", json.display()))?;
+    rows.push(Row {
+        name: "PyTorch (same recipe)".into(),
+        ips: t.images_per_second,
+        before: t.untrained.map,
+        map: t.trained.map,
+        rank1: t.trained.rank1,
+        load,
+    });
+    // PyTorch's final weights through burn's evaluator (the one training validation uses).
+    let mut e = spec.clone();
+    e.evaluate.checkpoint = Some(torch_final.clone());
+    let torch_in_burn = summary(&tasks::evaluate(&e, &reid_eval::progress::NoProgress)?.scores.plain);
+    let cross = t.eval_weights.map(|b| (b, Score { map: torch_in_burn.map, rank1: torch_in_burn.rank1 }));
+    let mut weights = vec![("burn vs PyTorch".to_owned(), t.weights_difference)];
+    let mut noise = None;
+    if args.noise_floor {
+        eprintln!("seed {}: PyTorch again from the perturbed start ...", spec.train.seed);
+        let json2 = dir.join("torch_noise.json");
+        let mut cmd = torch_command(args, spec, &script, data, &init, threads);
+        cmd.args(["--init-noise", "1e-6", "--eval-weights"]).arg(&torch_final).arg("--json").arg(&json2);
+        if replay {
+            cmd.arg("--replay").arg(&batches);
+        }
+        let status = cmd.status().with_context(|| format!("starting {}", args.python))?;
+        if !status.success() {
+            bail!("the perturbed PyTorch run failed ({status})");
+        }
+        let text = std::fs::read_to_string(&json2).with_context(|| json2.display().to_string())?;
+        let n: TorchRun = serde_json::from_str(&text).with_context(|| format!("reading {}", json2.display()))?;
+        let steps = n.step_losses.len().min(t.step_losses.len()).min(10);
+        let worst = (0..steps)
+            .map(|i| (n.step_losses[i] - t.step_losses[i]).abs() / t.step_losses[i].abs().max(1e-12))
+            .fold(0.0f64, f64::max);
+        noise = Some((n.trained.map, worst));
+        weights.push(("PyTorch perturbed vs PyTorch".to_owned(), n.weights_difference));
+    }
+    Ok(SeedRun { seed: spec.train.seed, rows, burn_steps, torch_steps: t.step_losses, cross, weights, noise })
+}
+
+/// The reference script's command line for the recipe of `spec` (without outputs or replay).
+fn torch_command(
+    args: &TrainBenchArgs,
+    spec: &Spec,
+    script: &Path,
+    data: &Path,
+    init: &Path,
+    threads: usize,
+) -> Command {
     let d = &spec.dataset;
     let o = &spec.train.optim;
     let list = |v: &[f64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
@@ -288,44 +407,17 @@ fn run_seed(args: &TrainBenchArgs, spec: &Spec, data: &Path, dir: &Path, threads
         .args(["--device", &args.torch_device])
         .args(["--seed".into(), spec.train.seed.to_string()])
         .arg("--init")
-        .arg(&init)
-        .arg("--save-final")
-        .arg(&torch_final)
-        .arg("--json")
-        .arg(&json);
-    if replay {
-        cmd.arg("--replay").arg(&batches);
-    }
-    if let Some(last) = &burn_last {
-        cmd.arg("--eval-weights").arg(last);
-    }
-    let status = cmd.status().with_context(|| format!("starting {}", args.python))?;
-    if !status.success() {
-        bail!("the PyTorch reference failed ({status})");
-    }
-    let load = load_average();
-    let text = std::fs::read_to_string(&json).with_context(|| json.display().to_string())?;
-    let t: TorchRun = serde_json::from_str(&text).with_context(|| format!("reading {}", json.display()))?;
-    rows.push(Row {
-        name: "PyTorch (same recipe)".into(),
-        ips: t.images_per_second,
-        before: t.untrained.map,
-        map: t.trained.map,
-        rank1: t.trained.rank1,
-        load,
-    });
-    // PyTorch's final weights through burn's evaluator (the one training validation uses).
-    let mut e = spec.clone();
-    e.evaluate.checkpoint = Some(torch_final.clone());
-    let torch_in_burn = summary(&tasks::evaluate(&e, &reid_eval::progress::NoProgress)?.scores.plain);
-    let cross = t.eval_weights.map(|b| (b, Score { map: torch_in_burn.map, rank1: torch_in_burn.rank1 }));
-    Ok(SeedRun { seed: spec.train.seed, rows, burn_steps, torch_steps: t.step_losses, cross })
+        .arg(init);
+    cmd
 }
 
 fn print_seed(r: &SeedRun, args: &TrainBenchArgs) {
     println!("seed {}:", r.seed);
     for row in &r.rows {
-        println!("  {:<26} {:>8.2} img/s  mAP {:.4}  rank-1 {:.4}  (load {})", row.name, row.ips, row.map, row.rank1, row.load);
+        println!(
+            "  {:<26} {:>8.2} img/s  mAP {:.4}  rank-1 {:.4}  (load {})",
+            row.name, row.ips, row.map, row.rank1, row.load
+        );
     }
     if let Some((burn_in_torch, torch_in_burn)) = r.cross {
         println!(
@@ -334,13 +426,24 @@ fn print_seed(r: &SeedRun, args: &TrainBenchArgs) {
             burn_in_torch.map, burn_in_torch.rank1, torch_in_burn.map, torch_in_burn.rank1
         );
     }
+    for (what, diffs) in &r.weights {
+        let worst: Vec<String> = diffs.iter().take(3).map(|d| format!("{} {:.1e}", d.tensor, d.relative)).collect();
+        if !worst.is_empty() {
+            println!("  final weights, {what}: largest per-tensor max|a-b|/max|b|: {}", worst.join(", "));
+        }
+    }
+    if let Some((map, worst)) = r.noise {
+        println!(
+            "  PyTorch from init x (1 + 1e-6 N): mAP {map:.4}; worst relative step-loss difference from the \
+             unperturbed run over steps 1-10 {worst:.1e}"
+        );
+    }
     if r.torch_steps.is_empty() || r.burn_steps.is_empty() {
         return;
     }
     let rel = |i: usize| (r.burn_steps[i] - r.torch_steps[i]).abs() / r.torch_steps[i].abs().max(1e-12);
     let n = r.burn_steps.len().min(r.torch_steps.len());
-    let first: Vec<String> =
-        (0..n.min(4)).map(|i| format!("{:.5}/{:.5}", r.burn_steps[i], r.torch_steps[i])).collect();
+    let first: Vec<String> = (0..n.min(4)).map(|i| format!("{:.5}/{:.5}", r.burn_steps[i], r.torch_steps[i])).collect();
     let worst = |k: usize| (0..n.min(k)).map(rel).fold(0.0f64, f64::max);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let tail = n.saturating_sub(10);

@@ -72,14 +72,8 @@ impl BatchRecorder {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
         images.write_all(&bytes).map_err(fail)?;
-        let line = Line {
-            epoch,
-            index,
-            n: batch.len(),
-            offset: self.offset,
-            labels: &batch.labels,
-            cameras: &batch.cameras,
-        };
+        let line =
+            Line { epoch, index, n: batch.len(), offset: self.offset, labels: &batch.labels, cameras: &batch.cameras };
         serde_json::to_writer(&mut *manifest, &line)?;
         manifest.write_all(b"\n").map_err(fail)?;
         self.offset += batch.images.len() as u64;
