@@ -3,7 +3,7 @@
 Reads a JSON list of shapes ({cin, cout, kernel, stride, padding, h, w, input_grad, ...}) and prints
 {"torch", "threads", "times": [[forward, input_grad, weight_grad] seconds per shape]} on stdout: `F.conv2d`,
 `torch.nn.grad.conv2d_input` and `torch.nn.grad.conv2d_weight` (the ops autograd runs for a convolution's backward),
-median of --iters runs after one warm-up, float32 on the CPU with --threads threads.
+the fastest of --iters runs after one warm-up, float32 on the CPU with --threads threads.
 
     .venv/bin/python tools/reference/conv_torch_reference.py --shapes shapes.json --batch 32 --threads 2
 """
@@ -16,21 +16,21 @@ import torch
 import torch.nn.functional as F
 
 
-def median_seconds(iters, fn):
+def best_seconds(iters, fn):
     fn()
-    times = []
+    best = float("inf")
     for _ in range(iters):
         t0 = time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shapes", required=True)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--iters", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -45,10 +45,10 @@ def main():
             w = torch.randn(s["cout"], s["cin"], k, k)
             y = F.conv2d(x, w, stride=st, padding=p)
             dy = torch.randn_like(y)
-            fwd = median_seconds(a.iters, lambda: F.conv2d(x, w, stride=st, padding=p))
-            xg = median_seconds(a.iters, lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=st, padding=p)) \
+            fwd = best_seconds(a.iters, lambda: F.conv2d(x, w, stride=st, padding=p))
+            xg = best_seconds(a.iters, lambda: torch.nn.grad.conv2d_input(x.shape, w, dy, stride=st, padding=p)) \
                 if s["input_grad"] else 0.0
-            wg = median_seconds(a.iters, lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=st, padding=p))
+            wg = best_seconds(a.iters, lambda: torch.nn.grad.conv2d_weight(x, w.shape, dy, stride=st, padding=p))
             out.append([fwd, xg, wg])
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "times": out}))
 

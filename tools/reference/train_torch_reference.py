@@ -44,6 +44,12 @@ The recipe
              protocol of reid_reference.evaluate (same pid and camera removed, queries without a match
              skipped): mAP, mINP, rank-1/5/10. Run before training ("untrained") and after ("trained").
 
+Replay (`--replay DIR`, what `reid bench train` passes): the sampler and the train transforms above are skipped;
+each epoch trains on the batches another trainer recorded (its augmented input tensors, labels), in its order, so
+the two runs differ only in their arithmetic. `--init-noise 1e-6` perturbs the initial weights (the noise floor of
+that comparison); `--save-final` writes the trained state dict; `--eval-weights` scores another network with this
+evaluator and lists the per-tensor differences from it (`weights_difference`). `step_losses` lists every step's loss.
+
 Timing: an epoch's `seconds` runs from asking the loader for the first batch to the end of the last optimiser
 step (the GPU is synchronised), validation excluded; `images_per_second` = images / seconds (the top-level value
 is the mean over epochs). `images_per_second_after_first_batch` leaves out the wait for the first batch;

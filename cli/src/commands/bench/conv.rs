@@ -33,8 +33,9 @@ pub struct ConvBenchArgs {
     /// Stride of layer4's first block (the recipe's `model.last_stride`).
     #[arg(long, default_value_t = 1)]
     pub last_stride: usize,
-    /// Timed repetitions of each op (after one warm-up); the median is kept.
-    #[arg(long, default_value_t = 3)]
+    /// Timed repetitions of each op (after one warm-up); the fastest is kept (robust to a shared machine's
+    /// preemptions, which only ever add time).
+    #[arg(long, default_value_t = 7)]
     pub iters: usize,
     /// Python interpreter with torch.
     #[arg(long, default_value = "python3")]
@@ -119,18 +120,16 @@ fn resnet_convs(backbone: &str, h: usize, w: usize, last_stride: usize) -> Resul
     Ok(list)
 }
 
-/// Median seconds of `iters` runs of `f` after one warm-up.
+/// Fewest seconds of `iters` runs of `f` after one warm-up.
 fn time(iters: usize, mut f: impl FnMut()) -> f64 {
     f();
-    let mut t: Vec<f64> = (0..iters)
+    (0..iters)
         .map(|_| {
             let start = Instant::now();
             f();
             start.elapsed().as_secs_f64()
         })
-        .collect();
-    t.sort_by(f64::total_cmp);
-    t[t.len() / 2]
+        .fold(f64::INFINITY, f64::min)
 }
 
 /// Seconds of forward, input gradient and weight gradient of one convolution in burn.
@@ -202,7 +201,7 @@ pub fn run(args: &ConvBenchArgs) -> Result<()> {
         Some(t)
     };
     println!(
-        "{} convolutions at {}x{}, batch {}, {threads} threads; milliseconds per op (median of {}), x count in the \
+        "{} convolutions at {}x{}, batch {}, {threads} threads; milliseconds per op (best of {}), x count in the \
          network",
         args.backbone, args.height, args.width, args.batch, args.iters
     );
