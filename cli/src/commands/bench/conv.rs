@@ -37,6 +37,10 @@ pub struct ConvBenchArgs {
     /// preemptions, which only ever add time).
     #[arg(long, default_value_t = 7)]
     pub iters: usize,
+    /// `wall`: elapsed time; `cpu`: the process's CPU time (all threads), which a shared machine's other
+    /// processes do not inflate (use it with one thread: with more, waiting threads' spinning counts too).
+    #[arg(long, default_value = "wall")]
+    pub clock: String,
     /// Python interpreter with torch.
     #[arg(long, default_value = "python3")]
     pub python: String,
@@ -120,26 +124,40 @@ fn resnet_convs(backbone: &str, h: usize, w: usize, last_stride: usize) -> Resul
     Ok(list)
 }
 
-/// Fewest seconds of `iters` runs of `f` after one warm-up.
-fn time(iters: usize, mut f: impl FnMut()) -> f64 {
+/// CPU seconds this process has used so far, all threads together (NaN where the clock is unavailable).
+#[cfg(unix)]
+fn process_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec that outlives the call; the clock id is a constant libc defines.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc == 0 { ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9 } else { f64::NAN }
+}
+
+#[cfg(not(unix))]
+fn process_cpu_seconds() -> f64 {
+    f64::NAN
+}
+
+/// Fewest seconds (wall, or with `cpu` the process's CPU time) of `iters` runs of `f` after one warm-up.
+fn time(iters: usize, cpu: bool, mut f: impl FnMut()) -> f64 {
     f();
     (0..iters)
         .map(|_| {
-            let start = Instant::now();
+            let (start, c0) = (Instant::now(), if cpu { process_cpu_seconds() } else { 0.0 });
             f();
-            start.elapsed().as_secs_f64()
+            if cpu { process_cpu_seconds() - c0 } else { start.elapsed().as_secs_f64() }
         })
         .fold(f64::INFINITY, f64::min)
 }
 
 /// Seconds of forward, input gradient and weight gradient of one convolution in burn.
-fn burn_times(s: &ConvShape, batch: usize, iters: usize, device: &Device) -> [f64; 3] {
+fn burn_times(s: &ConvShape, batch: usize, iters: usize, cpu: bool, device: &Device) -> [f64; 3] {
     let (ho, wo) = s.out();
     let x = Tensor::<4>::random([batch, s.cin, s.h, s.w], Distribution::Default, device);
     let weight = Tensor::<4>::random([s.cout, s.cin, s.kernel, s.kernel], Distribution::Default, device);
     let dy = Tensor::<4>::random([batch, s.cout, ho, wo], Distribution::Default, device);
     let opts = ConvOptions::new([s.stride; 2], [s.padding; 2], [1, 1], 1);
-    let fwd = time(iters, || {
+    let fwd = time(iters, cpu, || {
         let _ = conv2d(x.clone(), weight.clone(), None, opts.clone());
     });
     // burn-backend's conv2d_x_backward: a transposed convolution with the output padding that restores the size.
@@ -147,13 +165,13 @@ fn burn_times(s: &ConvShape, batch: usize, iters: usize, device: &Device) -> [f6
     let topts =
         ConvTransposeOptions::new([s.stride; 2], [s.padding; 2], [pad_out(s.h, ho), pad_out(s.w, wo)], [1, 1], 1);
     let xgrad = if s.input_grad {
-        time(iters, || {
+        time(iters, cpu, || {
             let _ = conv_transpose2d(dy.clone(), weight.clone(), None, topts.clone());
         })
     } else {
         0.0
     };
-    let wgrad = time(iters, || {
+    let wgrad = time(iters, cpu, || {
         let _ = conv2d_weight_backward(x.clone(), weight.clone(), dy.clone(), opts.clone());
     });
     [fwd, xgrad, wgrad]
@@ -172,10 +190,15 @@ pub fn run(args: &ConvBenchArgs) -> Result<()> {
     if args.batch == 0 || args.iters == 0 {
         bail!("--batch and --iters must be at least 1");
     }
+    let cpu = match args.clock.as_str() {
+        "wall" => false,
+        "cpu" => true,
+        other => bail!("--clock: `{other}` is neither `wall` nor `cpu`"),
+    };
     let shapes = resnet_convs(&args.backbone, args.height, args.width, args.last_stride)?;
     let threads = rayon::current_num_threads();
     let device = Device::flex();
-    let burn: Vec<[f64; 3]> = shapes.iter().map(|s| burn_times(s, args.batch, args.iters, &device)).collect();
+    let burn: Vec<[f64; 3]> = shapes.iter().map(|s| burn_times(s, args.batch, args.iters, cpu, &device)).collect();
     let torch = if args.skip_reference {
         None
     } else {
@@ -188,7 +211,7 @@ pub fn run(args: &ConvBenchArgs) -> Result<()> {
             .arg(&script)
             .args(["--shapes".as_ref(), spec.as_os_str()])
             .args(["--batch", &args.batch.to_string(), "--iters", &args.iters.to_string()])
-            .args(["--threads", &threads.to_string()])
+            .args(["--threads", &threads.to_string(), "--clock", &args.clock])
             .output()
             .with_context(|| format!("starting {}", args.python))?;
         if !out.status.success() {
@@ -201,9 +224,9 @@ pub fn run(args: &ConvBenchArgs) -> Result<()> {
         Some(t)
     };
     println!(
-        "{} convolutions at {}x{}, batch {}, {threads} threads; milliseconds per op (best of {}), x count in the \
-         network",
-        args.backbone, args.height, args.width, args.batch, args.iters
+        "{} convolutions at {}x{}, batch {}, {threads} threads; {} milliseconds per op (best of {}), x count in \
+         the network",
+        args.backbone, args.height, args.width, args.batch, args.clock, args.iters
     );
     println!(
         "  {:<34}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
