@@ -92,7 +92,7 @@ fn resnet_convs(backbone: &str, h: usize, w: usize, last_stride: usize) -> Resul
     };
     let stem = add(3, 64, 7, 2, (h, w), false);
     // Max pooling 3x3, stride 2, padding 1.
-    let mut size = ((stem.0 + 1) / 2, (stem.1 + 1) / 2);
+    let mut size = (stem.0.div_ceil(2), stem.1.div_ceil(2));
     let mut inplanes = 64;
     let expansion = if bottleneck { 4 } else { 1 };
     for (i, (&blocks, planes)) in layers.iter().zip([64, 128, 256, 512]).enumerate() {

@@ -377,7 +377,7 @@ fn torch_command(
     let list = |v: &[f64]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     eprintln!("seed {}: PyTorch training {} epochs ...", spec.train.seed, args.epochs);
     let mut cmd = Command::new(&args.python);
-    cmd.arg(&script)
+    cmd.arg(script)
         .args(["--data".into(), data.display().to_string()])
         .args(["--epochs".into(), args.epochs.to_string()])
         .args(["--backbone", &spec.model.backbone])
