@@ -44,6 +44,12 @@ The recipe
              protocol of reid_reference.evaluate (same pid and camera removed, queries without a match
              skipped): mAP, mINP, rank-1/5/10. Run before training ("untrained") and after ("trained").
 
+Replay (`--replay DIR`, what `reid bench train` passes): the sampler and the train transforms above are skipped;
+each epoch trains on the batches another trainer recorded (its augmented input tensors, labels), in its order, so
+the two runs differ only in their arithmetic. `--init-noise 1e-6` perturbs the initial weights (the noise floor of
+that comparison); `--save-final` writes the trained state dict; `--eval-weights` scores another network with this
+evaluator and lists the per-tensor differences from it (`weights_difference`). `step_losses` lists every step's loss.
+
 Timing: an epoch's `seconds` runs from asking the loader for the first batch to the end of the last optimiser
 step (the GPU is synchronised), validation excluded; `images_per_second` = images / seconds (the top-level value
 is the mean over epochs). `images_per_second_after_first_batch` leaves out the wait for the first batch;
@@ -233,6 +239,44 @@ class RandomIdentitySampler(Sampler):
 
     def __len__(self):
         return self.length
+
+
+class ReplayBatches:
+    """Recorded batches (see --replay): epoch -> [(x [n, 3, h, w] float32, labels int64)], in step order."""
+
+    def __init__(self, folder, height, width):
+        self.images = np.memmap(os.path.join(folder, "images.f32"), dtype="<f4", mode="r")
+        self.by_epoch = defaultdict(list)
+        with open(os.path.join(folder, "batches.jsonl")) as f:
+            for line in f:
+                b = json.loads(line)
+                self.by_epoch[b["epoch"]].append(b)
+        self.shape = (3, height, width)
+        plane = 3 * height * width
+        for steps in self.by_epoch.values():
+            steps.sort(key=lambda b: b["index"])
+            for b in steps:
+                if b["offset"] + b["n"] * plane > self.images.shape[0]:
+                    raise SystemExit(f"--replay {folder}: epoch {b['epoch']} batch {b['index']} runs past images.f32")
+                if len(b["labels"]) != b["n"]:
+                    raise SystemExit(f"--replay {folder}: epoch {b['epoch']} batch {b['index']}: labels != n")
+
+    def epoch(self, epoch):
+        """The batches of `epoch` (1-based) as tensors."""
+        plane = int(np.prod(self.shape))
+        for b in self.by_epoch.get(epoch, []):
+            x = np.array(self.images[b["offset"]:b["offset"] + b["n"] * plane]).reshape((b["n"],) + self.shape)
+            yield torch.from_numpy(x), torch.tensor(b["labels"], dtype=torch.int64)
+
+
+def load_weights(model, path):
+    """Loads a safetensors state dict with this model's names (num_batches_tracked may be absent)."""
+    from safetensors.torch import load_file
+    state = load_file(path)
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        raise SystemExit(f"{path}: missing {missing}, unexpected {unexpected}")
 
 
 # ------------------------------------------------------------------------------------------------ model
@@ -461,6 +505,16 @@ def parse_args(argv=None):
     ap.add_argument("--no-validate", action="store_true", help="skip both validations (throughput only)")
     ap.add_argument("--init", help="initial weights: a safetensors state dict with this model's names (the burn "
                     "trainer's initial network, as `reid bench train` writes it); default: torchvision's init")
+    ap.add_argument("--replay", help="train on the batches another trainer recorded in this folder (`images.f32`: "
+                    "the augmented input tensors, f32 little-endian, planar, image after image; `batches.jsonl`: "
+                    "one step per line with epoch, index, n, offset (floats), labels, cameras) instead of drawing "
+                    "sampler order and augmentation here; `reid bench train` records burn's")
+    ap.add_argument("--init-noise", type=float, default=0.0,
+                    help="multiply every initial float tensor by (1 + this * N(0, 1)) (seeded): a second run with "
+                    "1e-6 measures how far f32 training drifts from a start that differs only by rounding")
+    ap.add_argument("--save-final", help="write the trained state dict here (safetensors, this model's names)")
+    ap.add_argument("--eval-weights", help="after training, also score these weights (a safetensors state dict, "
+                    "e.g. the burn trainer's final network) with this script's evaluator: result `eval_weights`")
     ap.add_argument("--json", help="write the results here")
     return ap.parse_args(argv)
 
@@ -500,12 +554,14 @@ def main(argv=None):
 
     model = ReidNet(a.backbone, num_classes, a.feat_dim, a.last_stride)
     if a.init:
-        from safetensors.torch import load_file
-        state = load_file(a.init)
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        missing = [k for k in missing if not k.endswith("num_batches_tracked")]
-        if missing or unexpected:
-            raise SystemExit(f"--init {a.init}: missing {missing}, unexpected {unexpected}")
+        load_weights(model, a.init)
+    if a.init_noise > 0:
+        g = torch.Generator().manual_seed(a.seed + 1)
+        with torch.no_grad():
+            for t in model.state_dict().values():
+                if t.is_floating_point():
+                    t.mul_(1 + a.init_noise * torch.randn(t.shape, generator=g))
+    replay = ReplayBatches(a.replay, a.height, a.width) if a.replay else None
     model = model.to(device)
     optimizer = make_optimizer(model, a)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: warmup_multistep_factor(
@@ -521,6 +577,7 @@ def main(argv=None):
                         "num_classes": num_classes, "parameters": sum(p.numel() for p in model.parameters()),
                         "cpu_count": os.cpu_count()},
         "epochs": [],
+        "step_losses": [],
     }
     if not a.no_validate:
         v = validate(model, query_loader, gallery_loader, query, gallery, device)
@@ -534,9 +591,10 @@ def main(argv=None):
         zero = torch.zeros((), device=device)
         sums = {"loss": zero.clone(), "id": zero.clone(), "tri": zero.clone(), "correct": zero.clone()}
         batches, images, first = 0, 0, None
+        step_losses = []
         sync()
         t0 = time.perf_counter()
-        for x, y in train_loader:
+        for x, y in (replay.epoch(epoch + 1) if replay is not None else train_loader):
             if first is None:
                 first = time.perf_counter()
             x = x.to(device, non_blocking=True)
@@ -553,11 +611,13 @@ def main(argv=None):
                 sums["id"] += id_loss.detach()
                 sums["tri"] += tri_loss.detach()
                 sums["correct"] += (logits.argmax(1) == y).sum()
+                step_losses.append(loss.detach())
             batches += 1
             images += x.shape[0]
         sync()
         t1 = time.perf_counter()
         seconds = t1 - t0
+        result["step_losses"].extend(torch.stack(step_losses).tolist() if step_losses else [])
         rec = {"epoch": epoch + 1, "lr": lr, "loss": sums["loss"].item() / batches,
                "id_loss": sums["id"].item() / batches, "triplet_loss": sums["tri"].item() / batches,
                "accuracy": sums["correct"].item() / images, "batches": batches, "images": images,
@@ -577,6 +637,25 @@ def main(argv=None):
         v = validate(model, query_loader, gallery_loader, query, gallery, device)
         result["trained"] = v
         print(f"after training: mAP {v['mAP']:.4f} rank-1 {v['rank1']:.4f}", flush=True)
+    if a.save_final:
+        from safetensors.torch import save_file
+        save_file({k: t.detach().cpu().contiguous() for k, t in model.state_dict().items()
+                   if not k.endswith("num_batches_tracked")}, a.save_final)
+    if a.eval_weights and not a.no_validate:
+        other = ReidNet(a.backbone, num_classes, a.feat_dim, a.last_stride)
+        load_weights(other, a.eval_weights)
+        v = validate(other.to(device), query_loader, gallery_loader, query, gallery, device)
+        result["eval_weights"] = v
+        # How far the two trained networks are apart, tensor by tensor: max |ours - theirs| / max |theirs|.
+        theirs = other.state_dict()
+        diffs = []
+        for k, t in model.state_dict().items():
+            if k in theirs and t.is_floating_point():
+                o = theirs[k].to(t.device, t.dtype)
+                diffs.append((float((t - o).abs().max() / o.abs().max().clamp(min=1e-6)), k))
+        diffs.sort(reverse=True)
+        result["weights_difference"] = [{"tensor": k, "relative": d} for d, k in diffs]
+        print(f"{a.eval_weights} in this evaluator: mAP {v['mAP']:.4f} rank-1 {v['rank1']:.4f}", flush=True)
     ips = [e["images_per_second"] for e in result["epochs"]]
     result["images_per_second"] = float(np.mean(ips)) if ips else None
     result["wall_seconds"] = time.perf_counter() - wall0

@@ -38,6 +38,7 @@ pub fn train_epoch(
     for batch in stream {
         let batch = batch?;
         let images = batch.len();
+        observer.batch_start(epoch, sums.batches, &batch);
         let (stepped, out) = train_step(plan, s, batch, &rates, [epoch as u64, sums.batches as u64])?;
         s = stepped;
         sums.add(&out.values, out.correct, out.grad_norm, images);

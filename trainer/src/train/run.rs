@@ -9,7 +9,7 @@ use super::history::{EpochRecord, Validation, write_jsonl};
 use super::plan::{EvalSettings, RunPlan};
 use super::session::{self, Session, save_checkpoint};
 use super::validate::{score, summary};
-use crate::data::EvalSet;
+use crate::data::{Batch, EvalSet};
 use crate::spec::Spec;
 use burn::module::Module;
 use burn::tensor::Device;
@@ -22,6 +22,10 @@ use std::path::PathBuf;
 pub trait TrainObserver {
     /// An epoch of `batches` batches starts.
     fn epoch_start(&mut self, _epoch: usize, _num_epochs: usize, _batches: usize) {}
+    /// Batch `index` (0-based) of `epoch` (1-based) is about to train: the exact inputs the step sees (its
+    /// images after augmentation, labels and camera ids). Only observers that record batches look at it (`reid
+    /// bench train` hands them to PyTorch); the default does nothing and costs nothing.
+    fn batch_start(&mut self, _epoch: usize, _index: usize, _batch: &Batch) {}
     /// A batch finished: running means of the epoch so far.
     fn batch_end(&mut self, _done: usize, _loss: f64, _accuracy: f64, _lr: f64) {}
     /// An epoch finished (validation included when it ran).

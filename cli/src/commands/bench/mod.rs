@@ -1,6 +1,8 @@
 //! `reid bench ...`: timed comparisons against the reference implementations, run in the same invocation.
 
 #[cfg(feature = "models")]
+pub mod conv;
+#[cfg(feature = "models")]
 pub mod engine;
 pub mod eval;
 #[cfg(feature = "gallery")]
@@ -25,6 +27,11 @@ pub enum BenchCommand {
     /// and thread count (ResNet-50 at 256x128, batch 16 by default).
     #[cfg(feature = "models")]
     Model(model::ModelBenchArgs),
+    /// Where a ResNet training step's convolution time goes: forward, input gradient and weight gradient of every
+    /// convolution in burn (the trainer's CPU backend) and in PyTorch, same shapes and threads (ResNet-18 at 64x32,
+    /// batch 32 by default: the quick-start recipe).
+    #[cfg(feature = "models")]
+    Conv(conv::ConvBenchArgs),
     /// The runtime's CPU engine (tract) beside ONNX Runtime's Python API on the same exported ReID model, batch and
     /// threads (ResNet-50 BNNeck at 256x128, batch 1 and 32 by default), plus preprocessing cost per image.
     #[cfg(feature = "models")]
@@ -81,6 +88,8 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Preprocess(args) => preprocess::run(&args),
         #[cfg(feature = "train")]
         BenchCommand::Train(args) => train::run(&args),
+        #[cfg(feature = "models")]
+        BenchCommand::Conv(args) => conv::run(&args),
         #[cfg(feature = "gallery")]
         BenchCommand::Gallery(args) => gallery::run(&args),
         #[cfg(feature = "gallery")]
