@@ -9,7 +9,7 @@ mod cdp;
 
 use reid_gallery::console::{Console, ConsoleOptions, Embedder, LiveFeed};
 use reid_gallery::net::ingest::{Detection, FrameEmbeddings};
-use reid_gallery::net::{KeySpace, NetConfig, Server, ServerOptions};
+use reid_gallery::net::{KeySpace, NetConfig, Server, ServerOptions, ZenohConfig};
 use reid_gallery::openset::{CalibrationCurve, calibrate, curve};
 use reid_gallery::{Gallery, GalleryConfig, Metadata, NewEmbedding};
 use serde_json::{Value, json};
@@ -347,7 +347,8 @@ fn the_console_in_a_headless_browser() {
     tab.eval("document.getElementById('search-form').requestSubmit()");
     tab.wait("document.body.dataset.searched === 'error'", Duration::from_secs(5));
     let error = tab.eval("document.getElementById('error').textContent");
-    assert!(error.as_str().unwrap().contains("not an image [image]"), "{error}");
+    let error = error.as_str().unwrap();
+    assert!(error.starts_with("search: not an image") && error.ends_with("[image]"), "{error}");
 
     // Calibration: the curve drawn.
     tab.eval("location.hash = '#calibration'");
