@@ -367,9 +367,9 @@ fn the_console_in_a_headless_browser() {
     tab.eval(&format!("document.getElementById('token').value = '{TOKEN}'; document.getElementById('token-form').requestSubmit()"));
     tab.wait("document.body.dataset.admin === 'yes'", Duration::from_secs(5));
     tab.wait("document.querySelectorAll('#unknown tbody tr').length === 1", Duration::from_secs(5));
+    shoot(&mut tab, "console-admin.png");
     tab.eval("const f = document.querySelector('#unknown tbody form'); f.querySelector('input').value = 'visitor'; f.requestSubmit()");
     tab.wait("document.getElementById('admin-result').textContent.startsWith('labelled: 1 embeddings enrolled, 1')", Duration::from_secs(5));
-    shoot(&mut tab, "console-admin.png");
     let before = r.gallery.len();
     tab.eval("document.getElementById('forget-identity').value = 'p1'; document.getElementById('forget-identity-form').requestSubmit()");
     tab.wait("document.getElementById('admin-result').textContent === 'forgotten: 4 embeddings removed'", Duration::from_secs(5));

@@ -86,6 +86,7 @@ function show() {
     $('nav-' + p).classList.toggle('active', p === page);
   }
   document.body.dataset.page = page;
+  showError('');
   if (onShow[page]) onShow[page]();
 }
 
@@ -94,7 +95,7 @@ async function refreshStatus() {
     const s = await api('/api/stats');
     const g = s.gallery;
     $('status').textContent = g.index.rows + ' embeddings, ' + g.index.identities + ' identities, threshold ' +
-      g.threshold + (s.console.admin ? '' : ' (read-only)');
+      Number(g.threshold).toFixed(4) + (s.console.admin ? '' : ' (read-only)');
   } catch (e) {
     $('status').textContent = 'stats: ' + e.message;
   }
@@ -286,7 +287,7 @@ async function loadCalibration() {
     $('calibration-info').textContent = 'Threshold ' + c.chosen.threshold.toFixed(4) + ' for a false-match rate of at most ' +
       c.target_fmr + ': measured false-match ' + c.chosen.false_match_rate.toFixed(4) + ', false-non-match ' +
       c.chosen.false_non_match_rate.toFixed(4) + ' (' + c.chosen.genuine + ' genuine, ' + c.chosen.impostor +
-      ' impostor pairs). Serving threshold: ' + data.serving_threshold + '.';
+      ' impostor pairs). Serving threshold: ' + Number(data.serving_threshold).toFixed(4) + '.';
     drawCalibration(g, c, data.serving_threshold);
   } catch (e) {
     showError('calibration: ' + e.message);
@@ -336,8 +337,8 @@ function drawCalibration(g, c, serving) {
   };
   mark(c.chosen.threshold, '#d9480f', 'chosen', 0);
   mark(serving, '#2e9d5b', 'serving', 14);
-  g.appendChild(svg('text', { x: bx + bw - 4, y: by + bh - 20, 'text-anchor': 'end', fill: '#1f5fbf' }, 'true-match'));
-  g.appendChild(svg('text', { x: bx + bw - 4, y: by + bh - 6, 'text-anchor': 'end', fill: '#c92a2a' }, 'false-match'));
+  g.appendChild(svg('text', { x: bx + bw, y: by + bh + 34, 'text-anchor': 'end', fill: '#1f5fbf' }, 'true-match rate'));
+  g.appendChild(svg('text', { x: bx, y: by + bh + 34, fill: '#c92a2a' }, 'false-match rate'));
   document.body.dataset.calibration = 'drawn';
 }
 
