@@ -5,7 +5,10 @@
 //! printed are the server's alone.
 //!
 //! `cargo run -p reid-gallery --features console --example console_load [SECONDS] [VIEWERS] [CAMERAS] [FPS]
-//! [DETECTIONS]` (defaults 20, 50, 8, 10, 4; 1,000 enrolled identities, 256-d). Prints the server's CPU (user +
+//! [DETECTIONS] [drop|block]` (defaults 20, 50, 8, 10, 4, drop; 1,000 enrolled identities, 256-d). `drop`: the
+//! cameras publish with Zenoh's default congestion control, as `reidpublish` does (a frame is dropped at the
+//! publisher when its queue stays full for a millisecond); `block`: they wait instead, so every frame reaches the
+//! server and any loss is the server's or the subscriber's. Prints the server's CPU (user +
 //! system time over wall time, from /proc/self/stat at 100 ticks/s), its peak and final RSS, the server's frame
 //! counters, what the Zenoh subscriber received (dropped identifications = published - received), and per viewer
 //! the identified events received, skips (lagged) and publish-to-viewer latency.
@@ -89,6 +92,7 @@ fn main() {
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--load", &port.to_string(), &console.addr().to_string()])
         .args([seconds, viewers, cameras, fps, detections].map(|v| v.to_string()))
+        .arg(args.get(6).map(String::as_str).unwrap_or("drop"))
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -153,15 +157,22 @@ fn load(a: &[String]) {
     let http = a[1].clone();
     let n = |i: usize| a[i].parse::<u64>().unwrap();
     let (seconds, viewers, cameras, fps, detections) = (n(2), n(3), n(4), n(5), n(6));
+    let block = a.get(7).map(String::as_str) == Some("block");
     let keys = KeySpace::new("bench/console", "main").unwrap();
     let net = NetConfig { connect: vec![format!("tcp/127.0.0.1:{port}")], ..NetConfig::default() };
     let session = zenoh::open(net.to_zenoh().unwrap()).wait().unwrap();
     let received = Arc::new(AtomicU64::new(0));
-    let r = received.clone();
+    let seen: Arc<Mutex<std::collections::HashSet<(String, u64)>>> = Arc::default();
+    let (r, seen_cb) = (received.clone(), seen.clone());
     let _sub = session
         .declare_subscriber(keys.identified_all())
-        .callback(move |_| {
+        .callback(move |sample| {
             r.fetch_add(1, Ordering::Relaxed);
+            if let Ok(v) = serde_json::from_slice::<Value>(&sample.payload().to_bytes())
+                && let (Some(c), Some(f)) = (v["camera"].as_str(), v["frame"].as_u64())
+            {
+                seen_cb.lock().unwrap().insert((c.to_owned(), f));
+            }
         })
         .wait()
         .unwrap();
@@ -181,9 +192,11 @@ fn load(a: &[String]) {
     std::io::stdout().flush().unwrap();
     let rows = random_unit_rows(IDENTITIES, DIM, SEED);
     let published = AtomicU64::new(0);
+    let per_camera: Vec<AtomicU64> = (0..cameras).map(|_| AtomicU64::new(0)).collect();
     std::thread::scope(|s| {
         for cam in 0..cameras {
             let (session, keys, rows, published) = (&session, &keys, &rows, &published);
+            let sent = &per_camera[cam as usize];
             s.spawn(move || {
                 let key = keys.embeddings(&format!("cam{cam}"));
                 let period = Duration::from_secs_f64(1.0 / fps as f64);
@@ -209,9 +222,12 @@ fn load(a: &[String]) {
                         model: None,
                         detections: dets,
                     };
-                    session.put(&key, serde_json::to_vec(&msg).unwrap()).wait().unwrap();
+                    let put = session.put(&key, serde_json::to_vec(&msg).unwrap());
+                    let put = if block { put.congestion_control(zenoh::qos::CongestionControl::Block) } else { put };
+                    put.wait().unwrap();
                     published.fetch_add(1, Ordering::Relaxed);
                     frame += 1;
+                    sent.store(frame, Ordering::Relaxed);
                     let next = start + period * frame as u32;
                     if let Some(wait) = next.checked_duration_since(Instant::now()) {
                         std::thread::sleep(wait);
@@ -233,10 +249,22 @@ fn load(a: &[String]) {
         latencies.extend(lat);
     }
     latencies.sort_by(f64::total_cmp);
+    // Which frames never came back identified: (camera, frame number) of the first few.
+    let seen = seen.lock().unwrap();
+    let mut missing = Vec::new();
+    for (cam, sent) in per_camera.iter().enumerate() {
+        for f in 0..sent.load(Ordering::Relaxed) {
+            if !seen.contains(&(format!("cam{cam}"), f)) {
+                missing.push(format!("cam{cam}#{f}"));
+            }
+        }
+    }
     let pct = |p: f64| latencies.get(((latencies.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(f64::NAN);
     let report = json!({
         "published": published.load(Ordering::Relaxed),
         "zenoh_received": received.load(Ordering::Relaxed),
+        "missing": missing.len(),
+        "missing_first": missing.iter().take(12).collect::<Vec<_>>(),
         "viewers": viewers,
         "identified_events_per_viewer_min": events.iter().min(),
         "identified_events_per_viewer_max": events.iter().max(),
