@@ -105,7 +105,10 @@ fn post(addr: &str, path: &str, token: Option<&str>, body: &[u8]) -> (u16, Value
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let head = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n", body.len());
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n",
+        body.len()
+    );
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(body).unwrap();
     let mut out = String::new();
@@ -123,13 +126,24 @@ fn serve_http_searches_by_image_with_a_real_model() {
     let token_file = dir.path().join("console.token");
     let (_server, addr) = serve(
         &dir.path().join("g.redb"),
-        &["--http", "127.0.0.1:0", "--http-token-file", token_file.to_str().unwrap(), "--model", model.to_str().unwrap(), "--model-engine", "tract"],
+        &[
+            "--http",
+            "127.0.0.1:0",
+            "--http-token-file",
+            token_file.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--model-engine",
+            "tract",
+        ],
     );
     let token = std::fs::read_to_string(&token_file).unwrap().trim().to_owned();
     assert_eq!(token.len(), 64);
     let colours = [("red", [220u8, 30, 30]), ("green", [30, 200, 40]), ("blue", [20, 40, 210])];
-    let items: Vec<Value> =
-        colours.iter().map(|(who, rgb)| json!({ "identity": who, "camera": "c1", "embedding": embedding_of(*rgb) })).collect();
+    let items: Vec<Value> = colours
+        .iter()
+        .map(|(who, rgb)| json!({ "identity": who, "camera": "c1", "embedding": embedding_of(*rgb) }))
+        .collect();
     let enrol = serde_json::to_vec(&json!({ "items": items })).unwrap();
     // Without the token: refused, nothing enrolled.
     let (status, body) = post(&addr, "/api/enroll", None, &enrol);

@@ -108,10 +108,17 @@ fn start(db: &Path, token: Option<&str>, body_limit: usize) -> Running {
 
 /// One HTTP/1.1 request; returns status, headers (lower-case names) and body. The body is written from another
 /// thread so that a server refusing a large body early still has its reply read.
-fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (u16, String, Value) {
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (u16, String, Value) {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -129,9 +136,11 @@ fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)],
     let _ = s.read_to_end(&mut out);
     let _ = writer.join();
     let text = String::from_utf8_lossy(&out).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP reply to {method} {path}: {text:?}"));
+    let (head, body) =
+        text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no HTTP reply to {method} {path}: {text:?}"));
     let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
     (status, head.to_ascii_lowercase(), serde_json::from_str(&body).unwrap_or(Value::String(body)))
 }
 
@@ -228,7 +237,8 @@ fn the_api_answers_bad_input_with_json_errors_and_keeps_serving() {
     assert_eq!(r.gallery.len(), n + 1);
     let (status, body) = post_json(addr, "/api/forget", Some(TOKEN), &json!({ "identity": "p1", "from_ms": 5 }));
     assert_eq!(status, 400, "{body}");
-    let (status, body) = post_json(addr, "/api/label", Some(TOKEN), &json!({ "camera": "c9", "track_id": 4, "identity": "x" }));
+    let (status, body) =
+        post_json(addr, "/api/label", Some(TOKEN), &json!({ "camera": "c9", "track_id": 4, "identity": "x" }));
     assert_eq!((status, body["field"].as_str()), (400, Some("track_id")), "{body}");
     let (status, body) = post_json(addr, "/api/label", Some(TOKEN), &json!({ "camera": "c9", "identity": "\u{7}" }));
     assert_eq!((status, body["field"].as_str()), (400, Some("identity")), "{body}");
@@ -361,18 +371,28 @@ fn the_console_in_a_headless_browser() {
     tab.wait("document.body.dataset.admin === 'no'", Duration::from_secs(5));
     tab.eval("document.getElementById('forget-identity').value = 'p1'; document.getElementById('forget-identity-form').requestSubmit()");
     tab.wait("document.getElementById('admin-result').textContent.startsWith('refused')", Duration::from_secs(5));
-    assert!(tab.eval("document.getElementById('admin-result').textContent").as_str().unwrap().contains("operator token"));
+    assert!(
+        tab.eval("document.getElementById('admin-result').textContent").as_str().unwrap().contains("operator token")
+    );
     assert!(r.gallery.identities().unwrap().iter().any(|s| s.identity == "p1"));
     // With it: label the unknown track, then forget p1.
-    tab.eval(&format!("document.getElementById('token').value = '{TOKEN}'; document.getElementById('token-form').requestSubmit()"));
+    tab.eval(&format!(
+        "document.getElementById('token').value = '{TOKEN}'; document.getElementById('token-form').requestSubmit()"
+    ));
     tab.wait("document.body.dataset.admin === 'yes'", Duration::from_secs(5));
     tab.wait("document.querySelectorAll('#unknown tbody tr').length === 1", Duration::from_secs(5));
     shoot(&mut tab, "console-admin.png");
     tab.eval("const f = document.querySelector('#unknown tbody form'); f.querySelector('input').value = 'visitor'; f.requestSubmit()");
-    tab.wait("document.getElementById('admin-result').textContent.startsWith('labelled: 1 embeddings enrolled, 1')", Duration::from_secs(5));
+    tab.wait(
+        "document.getElementById('admin-result').textContent.startsWith('labelled: 1 embeddings enrolled, 1')",
+        Duration::from_secs(5),
+    );
     let before = r.gallery.len();
     tab.eval("document.getElementById('forget-identity').value = 'p1'; document.getElementById('forget-identity-form').requestSubmit()");
-    tab.wait("document.getElementById('admin-result').textContent === 'forgotten: 4 embeddings removed'", Duration::from_secs(5));
+    tab.wait(
+        "document.getElementById('admin-result').textContent === 'forgotten: 4 embeddings removed'",
+        Duration::from_secs(5),
+    );
     assert_eq!(r.gallery.len(), before - 4);
     // Gone from Live (this tab, by the server's `forgotten` event) and Identities.
     tab.wait("document.querySelector('#live-rows tr[data-identity=\"p1\"]') === null", Duration::from_secs(3));

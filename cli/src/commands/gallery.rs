@@ -734,7 +734,8 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
             chosen: c,
             points: reid_gallery::openset::curve(&genuine, &impostor, 200),
         };
-        std::fs::write(path, serde_json::to_vec_pretty(&curve)?).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, serde_json::to_vec_pretty(&curve)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("threshold curve written to {}", path.display());
     }
     Ok(())

@@ -108,7 +108,11 @@ fn run_query(s: &AppState, body: &[u8], params: &str) -> Result<QueryReply, ApiE
 
 /// `POST /api/query`: a query request (JSON, as on Zenoh); options also from the URL's query string
 /// (`?k=5&rerank=true`).
-pub async fn query(State(s): St, RawQuery(params): RawQuery, b: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn query(
+    State(s): St,
+    RawQuery(params): RawQuery,
+    b: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let b = body(b, s.body_limit)?;
     let params = params.unwrap_or_default();
     let reply = blocking(move || run_query(&s, &b, &params)).await?;
@@ -117,7 +121,11 @@ pub async fn query(State(s): St, RawQuery(params): RawQuery, b: Result<Bytes, By
 
 /// `POST /api/search?k=10&rerank=true`: the body is an image file (a person crop); the server embeds it and
 /// answers its top-k like a query.
-pub async fn search(State(s): St, RawQuery(params): RawQuery, b: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+pub async fn search(
+    State(s): St,
+    RawQuery(params): RawQuery,
+    b: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
     let Some(embedder) = s.embedder.clone() else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -264,7 +272,9 @@ struct LabelRequest {
 pub async fn label(State(s): St, headers: HeaderMap, b: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     admin(&s, &headers)?;
     let b = body(b, s.body_limit)?;
-    let req: LabelRequest = serde_json::from_slice(&b).map_err(|e| ApiError::bad("body", format!("label request: {e}")))?;
-    let reply = blocking(move || Ok(s.gallery.label_track(req.camera.as_deref(), req.track_id, &req.identity)?)).await?;
+    let req: LabelRequest =
+        serde_json::from_slice(&b).map_err(|e| ApiError::bad("body", format!("label request: {e}")))?;
+    let reply =
+        blocking(move || Ok(s.gallery.label_track(req.camera.as_deref(), req.track_id, &req.identity)?)).await?;
     Ok(ok_json(&reply))
 }

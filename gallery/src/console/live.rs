@@ -103,7 +103,8 @@ impl LiveFeed {
     /// A feed with no viewers yet.
     pub fn new() -> LiveFeed {
         let (tx, _) = broadcast::channel(CHANNEL_CAPACITY);
-        let inner = Inner { tx, rates: Mutex::new(HashMap::new()), sent: AtomicU64::new(0), viewers: AtomicU64::new(0) };
+        let inner =
+            Inner { tx, rates: Mutex::new(HashMap::new()), sent: AtomicU64::new(0), viewers: AtomicU64::new(0) };
         LiveFeed { inner: Arc::new(inner) }
     }
 

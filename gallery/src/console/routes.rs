@@ -63,9 +63,7 @@ impl ApiError {
 impl From<GalleryError> for ApiError {
     fn from(e: GalleryError) -> ApiError {
         let status = match &e {
-            GalleryError::Payload(_) | GalleryError::OverBudget(_) | GalleryError::Rerank(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            GalleryError::Payload(_) | GalleryError::OverBudget(_) | GalleryError::Rerank(_) => StatusCode::BAD_REQUEST,
             GalleryError::UnknownIdentity => StatusCode::NOT_FOUND,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -129,7 +127,11 @@ pub fn router(gallery: Arc<Gallery>, feed: LiveFeed, options: ConsoleOptions) ->
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     let path = reid_protocol::error::clip(uri.path(), 128);
-    ApiError::new(StatusCode::NOT_FOUND, None, format!("no such page or API route: {path} (the API is listed in the gallery README)"))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        None,
+        format!("no such page or API route: {path} (the API is listed in the gallery README)"),
+    )
 }
 
 async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {

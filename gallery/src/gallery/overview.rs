@@ -218,7 +218,8 @@ impl Gallery {
             })
             .collect();
         if rows.is_empty() {
-            let message = "no unknown sightings of this track on this camera (already labelled, identified, or forgotten)";
+            let message =
+                "no unknown sightings of this track on this camera (already labelled, identified, or forgotten)";
             return Err(PayloadError { field: "track_id".into(), message: message.into() }.into());
         }
         rows.sort_by_key(|r| std::cmp::Reverse((r.timestamp_ms, r.id)));

@@ -144,7 +144,8 @@ impl Tab {
 
     /// Evaluates `expr` in the page (promises awaited); returns its value.
     pub fn eval(&mut self, expr: &str) -> Value {
-        let r = self.call("Runtime.evaluate", json!({ "expression": expr, "returnByValue": true, "awaitPromise": true }));
+        let r =
+            self.call("Runtime.evaluate", json!({ "expression": expr, "returnByValue": true, "awaitPromise": true }));
         if let Some(e) = r.get("exceptionDetails") {
             panic!("evaluating `{expr}`: {e}");
         }
