@@ -25,7 +25,7 @@ pub enum GalleryCommand {
 Several servers with different --db files and the same --name are shards: `reid gallery query` merges their top-k. \
 A Zenoh JSON5 file (--zenoh-config) carries access control and TLS; see deploy/zenoh/.\n\nExample:\n  \
 reid gallery serve --db lobby.redb --dim 256 --threshold 0.55 --ttl 30d")]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Enrol embeddings: a TAO inference JSON (identity and camera from Market-1501 file names) or an enrol request.
     Enroll(EnrollArgs),
     /// Look up embeddings (TAO inference JSON or a query request); prints the best identity of each, and with
@@ -362,7 +362,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Runs `reid gallery ...`.
 pub fn run(cmd: GalleryCommand) -> Result<()> {
     match cmd {
-        GalleryCommand::Serve(a) => serve(a),
+        GalleryCommand::Serve(a) => serve(*a),
         GalleryCommand::Enroll(a) => enroll(a),
         GalleryCommand::Query(a) => query(a),
         GalleryCommand::Forget(a) => forget(a),
