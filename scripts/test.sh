@@ -20,6 +20,9 @@ scripts/setup-gst.sh
 step "systemd-analyze for the deploy tests' unit verification (scripts/setup-systemd-analyze.sh, idempotent)"
 scripts/setup-systemd-analyze.sh
 
+step "headless chromium for the gallery console's browser tests (scripts/setup-chromium.sh, idempotent)"
+scripts/setup-chromium.sh
+
 step "Python environment for the gallery's Python client test (scripts/pyenv.sh, idempotent)"
 REID_PYTHON=$(scripts/pyenv.sh | tail -n1)
 export REID_PYTHON

@@ -7,3 +7,4 @@ mod embed;
 mod engine;
 mod evaluate;
 mod gallery;
+mod gallery_console;

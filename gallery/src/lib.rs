@@ -13,6 +13,8 @@
 //! - [`openset`]: the best identity of a result list, `unknown` below a threshold, threshold calibration.
 //! - [`rerank`]: k-reciprocal re-ranking over a query's candidate neighbourhood.
 //! - [`net`] (feature `net`): the Zenoh server, client and stream ingest.
+//! - [`console`] (feature `console`): the web console and its JSON API over HTTP (axum), live identifications
+//!   by server-sent events.
 //! - [`random`]: reproducible random unit vectors (benchmarks and tests; `reid bench gallery` times against FAISS).
 //! - [`gpu`] (feature `cuda`): top-k and re-ranking's all-pairs pass on an NVIDIA GPU, same answers as the CPU.
 //!
@@ -21,6 +23,8 @@
 //! No training framework: this crate depends on `reid-protocol` and `reid-eval` only.
 
 pub mod budget;
+#[cfg(feature = "console")]
+pub mod console;
 pub mod gallery;
 #[cfg(feature = "cuda")]
 pub mod gpu;

@@ -110,6 +110,97 @@ pub fn calibrate(genuine: &[f32], impostor: &[f32], target_fmr: f64) -> Result<C
     })
 }
 
+/// One point of the open-set threshold curve: at this threshold, the share of impostor pairs accepted (false
+/// match) and of genuine pairs accepted (true match).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurvePoint {
+    /// Cosine threshold.
+    pub threshold: f32,
+    /// Share of impostor scores at or above it.
+    pub false_match_rate: f64,
+    /// Share of genuine scores at or above it.
+    pub true_match_rate: f64,
+}
+
+/// What `reid gallery calibrate --curve FILE` writes and the console's Calibration page plots.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibrationCurve {
+    /// The target false-match rate asked for.
+    pub target_fmr: f64,
+    /// The threshold [`calibrate`] chose and its rates.
+    pub chosen: Calibration,
+    /// The curve, thresholds ascending.
+    pub points: Vec<CurvePoint>,
+}
+
+/// Most points a curve file may hold.
+pub const MAX_CURVE_POINTS: usize = 10_000;
+
+/// The threshold curve at `steps + 1` thresholds evenly spaced from the lowest to the highest score (both sets),
+/// each point's rates counted exactly (scores sorted once, then a binary search per threshold).
+pub fn curve(genuine: &[f32], impostor: &[f32], steps: usize) -> Vec<CurvePoint> {
+    let mut g: Vec<f32> = genuine.iter().copied().filter(|s| s.is_finite()).collect();
+    let mut i: Vec<f32> = impostor.iter().copied().filter(|s| s.is_finite()).collect();
+    if g.is_empty() && i.is_empty() {
+        return Vec::new();
+    }
+    g.sort_by(f32::total_cmp);
+    i.sort_by(f32::total_cmp);
+    let lo = g.first().copied().unwrap_or(f32::INFINITY).min(i.first().copied().unwrap_or(f32::INFINITY));
+    let hi = g.last().copied().unwrap_or(f32::NEG_INFINITY).max(i.last().copied().unwrap_or(f32::NEG_INFINITY));
+    let steps = steps.clamp(1, MAX_CURVE_POINTS - 1);
+    let at_or_above = |v: &[f32], t: f32| {
+        if v.is_empty() { 0.0 } else { (v.len() - v.partition_point(|&s| s < t)) as f64 / v.len() as f64 }
+    };
+    (0..=steps)
+        .map(|k| {
+            let t = lo + (hi - lo) * k as f32 / steps as f32;
+            CurvePoint { threshold: t, false_match_rate: at_or_above(&i, t), true_match_rate: at_or_above(&g, t) }
+        })
+        .collect()
+}
+
+impl CalibrationCurve {
+    /// Reads and checks a curve file (JSON, at most 4 MiB): every rate in [0, 1], thresholds finite and
+    /// ascending, at most [`MAX_CURVE_POINTS`] points. Errors name the file and the field.
+    pub fn read(path: &std::path::Path) -> Result<CalibrationCurve, String> {
+        let shown = path.display();
+        let meta = std::fs::metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+        if meta.len() > 4 << 20 {
+            return Err(format!("{shown}: {} bytes; a calibration curve file is at most 4 MiB", meta.len()));
+        }
+        let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+        let c: CalibrationCurve = serde_json::from_slice(&bytes).map_err(|e| format!("{shown}: {e}"))?;
+        c.check().map_err(|e| format!("{shown}: {e}"))?;
+        Ok(c)
+    }
+
+    /// The checks [`CalibrationCurve::read`] applies.
+    pub fn check(&self) -> Result<(), String> {
+        if self.points.len() > MAX_CURVE_POINTS {
+            return Err(format!("points: {} is more than {MAX_CURVE_POINTS}", self.points.len()));
+        }
+        let rate = |v: f64| v.is_finite() && (0.0..=1.0).contains(&v);
+        if !rate(self.target_fmr) || !rate(self.chosen.false_match_rate) || !rate(self.chosen.false_non_match_rate) {
+            return Err("target_fmr / chosen: a rate outside [0, 1]".into());
+        }
+        if !self.chosen.threshold.is_finite() {
+            return Err("chosen.threshold: not a finite number".into());
+        }
+        for (k, p) in self.points.iter().enumerate() {
+            if !p.threshold.is_finite() || !rate(p.false_match_rate) || !rate(p.true_match_rate) {
+                return Err(format!("points[{k}]: a threshold that is not finite or a rate outside [0, 1]"));
+            }
+            if k > 0 && p.threshold < self.points[k - 1].threshold {
+                return Err(format!("points[{k}].threshold: below the previous point's (thresholds ascend)"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The smallest f32 greater than `x` (finite `x`).
 fn next_up(x: f32) -> f32 {
     if x == 0.0 {
@@ -170,5 +261,26 @@ mod tests {
         assert_eq!(e.to_string(), "genuine scores: value 1 is NaN, not a finite number");
         assert!(calibrate(&[0.5], &[0.1], 1.5).unwrap_err().to_string().contains("1.5"));
         assert!(next_up(-0.5) > -0.5);
+    }
+
+    #[test]
+    fn curve_counts_rates_at_each_threshold() {
+        let genuine = [0.9, 0.8, 0.7, 0.6];
+        let impostor = [0.1, 0.2, 0.3, 0.65];
+        let c = curve(&genuine, &impostor, 8);
+        assert_eq!(c.len(), 9);
+        assert_eq!(c[0].threshold, 0.1);
+        assert_eq!((c[0].false_match_rate, c[0].true_match_rate), (1.0, 1.0));
+        assert!((c[8].threshold - 0.9).abs() < 1e-6);
+        assert_eq!((c[8].false_match_rate, c[8].true_match_rate), (0.0, 0.25));
+        // threshold 0.6: impostor 0.65 only; genuine all four.
+        let p = c.iter().find(|p| (p.threshold - 0.6).abs() < 1e-6).unwrap();
+        assert_eq!((p.false_match_rate, p.true_match_rate), (0.25, 1.0));
+        let chosen = calibrate(&genuine, &impostor, 0.0).unwrap();
+        let file = CalibrationCurve { target_fmr: 0.0, chosen, points: c };
+        assert!(file.check().is_ok());
+        let mut bad = file.clone();
+        bad.points[3].true_match_rate = 1.5;
+        assert!(bad.check().unwrap_err().contains("points[3]"));
     }
 }

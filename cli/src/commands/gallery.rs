@@ -1,5 +1,7 @@
 //! `reid gallery serve | enroll | query | forget | stats | calibrate`: the matching service over Zenoh and its
-//! command-line client.
+//! command-line client; `console`: the web console's flags and search by image (`serve --http`).
+
+mod console;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -23,7 +25,7 @@ pub enum GalleryCommand {
 Several servers with different --db files and the same --name are shards: `reid gallery query` merges their top-k. \
 A Zenoh JSON5 file (--zenoh-config) carries access control and TLS; see deploy/zenoh/.\n\nExample:\n  \
 reid gallery serve --db lobby.redb --dim 256 --threshold 0.55 --ttl 30d")]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Enrol embeddings: a TAO inference JSON (identity and camera from Market-1501 file names) or an enrol request.
     Enroll(EnrollArgs),
     /// Look up embeddings (TAO inference JSON or a query request); prints the best identity of each, and with
@@ -173,6 +175,30 @@ pub struct ServeArgs {
     /// Heavy requests (re-ranked, or over 16 vectors) that may wait; more are answered busy.
     #[arg(long, default_value_t = 4)]
     pub heavy_queue: usize,
+    /// Serve the web console and its JSON API on this address (e.g. 127.0.0.1:8080; off by default). A
+    /// non-loopback address needs --http-token-file.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// The console's operator token (admin actions: enrol, forget, label): read from FILE, or written there
+    /// (mode 0600) when missing. Without it a token is generated for this run and printed.
+    #[arg(long, value_name = "FILE", requires = "http")]
+    pub http_token_file: Option<PathBuf>,
+    /// A console without admin actions (no token at all).
+    #[arg(long, requires = "http")]
+    pub http_read_only: bool,
+    /// Largest HTTP request body (an uploaded crop, an enrol request), in bytes.
+    #[arg(long, default_value_t = reid_gallery::console::DEFAULT_BODY_LIMIT, requires = "http")]
+    pub http_body_limit: usize,
+    /// An ONNX model (`reid export`) that embeds crops uploaded to the console's Search page.
+    #[arg(long, value_name = "ONNX", requires = "http")]
+    pub model: Option<PathBuf>,
+    /// Engine for --model: auto (ONNX Runtime CPU when its library is found, else tract), tract, ort-cpu, cuda,
+    /// tensorrt.
+    #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<reid_runtime::engine::EngineKind>())]
+    pub model_engine: reid_runtime::engine::EngineKind,
+    /// The open-set threshold curve the console's Calibration page plots (`reid gallery calibrate --curve FILE`).
+    #[arg(long, value_name = "JSON", requires = "http")]
+    pub calibration: Option<PathBuf>,
     #[command(flatten)]
     pub net: NetArgs,
 }
@@ -277,6 +303,10 @@ pub struct CalibrateArgs {
     /// Target false-match rate (share of different-identity pairs scoring at or above the threshold).
     #[arg(long, default_value_t = 0.01)]
     pub target_fmr: f64,
+    /// Also write the threshold curve (false- and true-match rate at 200 thresholds) as JSON, for
+    /// `reid gallery serve --http ... --calibration FILE`.
+    #[arg(long, value_name = "JSON")]
+    pub curve: Option<PathBuf>,
 }
 
 /// Arguments of `reid gallery certs`.
@@ -332,7 +362,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Runs `reid gallery ...`.
 pub fn run(cmd: GalleryCommand) -> Result<()> {
     match cmd {
-        GalleryCommand::Serve(a) => serve(a),
+        GalleryCommand::Serve(a) => serve(*a),
         GalleryCommand::Enroll(a) => enroll(a),
         GalleryCommand::Query(a) => query(a),
         GalleryCommand::Forget(a) => forget(a),
@@ -385,11 +415,13 @@ fn serve(args: ServeArgs) -> Result<()> {
     let device = serve_device(&gallery, &args.device)?;
     let keys = args.net.keys()?;
     let net = args.net.net(true);
+    let feed = reid_gallery::console::LiveFeed::new();
     let options = ServerOptions {
         query_workers: args.workers.max(1),
         ingest: !args.no_ingest,
         store_sightings: !args.no_store_sightings,
         heavy_queue: args.heavy_queue.max(1),
+        on_identified: args.http.map(|_| feed.tap()),
         ..ServerOptions::default()
     };
     let n = gallery.len();
@@ -402,7 +434,27 @@ fn serve(args: ServeArgs) -> Result<()> {
     // Registered before serving, so a stop request from now on writes the snapshot first.
     let mut signals = signal_hook::iterator::Signals::new([signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT])
         .context("installing the SIGTERM/SIGINT handler")?;
+    let console_options = match args.http {
+        Some(addr) => Some(console::options(
+            console::ConsoleFlags {
+                addr,
+                token_file: args.http_token_file.as_deref(),
+                read_only: args.http_read_only,
+                body_limit: args.http_body_limit,
+                model: args.model.as_ref(),
+                engine: args.model_engine,
+                calibration: args.calibration.as_ref(),
+                dim,
+            },
+            &mut std::io::stdout().lock(),
+        )?),
+        None => None,
+    };
     let server = Server::start(gallery.clone(), &keys, &net, options)?;
+    let console = match console_options {
+        Some(o) => Some(reid_gallery::console::Console::start(gallery.clone(), feed, o)?),
+        None => None,
+    };
     let from = match gallery.opened_from() {
         IndexSource::Snapshot => format!("snapshot {}", gallery.snapshot_path().display()),
         IndexSource::Store { reason: Some(why) } => format!("{} (rebuilt: {why})", args.db.display()),
@@ -419,6 +471,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         if net.listen.is_empty() { "the configured endpoints".to_owned() } else { net.listen.join(", ") },
         server.zid()
     )?;
+    if let Some(c) = &console {
+        writeln!(out, "console on http://{}/", c.addr())?;
+    }
     writeln!(out, "ready")?;
     out.flush()?;
     drop(out);
@@ -449,6 +504,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         }
         eprintln!("stopped by signal {sig}");
     }
+    drop(console);
     drop(server);
     Ok(())
 }
@@ -672,6 +728,16 @@ fn calibrate(args: CalibrateArgs) -> Result<()> {
         c.threshold, c.false_match_rate, args.target_fmr, c.false_non_match_rate, c.genuine, c.impostor
     );
     println!("use: reid gallery serve ... --threshold {:.4}", c.threshold);
+    if let Some(path) = &args.curve {
+        let curve = reid_gallery::openset::CalibrationCurve {
+            target_fmr: args.target_fmr,
+            chosen: c,
+            points: reid_gallery::openset::curve(&genuine, &impostor, 200),
+        };
+        std::fs::write(path, serde_json::to_vec_pretty(&curve)?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!("threshold curve written to {}", path.display());
+    }
     Ok(())
 }
 

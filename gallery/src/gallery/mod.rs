@@ -10,6 +10,7 @@
 
 pub mod device;
 mod forget;
+mod overview;
 mod search;
 
 use search::result_of;
@@ -23,6 +24,7 @@ use crate::rerank::RerankConfig;
 use crate::snapshot::{self, SnapshotError};
 use crate::store::{Store, StoreError, StoreStats, StoreTag};
 pub use device::DeviceIndex;
+pub use overview::{IdentitySummary, LabelReply, Sighting, UnknownTrack};
 use reid_eval::rerank::{AllPairs, CpuAllPairs, RerankError};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -31,7 +31,7 @@ pub use client::GalleryClient;
 pub use config::{Mode, NetConfig, TlsFiles, ZenohConfig};
 pub use reid_protocol::keys::{self, KeySpace};
 pub use reid_protocol::tls;
-pub use server::{Server, ServerOptions};
+pub use server::{IdentifiedTap, Server, ServerOptions};
 
 use reid_protocol::ConfigError;
 

@@ -40,6 +40,25 @@ pub struct ServerOptions {
     pub heavy_workers: usize,
     /// Heavy queries that may wait for a heavy worker; more are refused as busy.
     pub heavy_queue: usize,
+    /// Called with every identified frame right after it is published (the web console's live feed).
+    pub on_identified: Option<IdentifiedTap>,
+}
+
+/// A callback given every [`IdentifiedFrame`] the server publishes; it runs on the ingest thread, so it must not
+/// block (the console's feed sends to a broadcast channel and returns).
+#[derive(Clone)]
+pub struct IdentifiedTap(pub Arc<dyn Fn(&IdentifiedFrame) + Send + Sync>);
+
+impl std::fmt::Debug for IdentifiedTap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentifiedTap")
+    }
+}
+
+impl PartialEq for IdentifiedTap {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl Default for ServerOptions {
@@ -51,6 +70,7 @@ impl Default for ServerOptions {
             ttl_sweep: Duration::from_secs(60),
             heavy_workers: 1,
             heavy_queue: 4,
+            on_identified: None,
         }
     }
 }
@@ -148,6 +168,7 @@ impl Server {
             let publisher_session = session.clone();
             let (gallery, counters, keys, store) =
                 (gallery.clone(), counters.clone(), keys.clone(), options.store_sightings);
+            let tap = options.on_identified.clone();
             threads.push(std::thread::spawn(move || {
                 while let Ok(sample) = subscriber.recv() {
                     let bytes = sample.payload().to_bytes();
@@ -158,7 +179,12 @@ impl Server {
                     };
                     match ingest::decode_frame_at(&bytes, gallery.dim(), now_ms()) {
                         Ok(frame) => match ingest::identify(&gallery, &frame, store) {
-                            Ok(answer) => publish(&publisher_session, &keys, &answer, &counters),
+                            Ok(answer) => {
+                                publish(&publisher_session, &keys, &answer, &counters);
+                                if let Some(tap) = &tap {
+                                    (tap.0)(&answer);
+                                }
+                            }
                             Err(e) => refused(&e),
                         },
                         Err(e) => refused(&e),

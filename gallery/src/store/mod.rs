@@ -27,6 +27,7 @@
 mod codec;
 mod forget;
 mod iter;
+mod matched;
 mod scrub;
 
 pub use iter::RecordIter;
