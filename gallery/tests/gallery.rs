@@ -10,7 +10,6 @@ use reid_gallery::record::Metadata;
 use reid_gallery::rerank::RerankConfig;
 use reid_gallery::{Filter, Forget, Gallery, GalleryConfig, Index, NewEmbedding, Precision, QueryOptions, TimeRange};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 
 fn _assert_shareable() {
     fn is<T: Send + Sync>() {}
@@ -431,27 +430,8 @@ fn crash_child_enroller() {
 fn acknowledged_enrolments_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.redb");
-    // Test names are module paths below the test crate (`gallery::crash_child_enroller` in the suite binary).
-    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
-    let child_test = format!("{module}::crash_child_enroller");
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", &child_test, "--nocapture", "--test-threads", "1"])
-        .env(CHILD_ENV, &path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut acked = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        if let Some(id) = line.unwrap().strip_prefix("ACK ") {
-            acked.push(id.trim().parse::<u64>().unwrap());
-            if acked.len() == 40 {
-                child.kill().unwrap(); // SIGKILL, mid-stream
-                break;
-            }
-        }
-    }
-    child.wait().unwrap();
+    let child = crate::child::spawn(module_path!(), "crash_child_enroller", CHILD_ENV, &path);
+    let acked = crate::child::kill_after_acks(child, 40);
     assert_eq!(acked.len(), 40, "child stopped early");
     let g = Gallery::open(&path, GalleryConfig::default()).unwrap();
     for id in &acked {

@@ -344,6 +344,12 @@ impl Gallery {
         &self.opened_from
     }
 
+    /// Runs `f` on the index under its read lock (inspection: tests and tools checking that it agrees with the
+    /// store; a query waits for no writer meanwhile, an enrolment waits for `f`).
+    pub fn with_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
+        f(&self.read_index())
+    }
+
     /// The snapshot file beside the store (used when [`GalleryConfig::snapshot`] is on).
     pub fn snapshot_path(&self) -> std::path::PathBuf {
         snapshot::path_for(self.store.path())
