@@ -72,7 +72,8 @@ fn int8_top10_recall_is_at_least_0_99_with_exact_f32_scores() {
         // A batch past the int8 threshold runs the batched kernels over decoded tiles, then re-scores exactly: the
         // f32 answer (ids; scores to f32 summation order).
         let batch = &qs[..(super::GEMM_MIN_BATCH_I8 + 4) * dim];
-        let (got, want) = (int8.search_with(simd, batch, k, &Filter::all()), f32i.search_with(simd, batch, k, &Filter::all()));
+        let (got, want) =
+            (int8.search_with(simd, batch, k, &Filter::all()), f32i.search_with(simd, batch, k, &Filter::all()));
         for (g, w) in got.iter().zip(&want) {
             assert_eq!(g.iter().map(|h| h.id).collect::<Vec<_>>(), w.iter().map(|h| h.id).collect::<Vec<_>>());
             assert!(g.iter().zip(w).all(|(a, b)| (a.score - b.score).abs() <= 1e-6), "{simd:?}");

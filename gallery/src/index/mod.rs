@@ -114,7 +114,10 @@ enum Vectors {
     F32(Vec<f32>),
     F16(Vec<f16>),
     /// Codes (`rows x dim`) and their per-row scales; the exact vectors are the [`VectorSource`]'s.
-    I8 { codes: Vec<i8>, scales: Vec<f32> },
+    I8 {
+        codes: Vec<i8>,
+        scales: Vec<f32>,
+    },
 }
 
 /// What the index knows about a row, for building replies.

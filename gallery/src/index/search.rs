@@ -321,7 +321,9 @@ impl Index {
             }
             Vectors::I8 { codes, scales } => {
                 wide.resize(rows * dim, 0.0);
-                for ((w, c), &s) in wide.chunks_exact_mut(dim).zip(codes[r0 * dim..].chunks_exact(dim)).zip(&scales[r0..r0 + rows]) {
+                for ((w, c), &s) in
+                    wide.chunks_exact_mut(dim).zip(codes[r0 * dim..].chunks_exact(dim)).zip(&scales[r0..r0 + rows])
+                {
                     kernels::dequantize_i8(c, s, w);
                 }
                 wide

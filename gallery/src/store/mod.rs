@@ -31,8 +31,8 @@ mod scrub;
 
 pub use iter::RecordIter;
 
-use crate::record::{NewEmbedding, Record};
 use crate::index::VectorSource;
+use crate::record::{NewEmbedding, Record};
 use codec::{decode_meta, decode_vector, decode_vector_into, encode_meta};
 use redb::{
     Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,

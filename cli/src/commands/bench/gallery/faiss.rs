@@ -240,10 +240,8 @@ impl VectorSource for StoreRows {
 fn write_store(path: &Path, data: &[f32], dim: usize) -> Result<Store> {
     let store = Store::open(path, Some(dim)).with_context(|| format!("creating {}", path.display()))?;
     for chunk in data.chunks(dim * 16_384) {
-        let batch: Vec<NewEmbedding> = chunk
-            .chunks_exact(dim)
-            .map(|v| NewEmbedding { vector: v.to_vec(), meta: Metadata::default() })
-            .collect();
+        let batch: Vec<NewEmbedding> =
+            chunk.chunks_exact(dim).map(|v| NewEmbedding { vector: v.to_vec(), meta: Metadata::default() }).collect();
         store.enroll(&batch).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(store)
@@ -429,8 +427,10 @@ fn run_in(
     }
     drop(int8);
     drop(store);
-    let (mut rows, res32, f32i) = measure(|| Index::from_vectors(cfg.dim, Precision::F32, data, 0), queries, cfg, pool, true);
-    drop(f32i);
+    // A copy, as for the others: the generated data is part of every "before" reading.
+    let (mut rows, res32, f32i) =
+        measure(|| Index::from_vectors(cfg.dim, Precision::F32, data.clone(), 0), queries, cfg, pool, true);
+    drop((f32i, data));
     let exact = ids(&res32);
     // f32 is the reference itself (the scan is exact; the tests check it against a brute force in f64).
     rows.iter_mut().for_each(|r| r.recall = (r.batch == 1).then_some(1.0));
