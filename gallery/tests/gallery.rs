@@ -290,11 +290,29 @@ fn two_shards_merged_equal_one_gallery() {
 #[test]
 fn rerank_over_a_covering_neighbourhood_equals_full_rerank() {
     let dir = tempfile::tempdir().unwrap();
+    // int8: the neighbourhood's vectors come from the store (the index holds codes only).
+    rerank_covering(&dir.path().join("int8.redb"), Precision::Int8);
+    let (g, rerank, q, dim, n) = rerank_covering(&dir.path().join("g.redb"), Precision::F32);
+    // A small neighbourhood (candidates < n) still returns k re-ordered candidates, closest first.
+    let small = Gallery::open(
+        dir.path().join("small.redb"),
+        GalleryConfig { dim: Some(dim), rerank: RerankConfig { candidates: 40, ..rerank }, ..GalleryConfig::default() },
+    )
+    .unwrap();
+    small.enroll((1..=n as u64).map(|id| item(&g.vector(id).unwrap(), None, "c0", 0)).collect()).unwrap();
+    let r = small.search(&q, &QueryOptions { k: 10, rerank: true, ..QueryOptions::default() }).unwrap().remove(0);
+    assert_eq!(r.matches.len(), 10);
+    assert!(r.matches.windows(2).all(|w| w[0].rerank_distance <= w[1].rerank_distance));
+    assert!(r.unknown && r.best_identity.is_none()); // nothing labelled in this gallery
+}
+
+/// The covering-neighbourhood check at `precision`; returns the gallery and what the rest of the test reuses.
+fn rerank_covering(path: &std::path::Path, precision: Precision) -> (Gallery, RerankConfig, Vec<f32>, usize, usize) {
     let (n, dim, k) = (120, 16, 30);
     let params = RerankParams { k1: 8, k2: 3, lambda: 0.3 };
     let rerank = RerankConfig { candidates: 1000, expand: true, params };
-    let cfg = GalleryConfig { dim: Some(dim), rerank, threads: 2, ..GalleryConfig::default() };
-    let g = Gallery::open(dir.path().join("g.redb"), cfg).unwrap();
+    let cfg = GalleryConfig { dim: Some(dim), rerank, threads: 2, precision, ..GalleryConfig::default() };
+    let g = Gallery::open(path, cfg).unwrap();
     // Clustered data so re-ranking changes the order.
     let centres = random_unit_rows(6, dim, 1);
     let noise = random_unit_rows(n, dim, 2);
@@ -323,7 +341,7 @@ fn rerank_over_a_covering_neighbourhood_equals_full_rerank() {
     order.sort_by(|&a, &b| d[a].total_cmp(&d[b]).then(a.cmp(&b)));
     let want: Vec<u64> = order[..k].iter().map(|&i| i as u64 + 1).collect();
     let got: Vec<u64> = res.matches.iter().map(|m| m.id).collect();
-    assert_eq!(got, want);
+    assert_eq!(got, want, "{precision}");
     for m in &res.matches {
         assert!((m.rerank_distance.unwrap() - d[(m.id - 1) as usize]).abs() < 1e-6);
     }
@@ -331,17 +349,7 @@ fn rerank_over_a_covering_neighbourhood_equals_full_rerank() {
     let plain = g.search(&q, &opts(k, Filter::all())).unwrap().remove(0);
     assert_ne!(plain.matches.iter().map(|m| m.id).collect::<Vec<_>>(), got);
 
-    // A small neighbourhood (candidates < n) still returns k re-ordered candidates, closest first.
-    let small = Gallery::open(
-        dir.path().join("small.redb"),
-        GalleryConfig { dim: Some(dim), rerank: RerankConfig { candidates: 40, ..rerank }, ..GalleryConfig::default() },
-    )
-    .unwrap();
-    small.enroll((1..=n as u64).map(|id| item(&g.vector(id).unwrap(), None, "c0", 0)).collect()).unwrap();
-    let r = small.search(&q, &QueryOptions { k: 10, rerank: true, ..QueryOptions::default() }).unwrap().remove(0);
-    assert_eq!(r.matches.len(), 10);
-    assert!(r.matches.windows(2).all(|w| w[0].rerank_distance <= w[1].rerank_distance));
-    assert!(r.unknown && r.best_identity.is_none()); // nothing labelled in this gallery
+    (g, rerank, q, dim, n)
 }
 
 #[test]
