@@ -211,6 +211,17 @@ pub fn quantize_i8(x: &[f32], out: &mut [i8]) -> f32 {
     max / 127.0
 }
 
+/// Decodes int8 codes back to `code * scale` into `out` (same length): the values a code scan compares.
+///
+/// # Panics
+/// When the lengths differ.
+pub fn dequantize_i8(codes: &[i8], scale: f32, out: &mut [f32]) {
+    assert_eq!(codes.len(), out.len(), "dequantize_i8: lengths differ");
+    for (o, &c) in out.iter_mut().zip(codes) {
+        *o = f32::from(c) * scale;
+    }
+}
+
 /// `out[r] = query . rows[r]` over int8 codes (exact 32-bit integer sums) for `out.len()` rows of `dim` codes each.
 /// Codes must lie in -127..=127 (as [`quantize_i8`] makes them; -128 could saturate the AVX2 kernel).
 ///

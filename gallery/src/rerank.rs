@@ -49,9 +49,8 @@ pub fn neighbourhood(index: &Index, candidates: &[Hit], filter: &Filter, config:
     let mut ids: BTreeSet<u64> = candidates.iter().map(|h| h.id).collect();
     if config.expand && !candidates.is_empty() {
         let mut queries = Vec::with_capacity(candidates.len() * index.dim());
-        for h in candidates {
-            queries.extend(index.vector(h.id).unwrap_or_else(|| vec![0.0; index.dim()]));
-        }
+        let cand: Vec<u64> = candidates.iter().map(|h| h.id).collect();
+        index.vectors_into(&cand, &mut queries);
         for list in index.search(&queries, config.params.k1 + 1, filter) {
             ids.extend(list.iter().map(|h| h.id));
         }
@@ -73,9 +72,7 @@ pub fn gather(index: &Index, candidates: &[Hit], filter: &Filter, config: &Reran
     let ids = neighbourhood(index, candidates, filter, config);
     let dim = index.dim();
     let mut data = Vec::with_capacity(ids.len() * dim);
-    for &id in &ids {
-        data.extend(index.vector(id).unwrap_or_else(|| vec![0.0; dim]));
-    }
+    index.vectors_into(&ids, &mut data);
     let vectors = Matrix::from_vec(ids.len(), dim, data).expect("neighbourhood is ids x dim");
     Gathered { ids, vectors }
 }

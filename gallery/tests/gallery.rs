@@ -10,7 +10,6 @@ use reid_gallery::record::Metadata;
 use reid_gallery::rerank::RerankConfig;
 use reid_gallery::{Filter, Forget, Gallery, GalleryConfig, Index, NewEmbedding, Precision, QueryOptions, TimeRange};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 
 fn _assert_shareable() {
     fn is<T: Send + Sync>() {}
@@ -131,7 +130,18 @@ fn filters_match_in(precision: Precision) {
     let dir = tempfile::tempdir().unwrap();
     let (n, dim) = (3000, 32);
     let (g, data) = populated(&dir.path().join("g.redb"), n, dim, precision);
-    let q = random_unit_rows(3, dim, 99);
+    if precision == Precision::Int8 {
+        // Codes and one scale per row in memory; the exact vectors stay in the store.
+        assert_eq!(g.stats().unwrap().index.vector_bytes, n * (dim + 4));
+    }
+    // Three single queries, then nine in one request (int8's batched path: decoded tiles, re-scored from the store).
+    for nq in [3, 9] {
+        filtered_queries_match(&g, &data, dim, nq, precision);
+    }
+}
+
+fn filtered_queries_match(g: &Gallery, data: &[f32], dim: usize, nq: usize, precision: Precision) {
+    let q = random_unit_rows(nq, dim, 99);
     let filter = Filter {
         cameras: Some(vec!["c1".into(), "c2".into()]),
         time: TimeRange { from_ms: Some(1500), to_ms: Some(2600) },
@@ -140,7 +150,7 @@ fn filters_match_in(precision: Precision) {
     let keep = |r: usize| !r.is_multiple_of(3) && (500..=1600).contains(&r) && r.is_multiple_of(2);
     let results = g.search(&q, &opts(15, filter)).unwrap();
     for (qi, res) in results.iter().enumerate() {
-        let want = brute(&data, dim, &q[qi * dim..(qi + 1) * dim], 15, keep, 1);
+        let want = brute(data, dim, &q[qi * dim..(qi + 1) * dim], 15, keep, 1);
         let got: Vec<u64> = res.matches.iter().map(|m| m.id).collect();
         assert_eq!(got, want.iter().map(|w| w.0).collect::<Vec<_>>(), "{precision}");
         for (m, w) in res.matches.iter().zip(&want) {
@@ -280,11 +290,29 @@ fn two_shards_merged_equal_one_gallery() {
 #[test]
 fn rerank_over_a_covering_neighbourhood_equals_full_rerank() {
     let dir = tempfile::tempdir().unwrap();
+    // int8: the neighbourhood's vectors come from the store (the index holds codes only).
+    rerank_covering(&dir.path().join("int8.redb"), Precision::Int8);
+    let (g, rerank, q, dim, n) = rerank_covering(&dir.path().join("g.redb"), Precision::F32);
+    // A small neighbourhood (candidates < n) still returns k re-ordered candidates, closest first.
+    let small = Gallery::open(
+        dir.path().join("small.redb"),
+        GalleryConfig { dim: Some(dim), rerank: RerankConfig { candidates: 40, ..rerank }, ..GalleryConfig::default() },
+    )
+    .unwrap();
+    small.enroll((1..=n as u64).map(|id| item(&g.vector(id).unwrap(), None, "c0", 0)).collect()).unwrap();
+    let r = small.search(&q, &QueryOptions { k: 10, rerank: true, ..QueryOptions::default() }).unwrap().remove(0);
+    assert_eq!(r.matches.len(), 10);
+    assert!(r.matches.windows(2).all(|w| w[0].rerank_distance <= w[1].rerank_distance));
+    assert!(r.unknown && r.best_identity.is_none()); // nothing labelled in this gallery
+}
+
+/// The covering-neighbourhood check at `precision`; returns the gallery and what the rest of the test reuses.
+fn rerank_covering(path: &std::path::Path, precision: Precision) -> (Gallery, RerankConfig, Vec<f32>, usize, usize) {
     let (n, dim, k) = (120, 16, 30);
     let params = RerankParams { k1: 8, k2: 3, lambda: 0.3 };
     let rerank = RerankConfig { candidates: 1000, expand: true, params };
-    let cfg = GalleryConfig { dim: Some(dim), rerank, threads: 2, ..GalleryConfig::default() };
-    let g = Gallery::open(dir.path().join("g.redb"), cfg).unwrap();
+    let cfg = GalleryConfig { dim: Some(dim), rerank, threads: 2, precision, ..GalleryConfig::default() };
+    let g = Gallery::open(path, cfg).unwrap();
     // Clustered data so re-ranking changes the order.
     let centres = random_unit_rows(6, dim, 1);
     let noise = random_unit_rows(n, dim, 2);
@@ -313,7 +341,7 @@ fn rerank_over_a_covering_neighbourhood_equals_full_rerank() {
     order.sort_by(|&a, &b| d[a].total_cmp(&d[b]).then(a.cmp(&b)));
     let want: Vec<u64> = order[..k].iter().map(|&i| i as u64 + 1).collect();
     let got: Vec<u64> = res.matches.iter().map(|m| m.id).collect();
-    assert_eq!(got, want);
+    assert_eq!(got, want, "{precision}");
     for m in &res.matches {
         assert!((m.rerank_distance.unwrap() - d[(m.id - 1) as usize]).abs() < 1e-6);
     }
@@ -321,17 +349,7 @@ fn rerank_over_a_covering_neighbourhood_equals_full_rerank() {
     let plain = g.search(&q, &opts(k, Filter::all())).unwrap().remove(0);
     assert_ne!(plain.matches.iter().map(|m| m.id).collect::<Vec<_>>(), got);
 
-    // A small neighbourhood (candidates < n) still returns k re-ordered candidates, closest first.
-    let small = Gallery::open(
-        dir.path().join("small.redb"),
-        GalleryConfig { dim: Some(dim), rerank: RerankConfig { candidates: 40, ..rerank }, ..GalleryConfig::default() },
-    )
-    .unwrap();
-    small.enroll((1..=n as u64).map(|id| item(&g.vector(id).unwrap(), None, "c0", 0)).collect()).unwrap();
-    let r = small.search(&q, &QueryOptions { k: 10, rerank: true, ..QueryOptions::default() }).unwrap().remove(0);
-    assert_eq!(r.matches.len(), 10);
-    assert!(r.matches.windows(2).all(|w| w[0].rerank_distance <= w[1].rerank_distance));
-    assert!(r.unknown && r.best_identity.is_none()); // nothing labelled in this gallery
+    (g, rerank, q, dim, n)
 }
 
 #[test]
@@ -431,27 +449,8 @@ fn crash_child_enroller() {
 fn acknowledged_enrolments_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.redb");
-    // Test names are module paths below the test crate (`gallery::crash_child_enroller` in the suite binary).
-    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
-    let child_test = format!("{module}::crash_child_enroller");
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", &child_test, "--nocapture", "--test-threads", "1"])
-        .env(CHILD_ENV, &path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut acked = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        if let Some(id) = line.unwrap().strip_prefix("ACK ") {
-            acked.push(id.trim().parse::<u64>().unwrap());
-            if acked.len() == 40 {
-                child.kill().unwrap(); // SIGKILL, mid-stream
-                break;
-            }
-        }
-    }
-    child.wait().unwrap();
+    let child = crate::child::spawn(module_path!(), "crash_child_enroller", CHILD_ENV, &path);
+    let acked = crate::child::kill_after_acks(child, 40);
     assert_eq!(acked.len(), 40, "child stopped early");
     let g = Gallery::open(&path, GalleryConfig::default()).unwrap();
     for id in &acked {

@@ -121,3 +121,89 @@ fn hnsw_needs_f32_or_f16_and_auto_stays_exact_when_small() {
     enrol_people(&g, &random_unit_rows(PEOPLE, DIM, 41));
     assert!(g.stats().unwrap().index.graph.is_none(), "auto below its threshold is exact");
 }
+
+const HNSW_CHILD_ENV: &str = "REID_GALLERY_HNSW_CRASH_STORE";
+
+/// The crash test's gallery: an HNSW index from the first record (`--index hnsw`), snapshots on, a wide search.
+fn crash_config() -> GalleryConfig {
+    let mut c = GalleryConfig { snapshot: true, threads: 1, ..config(IndexKind::Hnsw, Precision::F16) };
+    c.hnsw.ef_search = 200;
+    c
+}
+
+/// Run by `sigkill_during_an_hnsw_insert_burst_loses_nothing` in a child process: streams enrolments into the
+/// HNSW index forever (batches of 1 to 7, each linked into the graph as it is acknowledged), printing each
+/// acknowledged id, and writes a snapshot (graph included) after every fifth batch.
+#[test]
+#[ignore = "helper process for the HNSW SIGKILL test"]
+fn hnsw_crash_child() {
+    let Ok(path) = std::env::var(HNSW_CHILD_ENV) else { return };
+    let g = Gallery::open(&path, crash_config()).unwrap();
+    let centres = random_unit_rows(PEOPLE, DIM, 77);
+    // A restarted child goes on where the store stands, so no vector repeats an earlier child's.
+    let first = g.len();
+    for round in first.. {
+        let items: Vec<NewEmbedding> = (0..1 + round % 7)
+            .map(|j| {
+                let i = (round * 7 + j) % PEOPLE;
+                NewEmbedding {
+                    vector: view(&centres, i, round, 5),
+                    meta: Metadata { identity: Some(format!("p{i}")), timestamp_ms: 1_000, ..Metadata::default() },
+                }
+            })
+            .collect();
+        for id in g.enroll(items).unwrap() {
+            println!("ACK {id}");
+        }
+        if round % 5 == 4 {
+            g.save_snapshot().unwrap();
+        }
+    }
+}
+
+#[test]
+fn sigkill_during_an_hnsw_insert_burst_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hnsw-crash.redb");
+    let mut acked = Vec::new();
+    // Each run appends to the same store (the restarted gallery's graph is extended by the next child); kill at
+    // a different point of the batch/snapshot cycle each time.
+    for stop_after in [150usize, 233, 301] {
+        let child = crate::child::spawn(module_path!(), "hnsw_crash_child", HNSW_CHILD_ENV, &path);
+        let got = crate::child::kill_after_acks(child, stop_after);
+        assert_eq!(got.len(), stop_after, "child stopped early");
+        acked.extend(got);
+        // The store's records, read before the gallery opens it (one process opens the file at a time).
+        let stored: Vec<(u64, Vec<f32>)> = {
+            let store = reid_gallery::Store::open(&path, None).unwrap();
+            store.iter_all().unwrap().map(|r| r.map(|r| (r.id, r.vector)).unwrap()).collect()
+        };
+        let g = Gallery::open(&path, crash_config()).unwrap();
+        let store_ids: std::collections::BTreeSet<u64> = stored.iter().map(|r| r.0).collect();
+        for id in &acked {
+            assert!(store_ids.contains(id), "acknowledged id {id} lost from the store");
+        }
+        // The graph agrees with the store: one node per record, no other node, none removed, every node linked.
+        g.with_index(|ix| {
+            let graph = ix.graph().expect("an HNSW graph after restart");
+            assert_eq!(graph.len(), ix.ids().len(), "graph nodes vs index rows ({:?})", g.opened_from());
+            assert_eq!(ix.tombstones(), 0);
+            let nodes: std::collections::BTreeSet<u64> = ix.ids().iter().copied().collect();
+            assert_eq!(nodes.len(), ix.ids().len(), "an id on two nodes");
+            assert_eq!(nodes, store_ids, "graph nodes differ from the store's records ({:?})", g.opened_from());
+            for node in 0..graph.len() as u32 {
+                assert!(!graph.links(node, 0).is_empty(), "node {node} has no link on layer 0");
+            }
+        });
+        // Every acknowledged enrolment is found through the graph by its own vector.
+        let vectors: std::collections::HashMap<u64, &Vec<f32>> = stored.iter().map(|(id, v)| (*id, v)).collect();
+        let queries: Vec<f32> = acked.iter().flat_map(|id| vectors[id].iter().copied()).collect();
+        let options = QueryOptions { k: 1, ..QueryOptions::default() };
+        for (id, result) in acked.iter().zip(g.search(&queries, &options).unwrap()) {
+            assert_eq!(result.matches[0].id, *id, "acknowledged id {id} not found by its own vector");
+        }
+        // The next child starts from this graph (a current snapshot) and extends it with its inserts.
+        g.save_snapshot().unwrap();
+        drop(g);
+    }
+}

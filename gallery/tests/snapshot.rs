@@ -6,7 +6,6 @@
 use reid_gallery::random::random_unit_rows;
 use reid_gallery::record::{Metadata, now_ms};
 use reid_gallery::{Forget, Gallery, GalleryConfig, IndexSource, NewEmbedding, Precision, QueryOptions, Store};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 fn config(snapshot: bool, precision: Precision) -> GalleryConfig {
@@ -188,28 +187,10 @@ fn snapshot_crash_child() {
 fn sigkill_during_an_enrolment_burst_with_snapshots_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.redb");
-    let module = module_path!().split_once("::").map_or("", |(_, m)| m);
-    let child_test = format!("{module}::snapshot_crash_child");
     // Kill at a different point of the batch/snapshot cycle each time.
     for stop_after in [190usize, 260, 333] {
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--ignored", "--exact", &child_test, "--nocapture", "--test-threads", "1"])
-            .env(CHILD_ENV, &path)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut acked = Vec::new();
-        for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-            if let Some(id) = line.unwrap().strip_prefix("ACK ") {
-                acked.push(id.trim().parse::<u64>().unwrap());
-                if acked.len() == stop_after {
-                    child.kill().unwrap();
-                    break;
-                }
-            }
-        }
-        child.wait().unwrap();
+        let child = crate::child::spawn(module_path!(), "snapshot_crash_child", CHILD_ENV, &path);
+        let acked = crate::child::kill_after_acks(child, stop_after);
         assert_eq!(acked.len(), stop_after, "child stopped early");
         let g = Gallery::open(&path, config(true, Precision::F32)).unwrap();
         for id in &acked {

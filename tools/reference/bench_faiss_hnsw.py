@@ -5,7 +5,8 @@ Reads the gallery the Rust side wrote as a float32 .npy (L2-normalised rows) in 
 map, so the process's peak RSS is FAISS's own), builds `faiss.IndexHNSWFlat(d, M, METRIC_INNER_PRODUCT)` with the
 given efConstruction (timed), then for every efSearch times top-k at batch 1 and at a larger batch and returns the
 ids of the first --check queries (each searched alone) for recall. Runs in its own process so that its peak memory
-(`ru_maxrss`) is separable from ours. Prints one JSON object on stdout:
+(`ru_maxrss`) is separable from ours. Shares its plumbing with bench_faiss_topk.py (faiss_bench_common.py, which
+must lie beside it). Prints one JSON object on stdout:
 
     {"build_s": .., "peak_rss_mib": .., "info": "faiss 1.x, ...",
      "rows": [{"ef_search", "batch", "queries_per_s", "ms_per_call"}, ...],
@@ -18,8 +19,6 @@ Each timing is the fastest of --repeats passes.
 """
 
 import argparse
-import ast
-import json
 import resource
 import sys
 import time
@@ -31,41 +30,7 @@ try:
 except ImportError:  # pragma: no cover - reported to the caller
     sys.exit("faiss is not installed in this interpreter: pip install faiss-cpu")
 
-
-def npy_shape(f):
-    """Reads a version 1.0/2.0 .npy header; returns (rows, cols), leaving `f` at the data."""
-    magic = f.read(8)
-    if magic[:6] != b"\x93NUMPY":
-        sys.exit("not a .npy file")
-    hlen = int.from_bytes(f.read(2 if magic[6] == 1 else 4), "little")
-    header = ast.literal_eval(f.read(hlen).decode("latin1"))
-    if header["descr"] != "<f4" or header["fortran_order"]:
-        sys.exit(f"expected C-order <f4, got {header}")
-    return header["shape"]
-
-
-def time_single(index, xq, k, n, repeats):
-    for i in range(2):
-        index.search(xq[i : i + 1], k)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for i in range(n):
-            index.search(xq[i : i + 1], k)
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def time_batch(index, xq, k, batch, batches, repeats):
-    q = np.ascontiguousarray(xq[:batch])
-    index.search(q, k)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(batches):
-            index.search(q, k)
-        best = min(best, time.perf_counter() - t0)
-    return best
+from faiss_bench_common import emit, npy_chunks, single_ids, time_batch, time_single  # noqa: E402
 
 
 def main():
@@ -87,19 +52,15 @@ def main():
 
     faiss.omp_set_num_threads(a.threads)
     xq = np.ascontiguousarray(np.load(a.queries), dtype=np.float32)
-    with open(a.data, "rb") as f:
-        n, d = npy_shape(f)
-        index = faiss.IndexHNSWFlat(d, a.m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = a.ef_construction
-        t0 = time.perf_counter()
-        done = 0
-        while done < n:
-            take = min(a.chunk, n - done)
-            x = np.fromfile(f, dtype="<f4", count=take * d).reshape(take, d)
-            index.add(x)
-            del x
-            done += take
-        build_s = time.perf_counter() - t0
+    index = None
+    t0 = time.perf_counter()
+    for x in npy_chunks(a.data, a.chunk):
+        if index is None:
+            index = faiss.IndexHNSWFlat(x.shape[1], a.m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = a.ef_construction
+        index.add(x)
+        del x
+    build_s = time.perf_counter() - t0
 
     rows, ids = [], {}
     check = min(a.check, xq.shape[0])
@@ -116,11 +77,10 @@ def main():
                 "ms_per_call": sb * 1e3 / a.batches,
             }
         )
-        ids[str(ef)] = [index.search(xq[i : i + 1], a.k)[1][0].tolist() for i in range(check)]
+        ids[str(ef)] = single_ids(index, xq, a.k, check)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     info = f"faiss {faiss.__version__} IndexHNSWFlat(M={a.m}, METRIC_INNER_PRODUCT), efConstruction={a.ef_construction}, {a.threads} OpenMP threads"
-    json.dump({"build_s": build_s, "peak_rss_mib": peak, "info": info, "rows": rows, "ids": ids}, sys.stdout)
-    print()
+    emit({"build_s": build_s, "peak_rss_mib": peak, "info": info, "rows": rows, "ids": ids})
 
 
 if __name__ == "__main__":

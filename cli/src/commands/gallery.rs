@@ -116,8 +116,8 @@ pub struct ServeArgs {
     /// Embedding dimension (required for a new store; checked against an existing one).
     #[arg(long)]
     pub dim: Option<usize>,
-    /// In-memory precision: f32, f16 (half the memory, scores within ~1e-3), or int8 (single queries scan int8
-    /// codes, about 4x fewer bytes, then re-score the best candidates exactly in f32; 5 bytes per value in RAM).
+    /// In-memory precision: f32, f16 (half the memory, scores within ~1e-3), or int8 (a quarter of f32's memory:
+    /// queries scan int8 codes, then the best candidates are re-scored exactly against the store's f32 vectors).
     #[arg(long, default_value = "f32")]
     pub precision: String,
     /// Search index: exact (scan), hnsw (approximate graph, f32/f16 only; rebuilt from the store at start), or auto

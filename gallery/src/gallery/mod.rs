@@ -182,7 +182,8 @@ impl WireReply {
 
 /// Store + index + search threads.
 pub struct Gallery {
-    store: Store,
+    /// Shared with an int8 index, which reads its candidates' exact vectors from it.
+    store: Arc<Store>,
     index: RwLock<Index>,
     writer: Mutex<()>,
     pool: rayon::ThreadPool,
@@ -231,7 +232,7 @@ impl Gallery {
             ));
         }
         config.hnsw.check().map_err(GalleryError::Config)?;
-        let store = Store::open(path, config.dim)?;
+        let store = Arc::new(Store::open(path, config.dim)?);
         let tag = store.tag()?;
         let snap = snapshot::path_for(store.path());
         let loaded = if config.snapshot {
@@ -253,6 +254,10 @@ impl Gallery {
                 (Self::rebuild(&store, config.precision)?, IndexSource::Store { reason }, None)
             }
         };
+        if config.precision == Precision::Int8 {
+            // The int8 index holds codes only: its candidates are re-scored against the store's vectors.
+            index.set_vector_source(store.clone());
+        }
         if let Some(ttl) = config.ttl_ms {
             let gone = store.expire(now_ms().saturating_sub(ttl))?;
             if !gone.is_empty() {
@@ -339,6 +344,12 @@ impl Gallery {
     /// Where the index came from at open (a snapshot, or the store and why).
     pub fn opened_from(&self) -> &IndexSource {
         &self.opened_from
+    }
+
+    /// Runs `f` on the index under its read lock (inspection: tests and tools checking that it agrees with the
+    /// store; a query waits for no writer meanwhile, an enrolment waits for `f`).
+    pub fn with_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
+        f(&self.read_index())
     }
 
     /// The snapshot file beside the store (used when [`GalleryConfig::snapshot`] is on).

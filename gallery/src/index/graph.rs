@@ -176,10 +176,9 @@ impl Index {
         match &mut self.vectors {
             Vectors::F32(v) => keep_rows(v, &keep, dim),
             Vectors::F16(v) => keep_rows(v, &keep, dim),
-            Vectors::I8 { codes, scales, exact } => {
+            Vectors::I8 { codes, scales } => {
                 keep_rows(codes, &keep, dim);
                 keep_rows(scales, &keep, 1);
-                keep_rows(exact, &keep, dim);
             }
         }
         keep_rows(&mut self.ids, &keep, 1);

@@ -1,12 +1,21 @@
 //! int8 storage against f32: recall of the code scan plus re-scoring, exact scores, kernel families, filters and
 //! removal.
 
-use super::{Filter, Index, Precision};
+use super::{Filter, Index, MemoryVectors, Precision, VectorSource};
 use crate::kernels::{self, Simd};
 use crate::random::random_unit_rows;
 use crate::record::{Metadata, TimeRange};
 use crate::topk::Hit;
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// An int8 index over `data` (ids `0..`) whose exact vectors come from an in-memory source.
+fn int8_index(dim: usize, data: &[f32]) -> Index {
+    let mut ix = Index::from_vectors(dim, Precision::Int8, data.to_vec(), 0);
+    ix.set_vector_source(Arc::new(MemoryVectors::from_rows(dim, data, 0)));
+    ix
+}
 
 fn exact(data: &[f32], dim: usize, id: u64, q: &[f32]) -> f64 {
     let row = &data[id as usize * dim..(id as usize + 1) * dim];
@@ -33,8 +42,9 @@ fn int8_top10_recall_is_at_least_0_99_with_exact_f32_scores() {
     let data = random_unit_rows(n, dim, 31);
     let qs = queries(&data, dim, 40, 20, 32);
     let f32i = Index::from_vectors(dim, Precision::F32, data.clone(), 0);
-    let int8 = Index::from_vectors(dim, Precision::Int8, data.clone(), 0);
-    assert_eq!(int8.stats().vector_bytes, n * (5 * dim + 4));
+    let int8 = int8_index(dim, &data);
+    // Codes and a scale per row: a quarter of f32's bytes plus 4 (no f32 copy held).
+    assert_eq!(int8.stats().vector_bytes, n * (dim + 4));
     let mut families = Vec::new();
     for simd in Simd::all_supported() {
         let (mut hit, mut total) = (0, 0);
@@ -59,9 +69,15 @@ fn int8_top10_recall_is_at_least_0_99_with_exact_f32_scores() {
         let recall = hit as f64 / total as f64;
         eprintln!("{simd:?}: int8 recall@10 {recall:.4} over {} queries", qs.len() / dim);
         assert!(recall >= 0.99, "{simd:?}: int8 recall@10 {recall}");
-        // A batch past the int8 threshold runs the f32 batched kernels on the originals: the f32 answer exactly.
-        let batch = &qs[..super::GEMM_MIN_BATCH_I8 * dim];
-        assert_eq!(int8.search_with(simd, batch, k, &Filter::all()), f32i.search_with(simd, batch, k, &Filter::all()));
+        // A batch past the int8 threshold runs the batched kernels over decoded tiles, then re-scores exactly: the
+        // f32 answer (ids; scores to f32 summation order).
+        let batch = &qs[..(super::GEMM_MIN_BATCH_I8 + 4) * dim];
+        let (got, want) =
+            (int8.search_with(simd, batch, k, &Filter::all()), f32i.search_with(simd, batch, k, &Filter::all()));
+        for (g, w) in got.iter().zip(&want) {
+            assert_eq!(g.iter().map(|h| h.id).collect::<Vec<_>>(), w.iter().map(|h| h.id).collect::<Vec<_>>());
+            assert!(g.iter().zip(w).all(|(a, b)| (a.score - b.score).abs() <= 1e-6), "{simd:?}");
+        }
         families.push(singles);
     }
     // Kernel families agree (ids exactly, scores to f32 summation order).
@@ -95,7 +111,7 @@ fn int8_rescoring_fixes_scores_and_order_that_codes_get_wrong() {
     let (n, dim) = (3000, 64);
     let data = random_unit_rows(n, dim, 41);
     let qs = random_unit_rows(60, dim, 42);
-    let int8 = Index::from_vectors(dim, Precision::Int8, data.clone(), 0);
+    let int8 = int8_index(dim, &data);
     let (mut reordered, mut off) = (0, 0);
     for q in qs.chunks_exact(dim) {
         let codes = code_scores(&data, dim, q);
@@ -118,6 +134,7 @@ fn int8_filters_and_removal_match_f32() {
     let (n, dim, k) = (5000, 64, 10);
     let data = random_unit_rows(n, dim, 51);
     let mut ixs = [Index::new(dim, Precision::F32), Index::new(dim, Precision::Int8)];
+    ixs[1].set_vector_source(Arc::new(MemoryVectors::from_rows(dim, &data, 0)));
     for ix in ixs.iter_mut() {
         for (i, v) in data.chunks_exact(dim).enumerate() {
             let meta = Metadata {
@@ -165,4 +182,61 @@ fn int8_filters_and_removal_match_f32() {
         assert_eq!(&moved.1[r * dim..(r + 1) * dim], &data[*id as usize * dim..(*id as usize + 1) * dim]);
         assert_eq!(ixs[1].vector(*id).unwrap(), moved.1[r * dim..(r + 1) * dim].to_vec());
     }
+}
+
+/// A source that counts the ids it is asked for and can lose ids (as the store does for a record being forgotten).
+#[derive(Debug)]
+struct Counting {
+    inner: MemoryVectors,
+    asked: AtomicUsize,
+}
+
+impl VectorSource for Counting {
+    fn fetch(&self, ids: &[u64], out: &mut [f32], found: &mut [bool]) -> Result<(), String> {
+        self.asked.fetch_add(ids.len(), Ordering::Relaxed);
+        self.inner.fetch(ids, out, found)
+    }
+}
+
+#[test]
+fn int8_rescores_from_the_source_only_its_candidates_and_drops_what_it_lacks() {
+    let (n, dim, k) = (4000, 64, 5);
+    let data = random_unit_rows(n, dim, 61);
+    let source = Arc::new(Counting { inner: MemoryVectors::from_rows(dim, &data, 0), asked: AtomicUsize::new(0) });
+    let mut int8 = Index::from_vectors(dim, Precision::Int8, data.clone(), 0);
+    int8.set_vector_source(source.clone());
+    let f32i = Index::from_vectors(dim, Precision::F32, data.clone(), 0);
+    let q = &data[17 * dim..18 * dim];
+    let got = int8.search(q, k, &Filter::all()).remove(0);
+    assert_eq!(got[0].id, 17);
+    // One read of k x rescore candidates per query, not of the gallery.
+    assert_eq!(source.asked.load(Ordering::Relaxed), k * int8.rescore_factor());
+    // A batch reads the union of its queries' candidates once.
+    let batch: Vec<f32> = (0..16).flat_map(|i| data[i * 31 * dim..(i * 31 + 1) * dim].to_vec()).collect();
+    source.asked.store(0, Ordering::Relaxed);
+    let hits = int8.search(&batch, k, &Filter::all());
+    assert!(source.asked.load(Ordering::Relaxed) <= 16 * k * int8.rescore_factor());
+    assert!(hits.iter().enumerate().all(|(i, h)| h[0].id == (i * 31) as u64 && (h[0].score - 1.0).abs() < 1e-5));
+    // Scores are the source's: change a vector there and the returned score follows it (it is not held here).
+    let mut moved = data[17 * dim..18 * dim].to_vec();
+    moved.iter_mut().for_each(|x| *x *= 0.5);
+    source.inner.insert(17, &moved);
+    let got = int8.search(q, k, &Filter::all()).remove(0);
+    let hit = got.iter().find(|h| h.id == 17).expect("still a candidate");
+    assert!((hit.score - 0.5).abs() < 1e-5, "{}", hit.score);
+    assert_eq!(int8.vector(17).unwrap(), moved);
+    // An id the source lost (forgotten in the store, not yet out of the index) is never returned, and the rest
+    // are the f32 index's answer without it.
+    source.inner.remove(17);
+    let got = int8.search(q, k, &Filter::all()).remove(0);
+    assert!(got.iter().all(|h| h.id != 17));
+    let want: Vec<u64> = f32i.search(q, k + 1, &Filter::all())[0].iter().map(|h| h.id).filter(|&id| id != 17).collect();
+    assert_eq!(got.iter().map(|h| h.id).collect::<Vec<_>>(), want[..got.len()].to_vec());
+    assert!(got.len() >= k - 1);
+    assert_eq!(int8.vector(17), None);
+    // Without a source the index answers from its codes (approximate scores, same best row).
+    let bare = Index::from_vectors(dim, Precision::Int8, data.clone(), 0);
+    let top = bare.search(q, 1, &Filter::all()).remove(0);
+    assert_eq!(top[0].id, 17);
+    assert!((top[0].score - 1.0).abs() < 2e-2 && (top[0].score - 1.0).abs() > 0.0, "{}", top[0].score);
 }

@@ -2,12 +2,13 @@
 //!
 //! - Storage: one contiguous row-major buffer, f32 or f16 ([`Precision`]); f16 halves memory and, since a scan
 //!   is memory-bound, roughly doubles single-query speed (the conversion runs in SIMD registers).
-//! - int8 ([`Precision::Int8`]): each row also gets int8 codes with one symmetric scale per row
-//!   ([`crate::kernels::quantize_i8`]); a single query is quantised the same way, the scan reads only the codes
-//!   (a quarter of f32's bytes) and keeps the best `k * RESCORE_FACTOR` rows, which are then re-scored exactly
-//!   against the f32 originals kept in RAM, so the returned scores are the f32 ones. Memory per row: `5 * dim + 4`
-//!   bytes (codes, scale, originals), more than f32; the gain is bandwidth, not memory. Batches run the f32 batched
-//!   kernels on the originals (exact, compute bound).
+//! - int8 ([`Precision::Int8`]): each row is held only as int8 codes with one symmetric scale per row
+//!   ([`crate::kernels::quantize_i8`]), `dim + 4` bytes (a quarter of f32's). A single query is quantised the same
+//!   way and the scan reads only the codes; a batch runs the batched kernels over tiles decoded from the codes.
+//!   Either keeps the best `k * RESCORE_FACTOR` rows, which are then re-scored exactly against their f32 vectors
+//!   read from the index's [`VectorSource`] (in a gallery: the durable store, which holds them anyway; nothing f32
+//!   stays resident), so the returned scores are the f32 ones. Without a source (benchmarks, tests that attach
+//!   none) scores and vectors are the decoded codes'.
 //! - One query (or a batch below [`GEMM_MIN_BATCH`]): a scan over gallery chunks in parallel (rayon), each chunk
 //!   keeping its own top-k that are merged at the end, with software prefetch ahead of the rows being read.
 //!   Memory-bandwidth bound.
@@ -30,6 +31,7 @@ mod int8_tests;
 mod intern;
 mod persist;
 mod search;
+mod source;
 
 use crate::hnsw::Hnsw;
 use crate::kernels;
@@ -39,12 +41,14 @@ use intern::Interner;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::Arc;
 use thiserror::Error;
 
 pub use graph::{AUTO_HNSW_MIN_ROWS, IndexKind, REPAIR_FRACTION};
 /// Which rows a search may return (the protocol's type; the index resolves it per search).
 pub use reid_protocol::Filter;
 pub use search::{GEMM_MIN_BATCH, GEMM_MIN_BATCH_F16, GEMM_MIN_BATCH_I8, RESCORE_FACTOR};
+pub use source::{MemoryVectors, VectorSource};
 
 /// "No camera" / "no identity" code.
 const NONE: u32 = u32::MAX;
@@ -59,8 +63,8 @@ pub enum Precision {
     /// 2 bytes per value (IEEE half); scores within about 1e-3 of f32.
     F16,
     /// int8 codes (1 byte per value, one f32 scale per row) scanned first, the best candidates re-scored against
-    /// f32 originals also held (5 bytes per value in all); scores exact to f32 rounding, top-k ids exact unless a
-    /// true match falls outside the candidates.
+    /// their f32 vectors read from the index's [`VectorSource`] (the store), not held in memory; scores exact to
+    /// f32 rounding, top-k ids exact unless a true match falls outside the candidates.
     Int8,
 }
 
@@ -109,11 +113,10 @@ pub enum IndexError {
 enum Vectors {
     F32(Vec<f32>),
     F16(Vec<f16>),
-    /// Codes (`rows x dim`), their per-row scales and the f32 originals (`rows x dim`) for re-scoring.
+    /// Codes (`rows x dim`) and their per-row scales; the exact vectors are the [`VectorSource`]'s.
     I8 {
         codes: Vec<i8>,
         scales: Vec<f32>,
-        exact: Vec<f32>,
     },
 }
 
@@ -180,6 +183,8 @@ pub struct Index {
     identity_names: Interner,
     /// int8 storage: candidates per wanted match that the code scan keeps for exact re-scoring.
     rescore: usize,
+    /// int8 storage: where the exact vectors of candidates are read (None: the decoded codes are used).
+    source: Option<Arc<dyn VectorSource>>,
     /// The HNSW graph over the rows (node = row), when searches are approximate.
     graph: Option<Hnsw>,
     /// With a graph, removal leaves the row as a tombstone (flag set, id gone from `row_of`) until
@@ -195,7 +200,7 @@ impl Index {
         let vectors = match precision {
             Precision::F32 => Vectors::F32(Vec::new()),
             Precision::F16 => Vectors::F16(Vec::new()),
-            Precision::Int8 => Vectors::I8 { codes: Vec::new(), scales: Vec::new(), exact: Vec::new() },
+            Precision::Int8 => Vectors::I8 { codes: Vec::new(), scales: Vec::new() },
         };
         Index {
             dim,
@@ -209,13 +214,15 @@ impl Index {
             camera_names: Interner::default(),
             identity_names: Interner::default(),
             rescore: RESCORE_FACTOR,
+            source: None,
             graph: None,
             dead: Vec::new(),
             dead_count: 0,
         }
     }
 
-    /// An index over `data` (`rows x dim`, row-major, normalised), ids `first_id..`, no metadata (benchmarks).
+    /// An index over `data` (`rows x dim`, row-major, normalised), ids `first_id..`, no metadata (benchmarks). At
+    /// int8 `data` is dropped once quantised: attach a [`VectorSource`] for exact re-scoring.
     pub fn from_vectors(dim: usize, precision: Precision, data: Vec<f32>, first_id: u64) -> Index {
         assert!(dim > 0 && data.len().is_multiple_of(dim), "from_vectors: data is not rows x dim");
         let n = data.len() / dim;
@@ -237,7 +244,7 @@ impl Index {
                         *s = kernels::quantize_i8(x, c);
                     },
                 );
-                Vectors::I8 { codes, scales, exact: data }
+                Vectors::I8 { codes, scales }
             }
         };
         ix.plain_rows(n, first_id);
@@ -270,10 +277,9 @@ impl Index {
         match &mut self.vectors {
             Vectors::F32(v) => v.reserve(additional * self.dim),
             Vectors::F16(v) => v.reserve(additional * self.dim),
-            Vectors::I8 { codes, scales, exact } => {
+            Vectors::I8 { codes, scales } => {
                 codes.reserve(additional * self.dim);
                 scales.reserve(additional);
-                exact.reserve(additional * self.dim);
             }
         }
         self.ids.reserve(additional);
@@ -293,6 +299,17 @@ impl Index {
     /// The int8 re-scoring factor (see [`Index::set_rescore_factor`]).
     pub fn rescore_factor(&self) -> usize {
         self.rescore
+    }
+
+    /// Sets where an int8 index reads the exact vectors of its candidates (and of [`Index::vector`]); a gallery
+    /// attaches its store. Kept by clones; no effect on other precisions, which hold their vectors.
+    pub fn set_vector_source(&mut self, source: Arc<dyn VectorSource>) {
+        self.source = Some(source);
+    }
+
+    /// The attached [`VectorSource`], if any.
+    pub fn vector_source(&self) -> Option<&Arc<dyn VectorSource>> {
+        self.source.as_ref()
     }
 
     /// Dimension.
@@ -340,11 +357,10 @@ impl Index {
         match &mut self.vectors {
             Vectors::F32(v) => v.extend_from_slice(vector),
             Vectors::F16(v) => v.extend(vector.iter().map(|&x| f16::from_f32(x))),
-            Vectors::I8 { codes, scales, exact } => {
+            Vectors::I8 { codes, scales } => {
                 let at = codes.len();
                 codes.resize(at + vector.len(), 0);
                 scales.push(kernels::quantize_i8(vector, &mut codes[at..]));
-                exact.extend_from_slice(vector);
             }
         }
         self.row_of.insert(id, self.ids.len() as u32);
@@ -377,10 +393,9 @@ impl Index {
             match &mut self.vectors {
                 Vectors::F32(v) => swap_remove_row(v, row, last, dim),
                 Vectors::F16(v) => swap_remove_row(v, row, last, dim),
-                Vectors::I8 { codes, scales, exact } => {
+                Vectors::I8 { codes, scales } => {
                     swap_remove_row(codes, row, last, dim);
                     scales.swap_remove(row);
-                    swap_remove_row(exact, row, last, dim);
                 }
             }
             self.ids.swap_remove(row);
@@ -396,15 +411,61 @@ impl Index {
         removed
     }
 
-    /// The stored vector of `id` (widened to f32 for f16 storage; the f32 original for int8).
+    /// The stored vector of `id` (widened to f32 for f16 storage; for int8 the exact vector from the
+    /// [`VectorSource`], the decoded codes without one).
     pub fn vector(&self, id: u64) -> Option<Vec<f32>> {
         let row = *self.row_of.get(&id)? as usize;
-        let range = row * self.dim..(row + 1) * self.dim;
-        Some(match &self.vectors {
-            Vectors::F32(v) => v[range].to_vec(),
-            Vectors::F16(v) => v[range].iter().map(|x| x.to_f32()).collect(),
-            Vectors::I8 { exact, .. } => exact[range].to_vec(),
-        })
+        let mut out = vec![0.0; self.dim];
+        if matches!(self.vectors, Vectors::I8 { .. }) {
+            let found = self.fetch_exact(&[id], &mut out)?;
+            return found[0].then_some(out);
+        }
+        self.row_f32(row, &mut out);
+        Some(out)
+    }
+
+    /// The vectors of `ids` as [`Index::vector`] gives them, appended to `out` (`dim` zeros for an id not held),
+    /// read from the int8 source in one call.
+    pub fn vectors_into(&self, ids: &[u64], out: &mut Vec<f32>) {
+        let at = out.len();
+        out.resize(at + ids.len() * self.dim, 0.0);
+        let out = &mut out[at..];
+        if matches!(self.vectors, Vectors::I8 { .. }) {
+            let held: Vec<u64> = ids.iter().map(|id| if self.contains(*id) { *id } else { u64::MAX }).collect();
+            if let Some(found) = self.fetch_exact(&held, out) {
+                for (slot, ok) in out.chunks_exact_mut(self.dim).zip(found) {
+                    if !ok {
+                        slot.fill(0.0);
+                    }
+                }
+            }
+            return;
+        }
+        for (slot, id) in out.chunks_exact_mut(self.dim).zip(ids) {
+            if let Some(&row) = self.row_of.get(id) {
+                self.row_f32(row as usize, slot);
+            }
+        }
+    }
+
+    /// int8: the exact vectors of `ids` (held ones) into `out` from the source, and which were found. An id the
+    /// source lacks (being forgotten: the store drops it before the index) is not found. Without a source, or
+    /// when it fails (logged), the decoded codes stand in (an id not in the index is then not found).
+    fn fetch_exact(&self, ids: &[u64], out: &mut [f32]) -> Option<Vec<bool>> {
+        let mut found = vec![false; ids.len()];
+        if let Some(source) = &self.source {
+            match source.fetch(ids, out, &mut found) {
+                Ok(()) => return Some(found),
+                Err(e) => tracing::error!("int8 re-scoring reads the decoded codes instead: {e}"),
+            }
+        }
+        for ((id, slot), f) in ids.iter().zip(out.chunks_exact_mut(self.dim)).zip(found.iter_mut()) {
+            if let Some(&row) = self.row_of.get(id) {
+                self.row_f32(row as usize, slot);
+                *f = true;
+            }
+        }
+        Some(found)
     }
 
     /// The metadata of `id`.
@@ -423,7 +484,7 @@ impl Index {
         let vector_bytes = match &self.vectors {
             Vectors::F32(v) => v.len() * 4,
             Vectors::F16(v) => v.len() * 2,
-            Vectors::I8 { codes, scales, exact } => codes.len() + scales.len() * 4 + exact.len() * 4,
+            Vectors::I8 { codes, scales } => codes.len() + scales.len() * 4,
         };
         IndexStats {
             rows: self.len(),
@@ -447,12 +508,19 @@ impl Index {
         &self.ids
     }
 
-    /// Every live row's id and vector (widened to f32), in storage order, for copying the index to another device.
+    /// Every live row's id and vector (widened to f32; int8: read from the [`VectorSource`] in chunks), in
+    /// storage order, for copying the index to another device.
     pub fn rows_f32(&self) -> (Vec<u64>, Vec<f32>) {
         let mut data = match &self.vectors {
             Vectors::F32(v) => v.clone(),
             Vectors::F16(v) => v.iter().map(|h| h.to_f32()).collect(),
-            Vectors::I8 { exact, .. } => exact.clone(),
+            Vectors::I8 { .. } => {
+                let mut data = Vec::with_capacity(self.ids.len() * self.dim);
+                for ids in self.ids.chunks(4096) {
+                    self.vectors_into(ids, &mut data);
+                }
+                data
+            }
         };
         let mut ids = self.ids.clone();
         if self.dead_count > 0 {
@@ -499,9 +567,12 @@ mod tests {
 
     fn removal_keeps_rows_consistent_in(precision: Precision) {
         let mut ix = Index::new(2, precision);
+        let source = Arc::new(MemoryVectors::new(2));
+        ix.set_vector_source(source.clone());
         for id in 1..=5u64 {
             let cam = format!("c{id}");
             ix.insert(id, &meta(Some("p"), Some(&cam), id as i64), &[id as f32, 0.0]).unwrap();
+            source.insert(id, &[id as f32, 0.0]);
         }
         assert_eq!(ix.insert(3, &Metadata::default(), &[0.0, 0.0]), Err(IndexError::DuplicateId(3)));
         assert_eq!(ix.remove(&[2, 2, 9]), 1);
@@ -515,7 +586,7 @@ mod tests {
         let per_row = match precision {
             Precision::F32 => 8,
             Precision::F16 => 4,
-            Precision::Int8 => 2 + 4 + 8, // codes, scale, f32 originals
+            Precision::Int8 => 2 + 4, // codes, scale
         };
         assert_eq!(ix.stats().vector_bytes, 4 * per_row);
         // The best row for (4, 0.1) is id 5 (moved into row 1) at every precision, with its exact score.
@@ -536,6 +607,8 @@ mod tests {
 
     fn filters_restrict_results_in(precision: Precision) {
         let mut ix = Index::new(2, precision);
+        let source = Arc::new(MemoryVectors::new(2));
+        ix.set_vector_source(source.clone());
         let rows = [
             (1, Some("a"), Some("c1"), 100, [1.0, 0.0]),
             (2, None, Some("c1"), 200, [0.99, 0.141]),
@@ -544,6 +617,7 @@ mod tests {
         ];
         for (id, who, cam, ts, v) in rows {
             ix.insert(id, &meta(who, cam, ts), &v).unwrap();
+            source.insert(id, &v);
         }
         let ids = |f: Filter| -> Vec<u64> { ix.search(&[1.0, 0.0], 4, &f)[0].iter().map(|h| h.id).collect() };
         assert_eq!(ids(Filter::all()), vec![1, 2, 3, 4]);

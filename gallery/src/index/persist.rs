@@ -39,10 +39,9 @@ impl Index {
         match &self.vectors {
             Vectors::F32(v) => put_slice(w, v)?,
             Vectors::F16(v) => put_slice(w, v)?,
-            Vectors::I8 { codes, scales, exact } => {
+            Vectors::I8 { codes, scales } => {
                 put_slice(w, codes)?;
                 put_slice(w, scales)?;
-                put_slice(w, exact)?;
             }
         }
         put_slice(w, &self.ids)?;
@@ -82,10 +81,16 @@ impl Index {
             Precision::F32 => Vectors::F32(get_vec(r, n)?),
             Precision::F16 => Vectors::F16(get_vec::<f16>(r, n)?),
             Precision::Int8 => {
-                let codes = get_vec(r, n)?;
-                let scales = get_vec(r, rows)?;
-                let exact = get_vec(r, n)?;
-                Vectors::I8 { codes, scales, exact }
+                let codes: Vec<i8> = get_vec(r, n)?;
+                if let Some(at) = codes.iter().position(|&c| c == i8::MIN) {
+                    // The AVX2 code kernel needs codes in -127..=127 (quantize_i8 never makes -128).
+                    return Err(bad(format!("int8 code -128 at value {at}")));
+                }
+                let scales: Vec<f32> = get_vec(r, rows)?;
+                if let Some(at) = scales.iter().position(|s| !(s.is_finite() && *s >= 0.0)) {
+                    return Err(bad(format!("int8 scale of row {at} is {}", scales[at])));
+                }
+                Vectors::I8 { codes, scales }
             }
         };
         let ids: Vec<u64> = get_vec(r, rows)?;
@@ -115,6 +120,7 @@ impl Index {
             camera_names,
             identity_names,
             rescore,
+            source: None,
             graph: None,
             dead: Vec::new(),
             dead_count: 0,

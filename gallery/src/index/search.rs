@@ -14,7 +14,7 @@ pub const GEMM_MIN_BATCH: usize = 3;
 /// The same for f16 storage, whose scans are twice as fast (half the bytes) while batching also widens every tile.
 pub const GEMM_MIN_BATCH_F16: usize = 5;
 /// The same for int8 storage: a single-query code scan reads a quarter of f32's bytes, so only larger batches gain
-/// from the batched f32 kernels (which run on the originals, exact).
+/// from the batched kernels (over tiles decoded from the codes, then re-scored exactly like a scan's candidates).
 pub const GEMM_MIN_BATCH_I8: usize = 8;
 /// int8 storage: the code scan keeps `k * RESCORE_FACTOR` candidates, re-scored exactly in f32 (measured at 1M x
 /// 256 random unit vectors: see the README's gallery section).
@@ -77,15 +77,48 @@ impl Index {
             Precision::F16 => GEMM_MIN_BATCH_F16,
             Precision::Int8 => GEMM_MIN_BATCH_I8,
         };
-        if nq >= min_batch && simd.blocked() {
-            self.search_blocked(simd, queries, nq, k, &f)
+        // int8: every path first keeps `k * rescore` candidates by their code scores, then re-scores them exactly.
+        let int8 = matches!(self.vectors, Vectors::I8 { .. });
+        let wanted = if int8 { k.saturating_mul(self.rescore).min(self.len()) } else { k };
+        let hits = if nq >= min_batch && simd.blocked() {
+            self.search_blocked(simd, queries, nq, wanted, &f)
         } else if nq >= min_batch {
-            self.search_gemm(simd, queries, nq, k, &f)
-        } else if let Vectors::I8 { codes, scales, exact } = &self.vectors {
-            queries.chunks_exact(self.dim).map(|q| self.scan_i8(simd, q, k, &f, codes, scales, exact)).collect()
+            self.search_gemm(simd, queries, nq, wanted, &f)
+        } else if let Vectors::I8 { codes, scales } = &self.vectors {
+            queries.chunks_exact(self.dim).map(|q| self.scan_i8(simd, q, wanted, &f, codes, scales)).collect()
         } else {
             queries.chunks_exact(self.dim).map(|q| self.scan(simd, q, k, &f)).collect()
-        }
+        };
+        if int8 { self.rescore_exact(simd, queries, hits, k) } else { hits }
+    }
+
+    /// int8: re-scores each query's candidates against their exact vectors (one [`super::VectorSource`] read for
+    /// the union of all candidates) with the f32 scan kernel, so scores equal an f32 index's, and keeps the best
+    /// `k`. A candidate the source no longer holds (being forgotten) is dropped.
+    fn rescore_exact(&self, simd: Simd, queries: &[f32], candidates: Vec<Vec<Hit>>, k: usize) -> Vec<Vec<Hit>> {
+        let dim = self.dim;
+        let mut ids: Vec<u64> = candidates.iter().flatten().map(|h| h.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut rows = vec![0.0f32; ids.len() * dim];
+        let Some(found) = self.fetch_exact(&ids, &mut rows) else { return candidates };
+        let mut score = [0.0f32];
+        queries
+            .chunks_exact(dim)
+            .zip(candidates)
+            .map(|(q, cands)| {
+                let mut top = TopK::new(k);
+                for hit in cands {
+                    let Ok(at) = ids.binary_search(&hit.id) else { continue };
+                    if !found[at] {
+                        continue;
+                    }
+                    kernels::dots_f32(simd, q, &rows[at * dim..(at + 1) * dim], dim, &mut score);
+                    top.push(Hit { id: hit.id, score: score[0] });
+                }
+                top.into_sorted()
+            })
+            .collect()
     }
 
     /// Exact search with the plain scalar loop, for tests and for checking the fast paths.
@@ -108,12 +141,12 @@ impl Index {
             .collect()
     }
 
-    fn row_f32(&self, r: usize, out: &mut [f32]) {
+    pub(super) fn row_f32(&self, r: usize, out: &mut [f32]) {
         let range = r * self.dim..(r + 1) * self.dim;
         match &self.vectors {
             Vectors::F32(v) => out.copy_from_slice(&v[range]),
             Vectors::F16(v) => out.iter_mut().zip(&v[range]).for_each(|(o, h)| *o = h.to_f32()),
-            Vectors::I8 { exact, .. } => out.copy_from_slice(&exact[range]),
+            Vectors::I8 { codes, scales } => kernels::dequantize_i8(&codes[range], scales[r], out),
         }
     }
 
@@ -136,8 +169,10 @@ impl Index {
                             Vectors::F16(v) => {
                                 kernels::dots_f16(simd, q, &v[r0 * dim..(r0 + rows) * dim], dim, out, &mut scratch)
                             }
-                            Vectors::I8 { exact, .. } => {
-                                kernels::dots_f32(simd, q, &exact[r0 * dim..(r0 + rows) * dim], dim, out)
+                            Vectors::I8 { .. } => {
+                                // Not taken (int8 scans go through `scan_i8`); the decoded codes, for completeness.
+                                let tile = self.tile_f32(simd, r0, rows, &mut scratch);
+                                kernels::dots_f32(simd, q, tile, dim, out)
                             }
                         }
                         self.offer(f, r0, out, &mut top);
@@ -158,24 +193,13 @@ impl Index {
     }
 
     /// One query over int8 codes: the query quantised like the rows, a parallel scan of the codes keeping the
-    /// best `k * rescore` rows by approximate score (filter applied), then those re-scored exactly against the f32
-    /// originals with the f32 scan kernel (so scores equal an f32 index's) and the best `k` returned.
-    #[allow(clippy::too_many_arguments)]
-    fn scan_i8(
-        &self,
-        simd: Simd,
-        q: &[f32],
-        k: usize,
-        f: &RowFilter,
-        codes: &[i8],
-        scales: &[f32],
-        exact: &[f32],
-    ) -> Vec<Hit> {
+    /// best `wanted` rows by their code scores (filter applied), best first; [`Index::rescore_exact`] re-scores
+    /// them.
+    fn scan_i8(&self, simd: Simd, q: &[f32], wanted: usize, f: &RowFilter, codes: &[i8], scales: &[f32]) -> Vec<Hit> {
         let n = self.rows();
         let dim = self.dim;
         let mut qc = vec![0i8; dim];
         let qs = kernels::quantize_i8(q, &mut qc);
-        let wanted = k.saturating_mul(self.rescore).min(n);
         let chunks = n.div_ceil(SCAN_CHUNK);
         let candidates = (0..chunks)
             .into_par_iter()
@@ -204,14 +228,7 @@ impl Index {
                     a
                 },
             );
-        let mut top = TopK::new(k);
-        let mut score = [0.0f32];
-        for hit in candidates.into_sorted() {
-            let row = self.row_of[&hit.id] as usize;
-            kernels::dots_f32(simd, q, &exact[row * dim..(row + 1) * dim], dim, &mut score);
-            top.push(Hit { id: hit.id, score: score[0] });
-        }
-        top.into_sorted()
+        candidates.into_sorted()
     }
 
     /// Batched search with the outer-product kernel ([`kernels::block_scores`]): per gallery tile (kept in L2), per
@@ -251,7 +268,7 @@ impl Index {
                             match &self.vectors {
                                 Vectors::F32(v) => kernels::prefetch(&v[from * dim..to * dim]),
                                 Vectors::F16(v) => kernels::prefetch(&v[from * dim..to * dim]),
-                                Vectors::I8 { exact, .. } => kernels::prefetch(&exact[from * dim..to * dim]),
+                                Vectors::I8 { codes, .. } => kernels::prefetch(&codes[from * dim..to * dim]),
                             }
                         }
                         let cnt = (rows - r).min(rb);
@@ -291,7 +308,8 @@ impl Index {
         tops.into_iter().map(TopK::into_sorted).collect()
     }
 
-    /// Rows `r0..r0 + rows` as f32: borrowed from f32 storage, widened into `wide` from f16 storage.
+    /// Rows `r0..r0 + rows` as f32: borrowed from f32 storage, widened into `wide` from f16 storage, decoded into
+    /// `wide` from int8 codes.
     fn tile_f32<'a>(&'a self, simd: Simd, r0: usize, rows: usize, wide: &'a mut Vec<f32>) -> &'a [f32] {
         let dim = self.dim;
         match &self.vectors {
@@ -301,7 +319,15 @@ impl Index {
                 kernels::widen_f16(simd, &v[r0 * dim..(r0 + rows) * dim], wide);
                 wide
             }
-            Vectors::I8 { exact, .. } => &exact[r0 * dim..(r0 + rows) * dim],
+            Vectors::I8 { codes, scales } => {
+                wide.resize(rows * dim, 0.0);
+                for ((w, c), &s) in
+                    wide.chunks_exact_mut(dim).zip(codes[r0 * dim..].chunks_exact(dim)).zip(&scales[r0..r0 + rows])
+                {
+                    kernels::dequantize_i8(c, s, w);
+                }
+                wide
+            }
         }
     }
 

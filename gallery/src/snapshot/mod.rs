@@ -23,8 +23,11 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 const MAGIC: &[u8; 8] = b"REIDSNAP";
-/// The snapshot format this build writes and reads.
-pub const FORMAT: u32 = 1;
+/// The snapshot format this build writes. 2: int8 bodies hold codes and scales only (format 1's also held the
+/// f32 originals); f32 and f16 bodies are the same in both.
+pub const FORMAT: u32 = 2;
+/// The oldest format this build reads (its f32 and f16 snapshots; a format-1 int8 snapshot is rebuilt).
+const OLDEST_FORMAT: u32 = 1;
 const KIND_EXACT: u8 = 0;
 const KIND_HNSW: u8 = 1;
 
@@ -135,8 +138,8 @@ pub fn load(path: &Path, tag: &StoreTag, dim: usize, precision: Precision) -> Re
         return Err(damaged("not a reid index snapshot (wrong magic bytes)".into()));
     }
     let format = get::<u32>(&mut r).map_err(short)?;
-    if format != FORMAT {
-        return Err(stale(format!("snapshot format {format}, this build reads {FORMAT}")));
+    if !(OLDEST_FORMAT..=FORMAT).contains(&format) {
+        return Err(stale(format!("snapshot format {format}, this build reads {OLDEST_FORMAT} to {FORMAT}")));
     }
     let uid = get::<u64>(&mut r).map_err(short)?;
     let generation = get::<u64>(&mut r).map_err(short)?;
@@ -158,6 +161,11 @@ pub fn load(path: &Path, tag: &StoreTag, dim: usize, precision: Precision) -> Re
     }
     if got_precision != precision_code(precision) {
         return Err(stale(format!("written at another precision than {precision}")));
+    }
+    if format < 2 && precision == Precision::Int8 {
+        return Err(stale(format!(
+            "an int8 snapshot of format {format} holds f32 originals that this build no longer keeps in memory"
+        )));
     }
     if kind != KIND_EXACT && kind != KIND_HNSW {
         return Err(damaged(format!("unknown index kind {kind}")));

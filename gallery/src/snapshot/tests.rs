@@ -116,3 +116,39 @@ fn truncated_flipped_or_foreign_files_are_damaged_never_a_panic() {
     lie.extend_from_slice(&u64::MAX.to_le_bytes());
     check(&lie, "absurd body row count");
 }
+
+/// `file` with its format field set to `format` and the checksum made good again (a file an older build wrote).
+fn as_format(file: &[u8], format: u32) -> Vec<u8> {
+    let mut bytes = file.to_vec();
+    bytes[8..12].copy_from_slice(&format.to_le_bytes());
+    let body = bytes.len() - 4;
+    let crc = crc32fast::hash(&bytes[..body]);
+    bytes[body..].copy_from_slice(&crc.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn a_format_1_int8_snapshot_is_rebuilt_with_its_reason_and_f32_f16_ones_still_load() {
+    let dir = tempfile::tempdir().unwrap();
+    for precision in [Precision::F32, Precision::F16, Precision::Int8] {
+        let index = sample(precision);
+        let path = dir.path().join(format!("{precision}.index"));
+        save(&path, &tag(&index), &index).unwrap();
+        let old = as_format(&std::fs::read(&path).unwrap(), 1);
+        std::fs::write(&path, &old).unwrap();
+        match (precision, load(&path, &tag(&index), index.dim(), precision)) {
+            (Precision::Int8, Err(SnapshotError::Stale { reason, .. })) => {
+                assert!(reason.contains("int8 snapshot of format 1"), "{reason}");
+            }
+            (Precision::Int8, other) => panic!("a format-1 int8 snapshot was read: {other:?}"),
+            (_, Ok(back)) => assert_same(&index, &back),
+            (_, Err(e)) => panic!("{precision}: a format-1 snapshot (same body) was refused: {e}"),
+        }
+        // A format from the future is stale too, naming both.
+        std::fs::write(&path, as_format(&old, FORMAT + 1)).unwrap();
+        let Err(SnapshotError::Stale { reason, .. }) = load(&path, &tag(&index), index.dim(), precision) else {
+            panic!("a future format was read")
+        };
+        assert!(reason.contains(&format!("snapshot format {}", FORMAT + 1)), "{reason}");
+    }
+}

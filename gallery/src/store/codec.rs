@@ -65,10 +65,20 @@ pub(super) fn decode_meta(b: &[u8]) -> Result<Metadata, String> {
 }
 
 pub(super) fn decode_vector(b: &[u8], dim: usize) -> Result<Vec<f32>, String> {
-    if b.len() != dim * 4 {
-        return Err(format!("vector has {} bytes, {dim}-d needs {}", b.len(), dim * 4));
+    let mut out = vec![0.0; dim];
+    decode_vector_into(b, &mut out)?;
+    Ok(out)
+}
+
+/// [`decode_vector`] into `out` (its length is the dimension).
+pub(super) fn decode_vector_into(b: &[u8], out: &mut [f32]) -> Result<(), String> {
+    if b.len() != out.len() * 4 {
+        return Err(format!("vector has {} bytes, {}-d needs {}", b.len(), out.len(), out.len() * 4));
     }
-    Ok(b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
+    for (o, c) in out.iter_mut().zip(b.chunks_exact(4)) {
+        *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -32,8 +32,9 @@ mod scrub;
 
 pub use iter::RecordIter;
 
+use crate::index::VectorSource;
 use crate::record::{NewEmbedding, Record};
-use codec::{decode_meta, decode_vector, encode_meta};
+use codec::{decode_meta, decode_vector, decode_vector_into, encode_meta};
 use redb::{
     Database, Durability, MultimapTableDefinition, ReadableDatabase, ReadableTable, ReadableTableMetadata,
     TableDefinition, WriteTransaction,
@@ -55,6 +56,10 @@ const BY_MATCH: MultimapTableDefinition<&str, u64> = MultimapTableDefinition::ne
 pub const FORMAT_VERSION: u64 = 1;
 /// Records read per batch by [`RecordIter`].
 const ITER_BATCH: usize = 4096;
+/// redb's page cache (its default is 1 GiB, which a start's full read of the store would fill: resident memory
+/// beside the index for no gain, since the store is read whole only at start). 64 MiB keeps the B-trees' branch
+/// pages of a 10M-record store cached for the int8 index's re-scoring reads; leaves come from the OS page cache.
+pub const CACHE_BYTES: usize = 64 << 20;
 
 /// Errors of the durable store; every one names the database file.
 #[derive(Debug, Error)]
@@ -164,7 +169,7 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, dim: Option<usize>) -> Result<Store, StoreError> {
         let path = path.as_ref().to_path_buf();
         scrub::remove_stale(&path)?;
-        let db = Database::create(&path).ctx(&path)?;
+        let db = Database::builder().set_cache_size(CACHE_BYTES).create(&path).ctx(&path)?;
         let stored = {
             let read = db.begin_read().ctx(&path)?;
             match read.open_table(INFO) {
@@ -342,6 +347,24 @@ impl Store {
         Ok(Some(Record { id, meta: m, vector }))
     }
 
+    /// The vectors of `ids` into `out` (`ids.len() * dim`), from one read transaction; `found[i]` is false for an
+    /// id not held (its slot is left as it was). For the int8 index's exact re-scoring ([`VectorSource`]).
+    pub fn vectors_into(&self, ids: &[u64], out: &mut [f32], found: &mut [bool]) -> Result<(), StoreError> {
+        let p = &self.path;
+        let read = self.db().begin_read().ctx(p)?;
+        let vectors = read.open_table(VECTORS).ctx(p)?;
+        for ((&id, slot), f) in ids.iter().zip(out.chunks_exact_mut(self.dim)).zip(found.iter_mut()) {
+            *f = match vectors.get(id).ctx(p)? {
+                Some(v) => {
+                    decode_vector_into(v.value(), slot).map_err(|r| self.corrupt(id, r))?;
+                    true
+                }
+                None => false,
+            };
+        }
+        Ok(())
+    }
+
     /// Every record in id order, read from one snapshot in batches (for rebuilding the index at start).
     pub fn iter_all(&self) -> Result<RecordIter<'_>, StoreError> {
         let p = &self.path;
@@ -394,4 +417,10 @@ fn begin_durable(db: &Database, path: &Path) -> Result<WriteTransaction, StoreEr
     let mut txn = db.begin_write().ctx(path)?;
     txn.set_durability(Durability::Immediate).ctx(path)?;
     Ok(txn)
+}
+
+impl VectorSource for Store {
+    fn fetch(&self, ids: &[u64], out: &mut [f32], found: &mut [bool]) -> Result<(), String> {
+        self.vectors_into(ids, out, found).map_err(|e| e.to_string())
+    }
 }

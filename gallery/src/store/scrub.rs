@@ -44,7 +44,7 @@ impl Store {
         let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
         remove_stale(p)?;
         {
-            let fresh = Database::create(&tmp).ctx(&tmp)?;
+            let fresh = Database::builder().set_cache_size(super::CACHE_BYTES).create(&tmp).ctx(&tmp)?;
             let read = db.begin_read().ctx(p)?;
             let txn = begin_durable(&fresh, &tmp)?;
             {
@@ -83,7 +83,7 @@ impl Store {
         if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, "syncing the directory", e))?;
         }
-        *db = Database::open(p).ctx(p)?;
+        *db = Database::builder().set_cache_size(super::CACHE_BYTES).open(p).ctx(p)?;
         Ok(std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
     }
 }

@@ -507,27 +507,24 @@ fn goal_lines(rows: &[HnswRow], k: usize) -> Vec<String> {
 }
 
 fn run_faiss(f: &FaissHnswSetup, data: &Path, queries: &Path, cfg: &HnswBenchConfig) -> Result<FaissOutput> {
-    let fail = |message: String| anyhow!("FAISS HNSW ({} {}): {message}", f.python.display(), f.script.display());
     let efs: Vec<String> = cfg.ef_search.iter().map(|e| e.to_string()).collect();
-    let out = std::process::Command::new(&f.python)
-        .arg(&f.script)
-        .arg("--data")
-        .arg(data)
-        .arg("--queries")
-        .arg(queries)
-        .args(["--m", &cfg.m.to_string(), "--ef-construction", &cfg.ef_construction.to_string()])
-        .args(["--ef-search", &efs.join(",")])
-        .args(["--k", &cfg.k.to_string(), "--threads", &cfg.threads.to_string()])
-        .args(["--single", &cfg.single_queries.to_string(), "--batch", &cfg.batch.to_string()])
-        .args(["--batches", &cfg.batches.to_string(), "--repeats", &cfg.repeats.to_string()])
-        .args(["--check", &cfg.recall_queries.to_string()])
-        .stderr(std::process::Stdio::inherit())
-        .output()
-        .map_err(|e| fail(format!("cannot start: {e}")))?;
-    if !out.status.success() {
-        return Err(fail(format!("exited with {}", out.status)));
+    let mut args: Vec<std::ffi::OsString> = vec!["--data".into(), data.into(), "--queries".into(), queries.into()];
+    args.extend(["--ef-search".into(), efs.join(",").into()]);
+    for (flag, value) in [
+        ("--m", cfg.m),
+        ("--ef-construction", cfg.ef_construction),
+        ("--k", cfg.k),
+        ("--threads", cfg.threads),
+        ("--single", cfg.single_queries),
+        ("--batch", cfg.batch),
+        ("--batches", cfg.batches),
+        ("--repeats", cfg.repeats),
+        ("--check", cfg.recall_queries),
+    ] {
+        args.push(flag.into());
+        args.push(value.to_string().into());
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("unreadable output ({e})")))
+    super::faiss::run_script(&f.python, &f.script, "FAISS HNSW", &args)
 }
 
 #[cfg(test)]

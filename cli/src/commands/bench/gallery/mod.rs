@@ -13,7 +13,7 @@ pub mod restart;
 
 use anyhow::Result;
 use clap::Args;
-use faiss::{BenchConfig, FAISS_SCRIPT, FaissSetup, run as run_bench};
+use faiss::{BenchConfig, FAISS_SCRIPT, FaissSetup, rss_mib, run as run_bench};
 use std::path::PathBuf;
 
 /// Arguments of `reid bench gallery`.
@@ -75,9 +75,13 @@ pub struct GalleryBenchArgs {
     /// `--index hnsw`: skip timing the exact scan on the same storage.
     #[arg(long)]
     pub no_exact: bool,
-    /// `--index hnsw`: directory for the FAISS input file (n x dim x 4 bytes; default: the system temp dir).
+    /// Directory for the FAISS input file (n x dim x 4 bytes) and, for the exact comparison, the int8 index's
+    /// store (about 1.3 x that; default: the system temp dir). Removed afterwards.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+    /// Exact comparison: single queries timed per pass (batch 1).
+    #[arg(long, default_value_t = 20)]
+    pub single_exact: usize,
 }
 
 fn parse_size(s: &str) -> Result<(usize, usize), String> {
@@ -109,8 +113,7 @@ fn run_hnsw(args: &GalleryBenchArgs) -> Result<()> {
         ..hnsw::HnswBenchConfig::default()
     };
     let dir = tempfile::tempdir()?;
-    let script = dir.path().join("bench_faiss_hnsw.py");
-    std::fs::write(&script, hnsw::FAISS_HNSW_SCRIPT)?;
+    let script = faiss::write_script(dir.path(), "bench_faiss_hnsw.py", hnsw::FAISS_HNSW_SCRIPT)?;
     let work_dir = match &args.work_dir {
         Some(d) => d.join(format!("reid-hnsw-bench-{}", std::process::id())),
         None => dir.path().join("data"),
@@ -143,12 +146,13 @@ pub fn run(args: &GalleryBenchArgs) -> Result<()> {
         k: args.k,
         threads: args.threads.unwrap_or_else(rayon::current_num_threads),
         batch: args.batch,
+        single_queries: args.single_exact,
+        work_dir: args.work_dir.clone(),
         ..BenchConfig::default()
     };
     let dir = tempfile::tempdir()?;
-    let script = dir.path().join("bench_faiss_topk.py");
-    std::fs::write(&script, FAISS_SCRIPT)?;
-    let faiss = (!args.skip_reference).then(|| FaissSetup { python: args.python.clone(), script, work_dir: None });
+    let script = faiss::write_script(dir.path(), "bench_faiss_topk.py", FAISS_SCRIPT)?;
+    let faiss = (!args.skip_reference).then(|| FaissSetup { python: args.python.clone(), script });
     #[cfg(not(feature = "gallery-cuda"))]
     if let Some(n) = args.gpu {
         anyhow::bail!("--gpu {n}: this reid was built without the `gallery-cuda` (or `cuda`) feature");
@@ -195,15 +199,6 @@ pub struct GalleryLoadArgs {
     /// and print it beside the CPU's plaintext round (feature `gallery-cuda`).
     #[arg(long)]
     pub gpu: Option<usize>,
-}
-
-/// Resident memory of this process in MiB (Linux `/proc/self/status`).
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_owned))
-        .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<f64>().ok()))
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 /// Runs `reid bench gallery-load`: a server and `clients` clients in this process, over Zenoh on loopback.
