@@ -186,6 +186,7 @@ pub fn run(args: &EngineBenchArgs) -> Result<()> {
         // ONNX Runtime from Rust and from Python, alternating `rounds` times; the best round of each counts
         // (the least disturbed by other load on the machine).
         let ort_iters = args.ort_images.div_ceil(batch).max(3);
+        #[cfg_attr(not(feature = "ort"), allow(unused_mut))]
         let mut ort_ips: Option<f64> = None;
         let mut ort: Option<OrtResult> = None;
         for _ in 0..args.rounds.max(1) {
