@@ -7,6 +7,8 @@
 
 mod cdp;
 
+use super::net::{DIM, vector};
+
 use reid_gallery::console::{Console, ConsoleOptions, Embedder, LiveFeed};
 use reid_gallery::net::ingest::{Detection, FrameEmbeddings};
 use reid_gallery::net::{KeySpace, NetConfig, Server, ServerOptions, ZenohConfig};
@@ -20,23 +22,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use zenoh::Wait;
 
-const DIM: usize = 16;
 const TOKEN: &str = "test-operator-token-0123456789";
 /// An identity name that would run script if the page ever put it on the page as HTML.
 const HOSTILE: &str = "<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script>";
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A distinct direction per identity, varied a little per sighting.
-fn vector(identity: usize, variant: usize) -> Vec<f32> {
-    (0..DIM)
-        .map(|d| {
-            let base = if d % 8 == identity % 8 { 3.0 } else { 0.0 } + if d == 8 + identity % 8 { 2.0 } else { 0.0 };
-            base + 0.05 * (((identity * 31 + variant * 7 + d * 13) % 17) as f32 - 8.0) / 8.0
-        })
-        .collect()
 }
 
 /// Stands in for an ONNX model: an "image" is the text `reid-test-image:<identity>`; anything else is refused

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use zenoh::Wait;
 
-const DIM: usize = 16;
+/// The dimension of the vectors of these tests (and the console's).
+pub(crate) const DIM: usize = 16;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -21,7 +22,7 @@ fn endpoint(port: u16) -> String {
 }
 
 /// A deterministic unit-ish vector per (identity, variant).
-fn vector(identity: usize, variant: usize) -> Vec<f32> {
+pub(crate) fn vector(identity: usize, variant: usize) -> Vec<f32> {
     (0..DIM)
         .map(|d| {
             let base = if d % 8 == identity % 8 { 3.0 } else { 0.0 } + if d == 8 + identity % 8 { 2.0 } else { 0.0 };
