@@ -493,8 +493,7 @@ fn run_in(
 }
 
 fn run_faiss(f: &FaissSetup, data: &Path, queries: &Path, cfg: &BenchConfig) -> Result<FaissOutput> {
-    let mut args: Vec<OsString> = vec!["--data".into(), data.into(), "--queries".into(), queries.into()];
-    for (flag, value) in [
+    let flags = [
         ("--k", cfg.k),
         ("--threads", cfg.threads),
         ("--single", cfg.single_queries),
@@ -502,11 +501,18 @@ fn run_faiss(f: &FaissSetup, data: &Path, queries: &Path, cfg: &BenchConfig) -> 
         ("--batches", cfg.batches),
         ("--repeats", cfg.repeats),
         ("--check", cfg.recall_queries),
-    ] {
+    ];
+    run_script(&f.python, &f.script, "FAISS reference", &script_args(data, queries, &flags))
+}
+
+/// The command line of a FAISS reference script: the data and query files, then each numeric flag and its value.
+pub fn script_args(data: &Path, queries: &Path, flags: &[(&str, usize)]) -> Vec<OsString> {
+    let mut args: Vec<OsString> = vec!["--data".into(), data.into(), "--queries".into(), queries.into()];
+    for (flag, value) in flags {
         args.push(flag.into());
         args.push(value.to_string().into());
     }
-    run_script(&f.python, &f.script, "FAISS reference", &args)
+    args
 }
 
 #[cfg(test)]

@@ -508,9 +508,7 @@ fn goal_lines(rows: &[HnswRow], k: usize) -> Vec<String> {
 
 fn run_faiss(f: &FaissHnswSetup, data: &Path, queries: &Path, cfg: &HnswBenchConfig) -> Result<FaissOutput> {
     let efs: Vec<String> = cfg.ef_search.iter().map(|e| e.to_string()).collect();
-    let mut args: Vec<std::ffi::OsString> = vec!["--data".into(), data.into(), "--queries".into(), queries.into()];
-    args.extend(["--ef-search".into(), efs.join(",").into()]);
-    for (flag, value) in [
+    let flags = [
         ("--m", cfg.m),
         ("--ef-construction", cfg.ef_construction),
         ("--k", cfg.k),
@@ -520,10 +518,9 @@ fn run_faiss(f: &FaissHnswSetup, data: &Path, queries: &Path, cfg: &HnswBenchCon
         ("--batches", cfg.batches),
         ("--repeats", cfg.repeats),
         ("--check", cfg.recall_queries),
-    ] {
-        args.push(flag.into());
-        args.push(value.to_string().into());
-    }
+    ];
+    let mut args = super::faiss::script_args(data, queries, &flags);
+    args.extend(["--ef-search".into(), efs.join(",").into()]);
     super::faiss::run_script(&f.python, &f.script, "FAISS HNSW", &args)
 }
 
