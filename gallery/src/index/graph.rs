@@ -211,15 +211,10 @@ impl Index {
 
     /// Top-`k` through the graph (the exact scan for very selective filters), queries in parallel.
     pub(super) fn search_graph(&self, simd: Simd, queries: &[f32], k: usize, filter: &Filter) -> Vec<Vec<Hit>> {
-        assert!(self.dim > 0 && queries.len().is_multiple_of(self.dim), "search: queries are not nq x dim");
-        let nq = queries.len() / self.dim;
-        if nq == 0 {
-            return Vec::new();
-        }
-        let k = k.min(self.len());
-        if k == 0 {
-            return vec![Vec::new(); nq];
-        }
+        let (nq, k) = match self.query_shape(queries, k) {
+            Ok(shape) => shape,
+            Err(nothing) => return nothing,
+        };
         let (Some(g), Some(rows)) = (self.graph.as_ref(), self.rows_view(simd)) else {
             return self.search_exact_with(simd, queries, k, filter);
         };

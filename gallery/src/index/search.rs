@@ -57,20 +57,33 @@ impl Index {
         self.search_exact_with(Simd::detect(), queries, k, filter)
     }
 
+    /// The number of queries in `queries` and `k` capped at the index's size; `Err` is the whole answer when
+    /// there is nothing to search (no queries, or `k` of 0).
+    ///
+    /// # Panics
+    /// When `queries.len()` is not a multiple of the dimension.
+    pub(super) fn query_shape(&self, queries: &[f32], k: usize) -> Result<(usize, usize), Vec<Vec<Hit>>> {
+        assert!(self.dim > 0 && queries.len().is_multiple_of(self.dim), "search: queries are not nq x dim");
+        let nq = queries.len() / self.dim;
+        if nq == 0 {
+            return Err(Vec::new());
+        }
+        let k = k.min(self.len());
+        if k == 0 {
+            return Err(vec![Vec::new(); nq]);
+        }
+        Ok((nq, k))
+    }
+
     /// [`Index::search_exact`] with a chosen kernel family.
     ///
     /// # Panics
     /// When `queries.len()` is not a multiple of the dimension.
     pub fn search_exact_with(&self, simd: Simd, queries: &[f32], k: usize, filter: &Filter) -> Vec<Vec<Hit>> {
-        assert!(self.dim > 0 && queries.len().is_multiple_of(self.dim), "search: queries are not nq x dim");
-        let nq = queries.len() / self.dim;
-        if nq == 0 {
-            return Vec::new();
-        }
-        let k = k.min(self.len());
-        if k == 0 {
-            return vec![Vec::new(); nq];
-        }
+        let (nq, k) = match self.query_shape(queries, k) {
+            Ok(shape) => shape,
+            Err(nothing) => return nothing,
+        };
         let f = self.compile(filter);
         let min_batch = match self.precision() {
             Precision::F32 => GEMM_MIN_BATCH,
