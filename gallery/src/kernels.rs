@@ -119,7 +119,8 @@ pub fn dots_f16(simd: Simd, query: &[f32], rows: &[f16], dim: usize, out: &mut [
     }
 }
 
-/// `query . row` for one f32 row (the graph's random accesses: four accumulators, no streaming prefetch).
+/// `query . row` for one f32 row (the graph's random accesses; no streaming prefetch). Bit for bit the value
+/// [`dot4_f32`] gives for the same row.
 ///
 /// # Panics
 /// When the lengths differ.
@@ -134,7 +135,7 @@ pub fn dot_f32(simd: Simd, query: &[f32], row: &[f32]) -> f32 {
     }
 }
 
-/// `query . row` for one f16 row, widened in registers (see [`dot_f32`]).
+/// `query . row` for one f16 row, widened in registers (see [`dot_f32`]; bit for bit [`dot4_f16`]'s value).
 ///
 /// # Panics
 /// When the lengths differ.
@@ -452,29 +453,33 @@ mod x86 {
 
     macro_rules! dot_kernel {
         ($name:ident, $elem:ty, $load:ident, $features:literal, $to_f32:expr) => {
-            /// One row: 32 values a step into four accumulators (short dependency chains), scalar tail.
+            /// One row: 16 values a step into two accumulators, scalar tail: the very operations (and so the very
+            /// result, bit for bit) of one row of the four-row kernel, so a graph scores a pair the same way
+            /// whichever kernel reaches it.
             ///
             /// # Safety
             /// The CPU must support the enabled features; `query.len() == row.len()` (checked by the wrapper).
             #[target_feature(enable = $features)]
             pub unsafe fn $name(query: &[f32], row: &[$elem]) -> f32 {
                 let dim = query.len();
-                let body = dim / 32 * 32;
+                let body = dim / 16 * 16;
                 let (q, r) = (query.as_ptr(), row.as_ptr());
-                let mut acc = [_mm256_setzero_ps(); 4];
+                let mut a0 = _mm256_setzero_ps();
+                let mut a1 = _mm256_setzero_ps();
                 let mut d = 0;
                 while d < body {
-                    // SAFETY: d + 32 <= body <= dim = both lengths.
+                    // SAFETY: d + 16 <= body <= dim = both lengths.
                     unsafe {
-                        for (i, a) in acc.iter_mut().enumerate() {
-                            *a = _mm256_fmadd_ps($load(r.add(d + 8 * i)), load_f32(q.add(d + 8 * i)), *a);
-                        }
+                        let q0 = load_f32(q.add(d));
+                        let q1 = load_f32(q.add(d + 8));
+                        a0 = _mm256_fmadd_ps($load(r.add(d)), q0, a0);
+                        a1 = _mm256_fmadd_ps($load(r.add(d + 8)), q1, a1);
                     }
-                    d += 32;
+                    d += 16;
                 }
                 let to_f32 = $to_f32;
                 let tail: f32 = (body..dim).map(|i| query[i] * to_f32(row[i])).sum();
-                hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]))) + tail
+                hsum(_mm256_add_ps(a0, a1)) + tail
             }
         };
     }
@@ -720,6 +725,11 @@ mod tests {
                 for (got, want) in four.iter().zip([want16, -want16, -want16, want16]) {
                     assert!((f64::from(*got) - want).abs() < 1e-5, "{simd:?} {dim}: {four:?}");
                 }
+                // The graph relies on one value per pair whichever kernel computes it.
+                assert_eq!(dot4_f32(simd, &q, [&r, &r2, &q, &r])[0].to_bits(), dot_f32(simd, &q, &r).to_bits());
+                assert_eq!(dot4_f32(simd, &q, [&r2, &r, &q, &r])[1].to_bits(), dot_f32(simd, &q, &r).to_bits());
+                assert_eq!(four[3].to_bits(), dot_f16(simd, &q, &h).to_bits(), "{simd:?} {dim}");
+                assert_eq!(four[1].to_bits(), dot_f16(simd, &q, &h2).to_bits(), "{simd:?} {dim}");
             }
         }
     }

@@ -8,7 +8,7 @@ ids of the first --check queries (each searched alone) for recall. Runs in its o
 (`ru_maxrss`) is separable from ours. Shares its plumbing with bench_faiss_topk.py (faiss_bench_common.py, which
 must lie beside it). Prints one JSON object on stdout:
 
-    {"build_s": .., "peak_rss_mib": .., "info": "faiss 1.x, ...",
+    {"build_s": .., "build_cpu_s": .., "peak_rss_mib": .., "info": "faiss 1.x, ...",
      "rows": [{"ef_search", "batch", "queries_per_s", "ms_per_call"}, ...],
      "ids": {"<ef_search>": [[top-k ids of query 0], ...]}}
 
@@ -53,7 +53,7 @@ def main():
     faiss.omp_set_num_threads(a.threads)
     xq = np.ascontiguousarray(np.load(a.queries), dtype=np.float32)
     index = None
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for x in npy_chunks(a.data, a.chunk):
         if index is None:
             index = faiss.IndexHNSWFlat(x.shape[1], a.m, faiss.METRIC_INNER_PRODUCT)
@@ -61,6 +61,7 @@ def main():
         index.add(x)
         del x
     build_s = time.perf_counter() - t0
+    build_cpu_s = time.process_time() - c0  # every thread of this process (OpenMP's included)
 
     rows, ids = [], {}
     check = min(a.check, xq.shape[0])
@@ -80,7 +81,7 @@ def main():
         ids[str(ef)] = single_ids(index, xq, a.k, check)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
     info = f"faiss {faiss.__version__} IndexHNSWFlat(M={a.m}, METRIC_INNER_PRODUCT), efConstruction={a.ef_construction}, {a.threads} OpenMP threads"
-    emit({"build_s": build_s, "peak_rss_mib": peak, "info": info, "rows": rows, "ids": ids})
+    emit({"build_s": build_s, "build_cpu_s": build_cpu_s, "peak_rss_mib": peak, "info": info, "rows": rows, "ids": ids})
 
 
 if __name__ == "__main__":

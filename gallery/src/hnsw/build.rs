@@ -4,6 +4,17 @@ use super::search::{Scored, with_visited};
 use super::{Hnsw, NO_NODE, Rows, mix};
 use rayon::prelude::*;
 
+/// How a reverse link reached a node's list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Resolved {
+    /// There was room: appended.
+    Appended,
+    /// Overflow of a clean list: [`Hnsw::reselect_clean`].
+    Incremental,
+    /// Overflow: the heuristic over the whole list ([`Hnsw::reselect`]).
+    Full,
+}
+
 /// Largest insertion batch (nodes searched in parallel against the same graph).
 const MAX_BATCH: usize = 1 << 16;
 /// A batch is at most this fraction of the graph it is inserted into (1/50 = 2%).
@@ -15,10 +26,23 @@ impl Hnsw {
     /// does), and within a level in an order shuffled by the seed: rows enrolled together (the views of one track)
     /// then rarely share a batch, whose members cannot link to each other directly.
     pub fn extend(&mut self, rows: &Rows<'_>, dead: &(dyn Fn(u32) -> bool + Sync)) {
+        let (fast, full) = self.extend_with(rows, dead, true);
+        tracing::debug!(fast, full, "hnsw: overflowing link lists chosen again incrementally / in full");
+    }
+
+    /// [`Hnsw::extend`], resolving overflowing layer-0 lists incrementally where they are known clean
+    /// (`incremental`) or always by running the heuristic over the whole list (the tests compare the two).
+    /// Returns how many overflows were resolved incrementally and how many by the whole heuristic.
+    pub(super) fn extend_with(
+        &mut self,
+        rows: &Rows<'_>,
+        dead: &(dyn Fn(u32) -> bool + Sync),
+        incremental: bool,
+    ) -> (usize, usize) {
         let start = self.len();
         let target = rows.len();
         if target <= start {
-            return;
+            return (0, 0);
         }
         for _ in start..target {
             self.push_node();
@@ -26,17 +50,26 @@ impl Hnsw {
         let mut order: Vec<u32> = (start as u32..target as u32).collect();
         let seed = self.params.seed;
         order.sort_by_cached_key(|&n| (std::cmp::Reverse(self.levels[n as usize]), mix(seed ^ 0x0D0E, u64::from(n))));
-        let mut done = 0;
+        let (mut done, mut counts) = (0, (0, 0));
         while done < order.len() {
             let batch = ((start + done) / BATCH_DIVISOR).clamp(1, MAX_BATCH).min(order.len() - done);
-            self.insert_batch(rows, &order[done..done + batch], dead);
+            let (fast, full) = self.insert_batch(rows, &order[done..done + batch], dead, incremental);
+            counts = (counts.0 + fast, counts.1 + full);
             done += batch;
         }
+        counts
     }
 
     /// Inserts `nodes` (pushed already, not yet linked): searches in parallel against the graph as it was, then
     /// writes their links and the reverse links in node order.
-    fn insert_batch(&mut self, rows: &Rows<'_>, nodes: &[u32], dead: &(dyn Fn(u32) -> bool + Sync)) {
+    /// Returns the overflows resolved incrementally and in full.
+    fn insert_batch(
+        &mut self,
+        rows: &Rows<'_>,
+        nodes: &[u32],
+        dead: &(dyn Fn(u32) -> bool + Sync),
+        incremental: bool,
+    ) -> (usize, usize) {
         let mut nodes = nodes;
         if self.entry == NO_NODE {
             // The first node: nothing to link to.
@@ -44,7 +77,7 @@ impl Hnsw {
             self.max_level = self.levels[nodes[0] as usize];
             nodes = &nodes[1..];
             if nodes.is_empty() {
-                return;
+                return (0, 0);
             }
         }
         let live = |n: u32| !dead(n);
@@ -78,24 +111,45 @@ impl Hnsw {
                 self.set_links(u, l, links);
                 reverse.extend(links.iter().map(|&v| (v, l as u8, u)));
             }
+            // The heuristic chose these links.
+            self.clean[u as usize] = plan.first().map_or(0, |links| links.len() as u16);
         }
         reverse.par_sort_unstable();
         let groups: Vec<&[(u32, u8, u32)]> = reverse.chunk_by(|a, b| a.0 == b.0 && a.1 == b.1).collect();
         let this = &*self;
-        let updates: Vec<(u32, usize, Vec<u32>)> = groups
+        let updates: Vec<(u32, usize, Vec<u32>, Resolved)> = groups
             .par_iter()
             .map(|g| {
                 let (v, l) = (g[0].0, g[0].1 as usize);
-                let mut list: Vec<u32> = this.links(v, l).to_vec();
-                list.extend(g.iter().map(|e| e.2));
-                if list.len() > this.cap(l) {
-                    list = this.reselect(rows, v, &list, l);
+                let old = this.links(v, l);
+                let fresh: Vec<u32> = g.iter().map(|e| e.2).collect();
+                if old.len() + fresh.len() <= this.cap(l) {
+                    // Room for all: appended as FAISS and hnswlib do (behind the clean prefix).
+                    let mut list = old.to_vec();
+                    list.extend(&fresh);
+                    (v, l, list, Resolved::Appended)
+                } else if l == 0 && incremental && this.clean[v as usize] > 0 {
+                    let (clean, appended) = old.split_at(usize::from(this.clean[v as usize]).min(old.len()));
+                    let rest: Vec<u32> = appended.iter().chain(&fresh).copied().collect();
+                    (v, l, this.reselect_clean(rows, v, clean, &rest, l), Resolved::Incremental)
+                } else {
+                    let mut list = old.to_vec();
+                    list.extend(&fresh);
+                    (v, l, this.reselect(rows, v, &list, l), Resolved::Full)
                 }
-                (v, l, list)
             })
             .collect();
-        for (v, l, list) in updates {
+        let mut counts = (0, 0);
+        for (v, l, list, how) in updates {
             self.set_links(v, l, &list);
+            match how {
+                Resolved::Incremental => counts.0 += 1,
+                Resolved::Full => counts.1 += 1,
+                Resolved::Appended => {}
+            }
+            if l == 0 && how != Resolved::Appended {
+                self.clean[v as usize] = list.len() as u16;
+            }
         }
         for &u in nodes {
             if self.levels[u as usize] > self.max_level {
@@ -103,6 +157,7 @@ impl Hnsw {
                 self.max_level = self.levels[u as usize];
             }
         }
+        counts
     }
 
     /// The paper's neighbour-selection heuristic (Alg. 4, without keeping pruned candidates, as FAISS and hnswlib
@@ -116,7 +171,7 @@ impl Hnsw {
                 break;
             }
             rows.widen(c.node, &mut buf);
-            if kept.iter().all(|&s| rows.dot(&buf, s) <= c.score) {
+            if !dominated(rows, &buf, &kept, c.score) {
                 kept.push(c.node);
             }
         }
@@ -127,9 +182,43 @@ impl Hnsw {
     fn reselect(&self, rows: &Rows<'_>, node: u32, candidates: &[u32], level: usize) -> Vec<u32> {
         let mut q = vec![0.0f32; rows.dim()];
         rows.widen(node, &mut q);
-        let mut scored: Vec<Scored> = candidates.iter().map(|&c| Scored { score: rows.dot(&q, c), node: c }).collect();
+        let mut scored: Vec<Scored> = scores(rows, &q, candidates).collect();
         scored.sort_unstable_by(|a, b| b.cmp(a));
         self.select(rows, &scored, self.cap(level))
+    }
+
+    /// [`Hnsw::reselect`] of `old + fresh` when `old` is clean (the heuristic over `old` alone keeps all of it),
+    /// with the same result: walking the candidates best first, an old candidate was already not dominated by any
+    /// old node before it, so it is tested only against the fresh nodes kept so far; a fresh one against every
+    /// node kept so far. About `|old| + |fresh| * cap` dot products instead of `cap^2 / 2`.
+    fn reselect_clean(&self, rows: &Rows<'_>, node: u32, old: &[u32], fresh: &[u32], level: usize) -> Vec<u32> {
+        let cap = self.cap(level);
+        let mut q = vec![0.0f32; rows.dim()];
+        rows.widen(node, &mut q);
+        let all: Vec<u32> = old.iter().chain(fresh).copied().collect();
+        let mut scored: Vec<(Scored, bool)> =
+            scores(rows, &q, &all).enumerate().map(|(i, s)| (s, i >= old.len())).collect();
+        scored.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        let mut kept: Vec<u32> = Vec::with_capacity(cap);
+        let mut kept_fresh: Vec<u32> = Vec::with_capacity(fresh.len());
+        let mut buf = vec![0.0f32; rows.dim()];
+        for (c, is_fresh) in scored {
+            if kept.len() >= cap {
+                break;
+            }
+            let against: &[u32] = if is_fresh { &kept } else { &kept_fresh };
+            if !against.is_empty() {
+                rows.widen(c.node, &mut buf);
+                if dominated(rows, &buf, against, c.score) {
+                    continue;
+                }
+            }
+            kept.push(c.node);
+            if is_fresh {
+                kept_fresh.push(c.node);
+            }
+        }
+        kept
     }
 
     /// Removes the nodes with `dead[node]` (FreshDiskANN's consolidation): every live node that links to a removed
@@ -169,6 +258,9 @@ impl Hnsw {
             self.set_links(p, l, &list);
         }
         self.renumber(dead);
+        // Repaired lists came from the heuristic or from merging; none is assumed clean (only a cost: the next
+        // overflow of each list runs the whole heuristic once).
+        self.clean = vec![0; self.len()];
     }
 
     /// Drops the dead nodes and renumbers the rest densely (links mapped; every live link points at a live node).
@@ -212,4 +304,33 @@ impl Hnsw {
         }
         *self = g;
     }
+}
+
+/// Whether some node of `kept` is closer to `v` (by inner product) than `score`, the query's: four dot products at
+/// a time (independent accumulations), stopping at the first group that holds one.
+fn dominated(rows: &Rows<'_>, v: &[f32], kept: &[u32], score: f32) -> bool {
+    let mut groups = kept.chunks_exact(4);
+    for g in &mut groups {
+        if rows.dot4(v, [g[0], g[1], g[2], g[3]]).iter().any(|&s| s > score) {
+            return true;
+        }
+    }
+    groups.remainder().iter().any(|&s| rows.dot(v, s) > score)
+}
+
+/// `q . row(n)` for each of `nodes`, four at a time (the same values, bit for bit, as one at a time).
+fn scores<'a>(rows: &'a Rows<'_>, q: &'a [f32], nodes: &'a [u32]) -> impl Iterator<Item = Scored> + 'a {
+    nodes.chunks(4).flat_map(move |g| {
+        let s = match *g {
+            [a, b, c, d] => rows.dot4(q, [a, b, c, d]),
+            _ => {
+                let mut s = [0.0; 4];
+                for (o, &n) in s.iter_mut().zip(g) {
+                    *o = rows.dot(q, n);
+                }
+                s
+            }
+        };
+        g.iter().zip(s).map(|(&node, score)| Scored { score, node })
+    })
 }

@@ -174,14 +174,14 @@ impl Rows<'_> {
     pub fn prefetch(&self, node: u32) {
         let n = node as usize;
         match *self {
-            Rows::F32 { data, dim, .. } => kernels::prefetch(&data[n * dim..(n + 1) * dim]),
-            Rows::F16 { data, dim, .. } => kernels::prefetch(&data[n * dim..(n + 1) * dim]),
+            Rows::F32 { data, dim, .. } => kernels::prefetch(&data[n * dim..n * dim + 16.min(dim)]),
+            Rows::F16 { data, dim, .. } => kernels::prefetch(&data[n * dim..n * dim + 32.min(dim)]),
         }
     }
 }
 
 /// The graph: levels and links of nodes `0..len()`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Hnsw {
     /// Dimension of the vectors it links.
     dim: usize,
@@ -197,7 +197,27 @@ pub struct Hnsw {
     /// Entry point (`NO_NODE` when empty) and its level.
     entry: u32,
     max_level: u8,
+    /// Per node: how many leading links of its layer-0 list are known clean, i.e. exactly what the selection
+    /// heuristic keeps of them (they came from the heuristic; links appended later follow them), which lets an
+    /// overflow be resolved incrementally (`reselect_clean`). Not persisted: a loaded graph starts with none known.
+    clean: Vec<u16>,
 }
+
+/// Graphs are equal when their shape and links are (the `clean` marks are a cache of how links were chosen).
+impl PartialEq for Hnsw {
+    fn eq(&self, other: &Self) -> bool {
+        self.dim == other.dim
+            && self.params == other.params
+            && self.levels == other.levels
+            && self.links0 == other.links0
+            && self.upper_at == other.upper_at
+            && self.upper == other.upper
+            && self.entry == other.entry
+            && self.max_level == other.max_level
+    }
+}
+
+impl Eq for Hnsw {}
 
 impl Hnsw {
     /// An empty graph over `dim`-d vectors.
@@ -211,6 +231,7 @@ impl Hnsw {
             upper: Vec::new(),
             entry: NO_NODE,
             max_level: 0,
+            clean: Vec::new(),
         }
     }
 
@@ -264,6 +285,15 @@ impl Hnsw {
         &block[1..1 + block[0] as usize]
     }
 
+    /// Starts loading the first cache line of `node`'s link list on `level` (its count and first links).
+    #[inline]
+    fn prefetch_links(&self, node: u32, level: usize) {
+        if level == 0 {
+            let at = node as usize * (1 + self.m0());
+            kernels::prefetch(&self.links0[at..at + 1]);
+        }
+    }
+
     fn set_links(&mut self, node: u32, level: usize, links: &[u32]) {
         let n = node as usize;
         let cap = self.cap(level);
@@ -295,6 +325,7 @@ impl Hnsw {
         let node = self.levels.len() as u32;
         let level = self.draw_level(node);
         self.levels.push(level);
+        self.clean.push(0);
         self.links0.resize(self.links0.len() + 1 + self.m0(), 0);
         if level > 0 {
             self.upper_at.push(self.upper.len() as u32);

@@ -180,6 +180,7 @@ impl Hnsw {
                 upper_at.push(NO_NODE);
             }
         }
+        g.clean = vec![0; levels.len()];
         g.levels = levels;
         g.links0 = links0;
         g.upper_at = upper_at;

@@ -127,6 +127,7 @@ impl Hnsw {
                 let s = Scored { score: scores[i % 4], node: nb };
                 let full = best.len() >= ef;
                 if !full || best.peek().is_some_and(|w| s > w.0) {
+                    self.prefetch_links(nb, level);
                     todo.push(s);
                     if accept(nb) {
                         best.push(Reverse(s));

@@ -188,3 +188,33 @@ fn truncated_random_and_corrupted_bytes_are_refused_without_panics() {
     bad[0] = b'X';
     assert!(matches!(Hnsw::read_from(&mut bad.as_slice(), DIM, 800), Err(HnswReadError::Magic { .. })));
 }
+
+#[test]
+fn incremental_overflow_selection_builds_the_same_graph_as_the_full_heuristic() {
+    // Clustered rows (views of identities, as learned embeddings) in f32 and f16, grown in three steps so later
+    // steps overflow lists chosen earlier, with a tombstone walked through but never linked.
+    let latent = crate::random::LatentRows::new(DIM, 6, 4, 5);
+    let data = latent.gallery(0, 5000);
+    let halves: Vec<f16> = data.iter().map(|&x| f16::from_f32(x)).collect();
+    let views = [rows(&data), Rows::F16 { data: &halves, dim: DIM, simd: Simd::detect() }];
+    for view in views {
+        let (mut fast, mut full) = (Hnsw::new(DIM, params(6)), Hnsw::new(DIM, params(6)));
+        let dead = |n: u32| n == 17;
+        let mut counts = (0, 0);
+        for end in [900, 3100, 5000] {
+            let part = match view {
+                Rows::F32 { dim, simd, .. } => Rows::F32 { data: &data[..end * DIM], dim, simd },
+                Rows::F16 { dim, simd, .. } => Rows::F16 { data: &halves[..end * DIM], dim, simd },
+            };
+            let (quick, slow) = fast.extend_with(&part, &dead, true);
+            let (none, all) = full.extend_with(&part, &dead, false);
+            assert_eq!(none, 0);
+            assert_eq!(quick + slow, all, "overflows differ");
+            counts = (counts.0 + quick, counts.1 + slow);
+        }
+        // The shortcut resolved most overflows (a list's first overflow needs the whole heuristic).
+        assert!(counts.0 > counts.1 && counts.0 > 1000, "{counts:?} incremental, in full");
+        assert!(fast == full, "the incremental selection changed the graph");
+        assert!(fast.mean_degree() > 8.0, "degree {}", fast.mean_degree());
+    }
+}

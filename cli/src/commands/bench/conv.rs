@@ -124,28 +124,14 @@ fn resnet_convs(backbone: &str, h: usize, w: usize, last_stride: usize) -> Resul
     Ok(list)
 }
 
-/// CPU seconds this process has used so far, all threads together (NaN where the clock is unavailable).
-#[cfg(unix)]
-fn process_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid, writable timespec that outlives the call; the clock id is a constant libc defines.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    if rc == 0 { ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9 } else { f64::NAN }
-}
-
-#[cfg(not(unix))]
-fn process_cpu_seconds() -> f64 {
-    f64::NAN
-}
-
 /// Fewest seconds (wall, or with `cpu` the process's CPU time) of `iters` runs of `f` after one warm-up.
 fn time(iters: usize, cpu: bool, mut f: impl FnMut()) -> f64 {
     f();
     (0..iters)
         .map(|_| {
-            let (start, c0) = (Instant::now(), if cpu { process_cpu_seconds() } else { 0.0 });
+            let (start, c0) = (Instant::now(), if cpu { super::process_cpu_seconds() } else { 0.0 });
             f();
-            if cpu { process_cpu_seconds() - c0 } else { start.elapsed().as_secs_f64() }
+            if cpu { super::process_cpu_seconds() - c0 } else { start.elapsed().as_secs_f64() }
         })
         .fold(f64::INFINITY, f64::min)
 }

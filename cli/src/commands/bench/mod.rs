@@ -99,3 +99,18 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
         BenchCommand::Worker(args) => eval::worker(&args),
     }
 }
+
+/// CPU seconds this process has used so far, all threads together (NaN where the clock is unavailable).
+#[cfg(unix)]
+pub fn process_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec that outlives the call; the clock id is a constant libc defines.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc == 0 { ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9 } else { f64::NAN }
+}
+
+/// CPU seconds this process has used so far (NaN: no process clock here).
+#[cfg(not(unix))]
+pub fn process_cpu_seconds() -> f64 {
+    f64::NAN
+}

@@ -106,6 +106,9 @@ pub struct HnswRow {
     pub qps_batch: f64,
     /// Graph build seconds (None for the exact scan).
     pub build_s: Option<f64>,
+    /// CPU seconds of the build, all threads of the process together (robust to other load on the machine).
+    #[serde(default)]
+    pub build_cpu_s: Option<f64>,
     /// Peak RSS of the process that ran it, MiB (ours: the bench process so far; FAISS: its own process).
     pub peak_rss_mib: f64,
     /// Batch-1 queries/s over FAISS's at the same efSearch.
@@ -149,7 +152,7 @@ impl HnswReport {
             c.repeats
         );
         s += &format!(
-            "{:<22} {:<7} {:>6} {:>9} {:>11} {:>11} {:>9} {:>10} {:>9} {:>9}\n",
+            "{:<22} {:<7} {:>6} {:>9} {:>11} {:>11} {:>9} {:>11} {:>10} {:>9} {:>9}\n",
             "engine",
             "storage",
             "ef",
@@ -157,6 +160,7 @@ impl HnswReport {
             "q/s b1",
             format!("q/s b{}", c.batch),
             "build s",
+            "build cpu s",
             "peak MiB",
             "b1/FAISS",
             "bN/FAISS"
@@ -164,7 +168,7 @@ impl HnswReport {
         let opt = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_string(), f);
         for r in &self.rows {
             s += &format!(
-                "{:<22} {:<7} {:>6} {:>9.4} {:>11.1} {:>11.1} {:>9} {:>10.0} {:>9} {:>9}\n",
+                "{:<22} {:<7} {:>6} {:>9.4} {:>11.1} {:>11.1} {:>9} {:>11} {:>10.0} {:>9} {:>9}\n",
                 r.engine,
                 r.storage,
                 r.ef_search.map_or("-".to_string(), |e| e.to_string()),
@@ -172,6 +176,7 @@ impl HnswReport {
                 r.qps_single,
                 r.qps_batch,
                 opt(r.build_s, &|v| format!("{v:.1}")),
+                opt(r.build_cpu_s, &|v| format!("{v:.1}")),
                 r.peak_rss_mib,
                 opt(r.single_vs_faiss, &|v| format!("{v:.2}x")),
                 opt(r.batch_vs_faiss, &|v| format!("{v:.2}x")),
@@ -295,6 +300,9 @@ struct FaissRow {
 #[derive(Deserialize)]
 struct FaissOutput {
     build_s: f64,
+    /// The script's CPU seconds for the build (`time.process_time`, all threads); absent from older scripts.
+    #[serde(default)]
+    build_cpu_s: Option<f64>,
     peak_rss_mib: f64,
     info: String,
     rows: Vec<FaissRow>,
@@ -395,15 +403,16 @@ pub fn run(cfg: &HnswBenchConfig, faiss: Option<&FaissHnswSetup>) -> Result<Hnsw
                 qps_single: q1,
                 qps_batch: qb,
                 build_s: None,
+                build_cpu_s: None,
                 peak_rss_mib: proc_status_mib("VmHWM:"),
                 single_vs_faiss: None,
                 batch_vs_faiss: None,
             });
         }
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), crate::commands::bench::process_cpu_seconds());
         pool.install(|| ix.enable_hnsw(params)).map_err(|e| anyhow!("building the graph: {e}"))?;
-        let build_s = t.elapsed().as_secs_f64();
-        tracing::info!(%storage, build_s, "graph built");
+        let (build_s, build_cpu_s) = (t.elapsed().as_secs_f64(), crate::commands::bench::process_cpu_seconds() - cpu);
+        tracing::info!(%storage, build_s, build_cpu_s, "graph built");
         for &ef in &cfg.ef_search {
             ix.set_ef_search(ef);
             let (r, q1, qb) = measure(&ix, &queries, &truth, cfg, false, &pool);
@@ -415,6 +424,7 @@ pub fn run(cfg: &HnswBenchConfig, faiss: Option<&FaissHnswSetup>) -> Result<Hnsw
                 qps_single: q1,
                 qps_batch: qb,
                 build_s: Some(build_s),
+                build_cpu_s: Some(build_cpu_s).filter(|v| v.is_finite()),
                 peak_rss_mib: proc_status_mib("VmHWM:"),
                 single_vs_faiss: None,
                 batch_vs_faiss: None,
@@ -448,6 +458,7 @@ pub fn run(cfg: &HnswBenchConfig, faiss: Option<&FaissHnswSetup>) -> Result<Hnsw
                 qps_single: q(1),
                 qps_batch: q(cfg.batch),
                 build_s: Some(out.build_s),
+                build_cpu_s: out.build_cpu_s,
                 peak_rss_mib: out.peak_rss_mib,
                 single_vs_faiss: None,
                 batch_vs_faiss: None,
@@ -484,10 +495,13 @@ fn goal_lines(rows: &[HnswRow], k: usize) -> Vec<String> {
             continue;
         };
         let ef = |r: &HnswRow| r.ef_search.unwrap_or(0);
-        let build = match (o.build_s, f.build_s) {
+        let mut build = match (o.build_s, f.build_s) {
             (Some(a), Some(b)) => format!("build {a:.1} s vs {b:.1} s ({:.2}x the time)", a / b),
             _ => String::new(),
         };
+        if let (Some(a), Some(b)) = (o.build_cpu_s, f.build_cpu_s) {
+            build += &format!(", CPU {a:.1} s vs {b:.1} s ({:.2}x)", a / b);
+        }
         out.push(format!(
             "goal ({storage}, fastest at recall@{k} >= 0.95): ours ef={} recall {:.4} {:.1} q/s b1, {:.1} q/s batched; \
              FAISS ef={} recall {:.4} {:.1} / {:.1}: {:.2}x / {:.2}x; {build}",
