@@ -320,7 +320,14 @@ fn dominated(rows: &Rows<'_>, v: &[f32], kept: &[u32], score: f32) -> bool {
 
 /// `q . row(n)` for each of `nodes`, four at a time (the same values, bit for bit, as one at a time).
 fn scores<'a>(rows: &'a Rows<'_>, q: &'a [f32], nodes: &'a [u32]) -> impl Iterator<Item = Scored> + 'a {
-    nodes.chunks(4).flat_map(move |g| {
+    for &n in nodes.iter().take(4) {
+        rows.prefetch_row(n);
+    }
+    nodes.chunks(4).enumerate().flat_map(move |(i, g)| {
+        // While these four are scored, the next four rows load.
+        for &n in nodes.iter().skip(4 * i + 4).take(4) {
+            rows.prefetch_row(n);
+        }
         let s = match *g {
             [a, b, c, d] => rows.dot4(q, [a, b, c, d]),
             _ => {

@@ -169,13 +169,23 @@ impl Rows<'_> {
         }
     }
 
-    /// Starts loading row `node` into cache.
+    /// Starts loading the first cache line of row `node` (a hint for rows scored soon but not next).
     #[inline]
     pub fn prefetch(&self, node: u32) {
         let n = node as usize;
         match *self {
             Rows::F32 { data, dim, .. } => kernels::prefetch(&data[n * dim..n * dim + 16.min(dim)]),
             Rows::F16 { data, dim, .. } => kernels::prefetch(&data[n * dim..n * dim + 32.min(dim)]),
+        }
+    }
+
+    /// Starts loading all of row `node` (rows scored next: more at once would overflow the CPU's fill buffers).
+    #[inline]
+    pub fn prefetch_row(&self, node: u32) {
+        let n = node as usize;
+        match *self {
+            Rows::F32 { data, dim, .. } => kernels::prefetch(&data[n * dim..(n + 1) * dim]),
+            Rows::F16 { data, dim, .. } => kernels::prefetch(&data[n * dim..(n + 1) * dim]),
         }
     }
 }
@@ -290,7 +300,7 @@ impl Hnsw {
     fn prefetch_links(&self, node: u32, level: usize) {
         if level == 0 {
             let at = node as usize * (1 + self.m0());
-            kernels::prefetch(&self.links0[at..at + 1]);
+            kernels::prefetch(&self.links0[at..at + 1 + self.m0()]);
         }
     }
 

@@ -30,8 +30,8 @@ impl Ord for Scored {
 /// Generation-stamped visited marks (no clearing between searches).
 #[derive(Default)]
 pub(super) struct Visited {
-    marks: Vec<u16>,
-    generation: u16,
+    marks: Vec<u8>,
+    generation: u8,
 }
 
 impl Visited {
@@ -106,7 +106,12 @@ impl Hnsw {
             fresh.clear();
             for &nb in self.links(c.node, level) {
                 if !visited.test_and_set(nb) {
-                    rows.prefetch(nb);
+                    // The first four are scored first: all of their rows; of the others the first line.
+                    if fresh.len() < 4 {
+                        rows.prefetch_row(nb)
+                    } else {
+                        rows.prefetch(nb)
+                    }
                     fresh.push(nb);
                 }
             }
@@ -114,6 +119,10 @@ impl Hnsw {
             let mut scores = [0.0f32; 4];
             for (i, &nb) in fresh.iter().enumerate() {
                 if i % 4 == 0 {
+                    // While these four are scored, the next four rows load.
+                    for &next in fresh.iter().skip(i + 4).take(4) {
+                        rows.prefetch_row(next);
+                    }
                     scores = if i + 4 <= fresh.len() {
                         rows.dot4(q, [fresh[i], fresh[i + 1], fresh[i + 2], fresh[i + 3]])
                     } else {
