@@ -198,7 +198,7 @@ impl Hnsw {
         let all: Vec<u32> = old.iter().chain(fresh).copied().collect();
         let mut scored: Vec<(Scored, bool)> =
             scores(rows, &q, &all).enumerate().map(|(i, s)| (s, i >= old.len())).collect();
-        scored.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        scored.sort_unstable_by_key(|a| std::cmp::Reverse(a.0));
         let mut kept: Vec<u32> = Vec::with_capacity(cap);
         let mut kept_fresh: Vec<u32> = Vec::with_capacity(fresh.len());
         let mut buf = vec![0.0f32; rows.dim()];
