@@ -18,7 +18,7 @@ use reid_trainer::train::session;
 use reid_trainer::train::tasks;
 use reid_trainer::train::validate::summary;
 use reid_trainer::train::{RunPlan, Silent, TrainSummary};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,10 +82,14 @@ pub struct TrainBenchArgs {
     /// and `--compare`'s), into this PNG.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Train nothing: read the `--seeds`' step losses from the `--keep` folder of an earlier run and only redo the
+    /// comparison with `--compare` and the `--plot`.
+    #[arg(long, requires = "keep")]
+    pub from_kept: bool,
 }
 
 /// One seed's per-step losses as written to `steps.json`.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 struct Steps {
     float: String,
     burn: Vec<f64>,
@@ -109,30 +113,46 @@ fn crossings(a: &[f64], b: &[f64]) -> String {
     format!("{} (of {})", firsts.join(", "), a.len().min(b.len()))
 }
 
+/// A kept run's `seed{seed}/steps.json`.
+fn read_steps(dir: &Path, seed: u64, flag: &str) -> Result<Steps> {
+    let path = dir.join(format!("seed{seed}")).join(STEPS);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{flag}: {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{flag}: reading {}", path.display()))
+}
+
+/// `--from-kept`: the comparison and plot of an earlier run kept with `--keep`, without training.
+fn replot(args: &TrainBenchArgs) -> Result<()> {
+    let Some(keep) = &args.keep else { bail!("--from-kept reads the --keep folder: give --keep DIR") };
+    if args.seeds.is_empty() {
+        bail!("--from-kept: name the kept run's seeds with --seeds");
+    }
+    let runs =
+        args.seeds.iter().map(|&seed| Ok((seed, read_steps(keep, seed, "--keep")?))).collect::<Result<Vec<_>>>()?;
+    compare_and_plot(args, &runs)
+}
+
 /// This run's and `--compare`'s step losses: the comparison printed, and the plot drawn with `--plot`.
-fn compare_and_plot(args: &TrainBenchArgs, runs: &[SeedRun]) -> Result<()> {
+fn compare_and_plot(args: &TrainBenchArgs, runs: &[(u64, Steps)]) -> Result<()> {
     let mut curves = Vec::new();
-    for r in runs.iter().filter(|r| !r.torch_steps.is_empty()) {
-        let label = format!("seed {} {}", r.seed, args.float.torch());
-        curves.push(reid_eval::plot::Curve { label, values: relative_differences(&r.burn_steps, &r.torch_steps) });
+    for (seed, r) in runs.iter().filter(|(_, r)| !r.torch.is_empty()) {
+        let label = format!("seed {seed} {}", r.float);
+        curves.push(reid_eval::plot::Curve { label, values: relative_differences(&r.burn, &r.torch) });
         let Some(other) = &args.compare else { continue };
-        let path = other.join(format!("seed{}", r.seed)).join(STEPS);
-        let text = std::fs::read_to_string(&path).with_context(|| format!("--compare: {}", path.display()))?;
-        let o: Steps = serde_json::from_str(&text).with_context(|| format!("--compare: reading {}", path.display()))?;
+        let o = read_steps(other, *seed, "--compare")?;
         println!(
-            "  seed {}: relative step-loss difference, {}: {}; {} (--compare): {}",
-            r.seed,
-            args.float.torch(),
-            crossings(&r.burn_steps, &r.torch_steps),
+            "  seed {seed}: relative step-loss difference, {}: {}; {} (--compare): {}",
+            r.float,
+            crossings(&r.burn, &r.torch),
             o.float,
             crossings(&o.burn, &o.torch)
         );
-        let label = format!("seed {} {}", r.seed, o.float);
+        let label = format!("seed {seed} {}", o.float);
         curves.push(reid_eval::plot::Curve { label, values: relative_differences(&o.burn, &o.torch) });
     }
     if let Some(png) = &args.plot {
         let title = "reid bench train: |burn - PyTorch| / |PyTorch| of each step's loss (same batches, same start)";
-        reid_eval::plot::log_steps_png(png, title, "relative loss difference", &curves, 1e-10)?;
+        // Below f64's resolution: a float64 pair's differences (1e-16 and up) stay visible.
+        reid_eval::plot::log_steps_png(png, title, "relative loss difference", &curves, 1e-17)?;
         println!("  plot: {}", png.display());
     }
     Ok(())
@@ -259,6 +279,9 @@ struct SeedRun {
 /// Runs `reid bench train`.
 pub fn run(args: &TrainBenchArgs) -> Result<()> {
     check_args(args)?;
+    if args.from_kept {
+        return replot(args);
+    }
     if args.float == Float::F64 {
         configure_f64()?;
     }
@@ -297,7 +320,8 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
         let dir = tmp.join(format!("seed{seed}"));
         let r = run_seed(args, &s, &data, &dir, threads)?;
         // Both sides' per-step losses, for later comparison of runs kept with --keep (f32 against f64).
-        let steps = serde_json::json!({ "float": args.float.torch(), "burn": r.burn_steps, "torch": r.torch_steps });
+        let steps =
+            Steps { float: args.float.torch().to_owned(), burn: r.burn_steps.clone(), torch: r.torch_steps.clone() };
         let path = dir.join(STEPS);
         std::fs::write(&path, serde_json::to_vec(&steps)?).with_context(|| path.display().to_string())?;
         print_seed(&r, args);
@@ -377,7 +401,14 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
         );
     }
     println!("  (ratio = first burn backend's images/s over the row's; load = 1-minute load average after the run)");
-    compare_and_plot(args, &runs)
+    let steps: Vec<(u64, Steps)> = runs
+        .iter()
+        .map(|r| {
+            let float = args.float.torch().to_owned();
+            (r.seed, Steps { float, burn: r.burn_steps.clone(), torch: r.torch_steps.clone() })
+        })
+        .collect();
+    compare_and_plot(args, &steps)
 }
 
 fn run_seed(args: &TrainBenchArgs, spec: &Spec, data: &Path, dir: &Path, threads: usize) -> Result<SeedRun> {
@@ -636,6 +667,25 @@ mod tests {
         // f32 leaves --backends to `device` (ndarray is refused there in builds without it).
         check_args(&parse(&["--backends", "flex,ndarray"]).unwrap()).unwrap();
         assert!(check_args(&parse(&["--epochs", "0"]).unwrap()).is_err());
+    }
+
+    #[test]
+    fn from_kept_redraws_the_comparison_without_training() {
+        assert!(parse(&["--from-kept"]).is_err(), "--from-kept needs --keep");
+        let tmp = tempfile::tempdir().unwrap();
+        let (keep, other, png) = (tmp.path().join("k64"), tmp.path().join("k32"), tmp.path().join("d.png"));
+        for (dir, float, burn) in [(&keep, "float64", 1.0 + 1e-15), (&other, "float32", 1.1)] {
+            std::fs::create_dir_all(dir.join("seed7")).unwrap();
+            let steps = Steps { float: float.into(), burn: vec![1.0, burn], torch: vec![1.0, 1.0] };
+            std::fs::write(dir.join("seed7").join(STEPS), serde_json::to_vec(&steps).unwrap()).unwrap();
+        }
+        let (k, o, p) = (keep.to_str().unwrap(), other.to_str().unwrap(), png.to_str().unwrap());
+        // No dataset at D: nothing is trained.
+        let a = parse(&["--from-kept", "--keep", k, "--seeds", "7", "--compare", o, "--plot", p]).unwrap();
+        run(&a).unwrap();
+        assert!(std::fs::metadata(&png).unwrap().len() > 0);
+        let e = run(&parse(&["--from-kept", "--keep", k, "--seeds", "8"]).unwrap()).unwrap_err();
+        assert!(format!("{e:#}").contains("seed8"), "{e:#}");
     }
 
     #[test]
