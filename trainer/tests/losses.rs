@@ -291,7 +291,7 @@ fn combined_loss_parts_and_total() {
             }
         }
         let total = id.unwrap_or(0.0) + tri.unwrap_or(0.0) + 0.5 * cen.unwrap_or(0.0);
-        close(f64::from(parts.total), total, &format!("{what}: total"));
+        close(parts.total, total, &format!("{what}: total"));
     }
 }
 
