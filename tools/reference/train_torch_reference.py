@@ -50,6 +50,13 @@ the two runs differ only in their arithmetic. `--init-noise 1e-6` perturbs the i
 that comparison); `--save-final` writes the trained state dict; `--eval-weights` scores another network with this
 evaluator and lists the per-tensor differences from it (`weights_difference`). `step_losses` lists every step's loss.
 
+Float64 (`--dtype float64`, what `reid bench train --float f64` passes): the network, its inputs (the replayed
+f32 batches and the evaluation images, converted exactly), the losses and the optimiser state compute in float64,
+and the hyperparameters burn keeps as f32 (SGD momentum, the weight decays, the triplet margin, the label-smoothing
+epsilon) are rounded to f32 as burn holds them (in float32 the tensors' own rounding does the same), so a float64
+run and burn's float64 run differ by arithmetic alone. `--init` may then be a float64 state dict (burn's exact
+start); `--save-final` writes float64. Embeddings are rounded to f32 before the evaluation, as in float32.
+
 Timing: an epoch's `seconds` runs from asking the loader for the first batch to the end of the last optimiser
 step (the GPU is synchronised), validation excluded; `images_per_second` = images / seconds (the top-level value
 is the mean over epochs). `images_per_second_after_first_batch` leaves out the wait for the first batch;
@@ -401,11 +408,20 @@ class ReidNet(nn.Module):
 
 
 # ------------------------------------------------------------------------------------------------ loss
-def cross_entropy_label_smooth(logits, targets, epsilon):
-    """The baseline's CrossEntropyLabelSmooth: q = (1 - eps) onehot + eps / classes, -sum(q log p), batch mean."""
+def f32(v):
+    """`v` rounded to float32, as burn holds it (see `--dtype float64`)."""
+    return float(np.float32(v))
+
+
+def cross_entropy_label_smooth(logits, targets, epsilon, burn_constants=False):
+    """The baseline's CrossEntropyLabelSmooth: q = (1 - eps) onehot + eps / classes, -sum(q log p), batch mean.
+    `burn_constants`: 1 - eps and eps / classes computed in f32 from an f32 eps, as the burn trainer does."""
     log_probs = F.log_softmax(logits, dim=1)
     q = torch.zeros_like(log_probs).scatter_(1, targets.unsqueeze(1), 1.0)
-    q = (1 - epsilon) * q + epsilon / logits.shape[1]
+    if burn_constants:
+        q = f32(1 - f32(epsilon)) * q + f32(f32(epsilon) / logits.shape[1])
+    else:
+        q = (1 - epsilon) * q + epsilon / logits.shape[1]
     return (-q * log_probs).mean(0).sum()
 
 
@@ -433,11 +449,12 @@ def make_optimizer(model, a):
         if not p.requires_grad:
             continue
         (biases if "bias" in name else weights).append(p)
+    c = f32 if a.dtype == "float64" else float  # burn's f32 constants (see --dtype)
     groups = [
-        {"params": weights, "lr": a.base_lr, "weight_decay": a.weight_decay},
-        {"params": biases, "lr": a.base_lr * a.bias_lr_factor, "weight_decay": a.weight_decay_bias},
+        {"params": weights, "lr": a.base_lr, "weight_decay": c(a.weight_decay)},
+        {"params": biases, "lr": a.base_lr * a.bias_lr_factor, "weight_decay": c(a.weight_decay_bias)},
     ]
-    return torch.optim.SGD(groups, lr=a.base_lr, momentum=a.momentum, dampening=0.0)
+    return torch.optim.SGD(groups, lr=a.base_lr, momentum=c(a.momentum), dampening=0.0)
 
 
 def warmup_multistep_factor(t, lr_steps, gamma, warmup_factor, warmup_epochs):
@@ -452,7 +469,8 @@ def warmup_multistep_factor(t, lr_steps, gamma, warmup_factor, warmup_epochs):
 @torch.no_grad()
 def embed(model, loader, device):
     model.eval()
-    feats = [model(x.to(device, non_blocking=True)).float().cpu() for x, _ in loader]
+    dtype = next(model.parameters()).dtype
+    feats = [model(x.to(device, dtype, non_blocking=True)).float().cpu() for x, _ in loader]
     return torch.cat(feats).numpy()
 
 
@@ -515,6 +533,8 @@ def parse_args(argv=None):
     ap.add_argument("--save-final", help="write the trained state dict here (safetensors, this model's names)")
     ap.add_argument("--eval-weights", help="after training, also score these weights (a safetensors state dict, "
                     "e.g. the burn trainer's final network) with this script's evaluator: result `eval_weights`")
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"],
+                    help="what the network, losses and optimiser compute in (float64: see the module doc)")
     ap.add_argument("--json", help="write the results here")
     return ap.parse_args(argv)
 
@@ -552,7 +572,8 @@ def main(argv=None):
     gallery_loader = DataLoader(ImageDataset([p for p, _, _ in gallery], [0] * len(gallery), eval_tf),
                                 batch_size=a.val_batch_size, shuffle=False, **loader_kw)
 
-    model = ReidNet(a.backbone, num_classes, a.feat_dim, a.last_stride)
+    dtype = torch.float64 if a.dtype == "float64" else torch.float32
+    model = ReidNet(a.backbone, num_classes, a.feat_dim, a.last_stride).to(dtype)
     if a.init:
         load_weights(model, a.init)
     if a.init_noise > 0:
@@ -560,13 +581,15 @@ def main(argv=None):
         with torch.no_grad():
             for t in model.state_dict().values():
                 if t.is_floating_point():
-                    t.mul_(1 + a.init_noise * torch.randn(t.shape, generator=g))
+                    t.mul_(1 + a.init_noise * torch.randn(t.shape, generator=g, dtype=t.dtype))
     replay = ReplayBatches(a.replay, a.height, a.width) if a.replay else None
     model = model.to(device)
     optimizer = make_optimizer(model, a)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: warmup_multistep_factor(
         t, a.lr_steps, a.gamma, a.warmup_factor, a.warmup_epochs))
     eps = 0.0 if a.no_label_smooth else LABEL_SMOOTH_EPSILON
+    burn_constants = a.dtype == "float64"
+    margin = f32(a.margin) if burn_constants else a.margin
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
 
     result = {
@@ -597,11 +620,12 @@ def main(argv=None):
         for x, y in (replay.epoch(epoch + 1) if replay is not None else train_loader):
             if first is None:
                 first = time.perf_counter()
-            x = x.to(device, non_blocking=True)
+            x = x.to(device, dtype, non_blocking=True)
             y = y.to(device, non_blocking=True)
             logits, feat = model(x)
-            id_loss = cross_entropy_label_smooth(logits, y, eps) if eps > 0 else F.cross_entropy(logits, y)
-            tri_loss = batch_hard_triplet(feat, y, a.margin)
+            id_loss = (cross_entropy_label_smooth(logits, y, eps, burn_constants) if eps > 0
+                       else F.cross_entropy(logits, y))
+            tri_loss = batch_hard_triplet(feat, y, margin)
             loss = id_loss + tri_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -642,7 +666,7 @@ def main(argv=None):
         save_file({k: t.detach().cpu().contiguous() for k, t in model.state_dict().items()
                    if not k.endswith("num_batches_tracked")}, a.save_final)
     if a.eval_weights and not a.no_validate:
-        other = ReidNet(a.backbone, num_classes, a.feat_dim, a.last_stride)
+        other = ReidNet(a.backbone, num_classes, a.feat_dim, a.last_stride).to(dtype)
         load_weights(other, a.eval_weights)
         v = validate(other.to(device), query_loader, gallery_loader, query, gallery, device)
         result["eval_weights"] = v

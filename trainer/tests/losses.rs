@@ -291,7 +291,7 @@ fn combined_loss_parts_and_total() {
             }
         }
         let total = id.unwrap_or(0.0) + tri.unwrap_or(0.0) + 0.5 * cen.unwrap_or(0.0);
-        close(f64::from(parts.total), total, &format!("{what}: total"));
+        close(parts.total, total, &format!("{what}: total"));
     }
 }
 
@@ -398,7 +398,7 @@ fn jpm_weighting_follows_transreid_make_loss() {
         close(f64::from(v.id.unwrap()), id, &format!("{what}: id"));
         close(f64::from(v.triplet.unwrap()), tri, &format!("{what}: triplet"));
         close(f64::from(v.center.unwrap()), center, &format!("{what}: center on the global feature"));
-        close(f64::from(v.total), id + tri + 0.5 * center, &format!("{what}: total"));
+        close(v.total, id + tri + 0.5 * center, &format!("{what}: total"));
         // Without local features: the global terms alone, as `compute`.
         let bare = TrainOutput { local: Vec::new(), ..output() };
         let b = loss.compute_train(bare, labels(&[0, 0, 1, 1], &device), Some(&centers)).values();

@@ -170,7 +170,7 @@ fn run_case(name: &str) -> Vec<String> {
         let (next, out) = train_step(&plan, s, batch, &rates, [epoch as u64, (step % per_epoch) as u64]).unwrap();
         s = next;
         let loss_want = want["__loss"].1[step];
-        let r = (f64::from(out.values.total) - loss_want).abs() / loss_want.abs().max(1e-12);
+        let r = (out.values.total - loss_want).abs() / loss_want.abs().max(1e-12);
         println!(
             "{name} step {step:2}: loss {:.6} torch {loss_want:.6} rel {r:.2e} (id {:?} tri {:?} center {:?})",
             out.values.total, out.values.id, out.values.triplet, out.values.center

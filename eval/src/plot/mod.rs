@@ -4,10 +4,12 @@
 //! - [`sampled_matches_png`]: a grid of sampled queries and their top-k gallery images, true matches framed
 //!   green and false ones red; [`sample_match_rows`] picks and ranks the rows from evaluation inputs.
 //! - [`training_curves`]: losses, accuracy/mAP/rank-1 and learning rate per epoch in three stacked panels.
+//! - [`log_steps_png`]: per-step values spanning many decades (a log y axis), e.g. two trainers' loss difference.
 
 mod cmc;
 mod curves;
 mod matches;
+mod steps;
 
 pub use cmc::{Curve, cmc_png};
 pub use curves::{Series, SparseSeries, TRAINING_CURVES_SIZE, TrainingCurves, training_curves};
@@ -15,6 +17,7 @@ pub use matches::{
     MatchRow, MatchSampling, MatchThumb, QueryPick, SampleError, SampledMatches, THUMB_HEIGHT, THUMB_WIDTH,
     sample_match_rows, sampled_matches_png,
 };
+pub use steps::log_steps_png;
 
 use plotters::style::FontStyle;
 use std::path::{Path, PathBuf};

@@ -159,8 +159,8 @@ pub struct LossParts {
 /// [`LossParts`] read back as numbers (for logs and metrics files).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct LossValues {
-    /// The total.
-    pub total: f32,
+    /// The total, in f64: a float64 network's loss unrounded (`reid bench train --float f64` compares it).
+    pub total: f64,
     /// The ID loss, when on.
     pub id: Option<f32>,
     /// The triplet loss, when on.
@@ -175,11 +175,15 @@ fn scalar(t: &Tensor<1>) -> f32 {
     t.clone().into_scalar::<f32>()
 }
 
+fn scalar_f64(t: &Tensor<1>) -> f64 {
+    t.clone().into_scalar::<f64>()
+}
+
 impl LossParts {
     /// The values (reads the tensors back, so it synchronises with the device).
     pub fn values(&self) -> LossValues {
         LossValues {
-            total: scalar(&self.total),
+            total: scalar_f64(&self.total),
             id: self.id.as_ref().map(scalar),
             triplet: self.triplet.as_ref().map(scalar),
             center: self.center.as_ref().map(scalar),

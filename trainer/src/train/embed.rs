@@ -59,7 +59,8 @@ impl Embedder for BurnEmbedder<'_> {
         let camera = (self.model.sie_cameras() > 0 && !cameras.is_empty())
             .then(|| Tensor::<1, Int>::from_data(TensorData::new(cameras.to_vec(), [cameras.len()]), &self.device));
         let e = self.model.embed_side(x, camera);
-        e.into_data().try_to_vec::<f32>().map_err(|e| TrainError::Eval(format!("{e:?}")))
+        // A float64 device's embeddings are rounded to f32 here, as every embedding the evaluator reads.
+        e.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| TrainError::Eval(format!("{e:?}")))
     }
 }
 

@@ -161,7 +161,7 @@ impl Sums {
         };
         self.batches += 1;
         self.images += images;
-        self.loss += f64::from(v.total);
+        self.loss += v.total;
         acc(&mut self.id, v.id);
         acc(&mut self.triplet, v.triplet);
         acc(&mut self.center, v.center);

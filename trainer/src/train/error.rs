@@ -66,7 +66,7 @@ pub enum TrainError {
         /// Batch within the epoch (1-based).
         batch: usize,
         /// The loss value.
-        value: f32,
+        value: f64,
     },
     /// The exported model does not reproduce the checkpoint.
     #[error("export check failed for {path}: {message}")]

@@ -9,6 +9,7 @@ pub mod device_note;
 pub mod embed;
 pub mod epoch;
 pub mod error;
+pub mod float;
 pub mod history;
 pub mod ids;
 pub mod parallel;

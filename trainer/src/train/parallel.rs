@@ -119,7 +119,7 @@ pub fn parallel_step(
     for r in results {
         let (grads, device, v, c, n) = r.map_err(|_| TrainError::Eval("a device's training thread panicked".into()))?;
         let w = n as f32 / total as f32;
-        values.total += v.total * w;
+        values.total += v.total * f64::from(w);
         weigh(&mut values.id, v.id, w);
         weigh(&mut values.triplet, v.triplet, w);
         weigh(&mut values.triplet_correct, v.triplet_correct, w);

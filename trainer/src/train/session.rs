@@ -261,7 +261,8 @@ pub fn synced(model: &ReidModel) -> ReidModel {
 fn centers_to_file(centers: &CenterLoss, path: &Path) -> Result<(), TrainError> {
     let t = centers.centers.val();
     let [c, d] = t.dims();
-    let values = t.into_data().try_to_vec::<f32>().map_err(|e| TrainError::write(path, format!("{e:?}")))?;
+    let values =
+        t.into_data().convert::<f32>().try_to_vec::<f32>().map_err(|e| TrainError::write(path, format!("{e:?}")))?;
     let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
     let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![c, d], &bytes)
         .map_err(|e| TrainError::write(path, e))?;

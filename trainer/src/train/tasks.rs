@@ -52,7 +52,7 @@ pub fn load_model(spec: &Spec, path: &Path, device: &Device) -> Result<(ReidMode
         ReidModel::new(&config, device)?
     };
     model.load_checkpoint(&file, &config.backbone)?;
-    Ok((model.valid(), config))
+    Ok((super::float::in_device_float(model, device).valid(), config))
 }
 
 /// Whether `path` is an ONNX file (by extension).

@@ -2,12 +2,15 @@
 //! the same recipe (`tools/reference/train_torch_reference.py`), same data, epochs, batch, threads and initial
 //! weights, in one run per seed. By default PyTorch replays the batches burn trained on ([`record`]), so the
 //! two differ only in their arithmetic; each side's final weights are also scored by the other's evaluator.
+//! `--float f64` runs both sides in float64 (burn's CPU device configured before any tensor exists, PyTorch's
+//! `--dtype float64`), from burn's exact float64 start: whether the whole run, not only its first steps, is the
+//! same computation once rounding is taken out.
 
 pub mod record;
 
 use anyhow::{Context, Result, bail};
-use burn::tensor::Device;
-use clap::Args;
+use burn::tensor::{Device, DeviceConfig, FloatDType};
+use clap::{Args, ValueEnum};
 use record::BatchRecorder;
 use reid_trainer::spec::Spec;
 use reid_trainer::train::run::train_on;
@@ -15,7 +18,7 @@ use reid_trainer::train::session;
 use reid_trainer::train::tasks;
 use reid_trainer::train::validate::summary;
 use reid_trainer::train::{RunPlan, Silent, TrainSummary};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +26,8 @@ use std::process::Command;
 const SCRIPT: &str = include_str!("../../../../../tools/reference/train_torch_reference.py");
 const REFERENCE: &str = include_str!("../../../../../tools/reference/reid_reference.py");
 const SPEC: &str = include_str!("../../../../../trainer/specs/quickstart.yaml");
+/// Per seed folder: `{"float", "burn": [step losses], "torch": [...]}`.
+const STEPS: &str = "steps.json";
 
 /// Arguments of `reid bench train`.
 #[derive(Args)]
@@ -63,6 +68,136 @@ pub struct TrainBenchArgs {
     /// temporary one.
     #[arg(long)]
     pub keep: Option<PathBuf>,
+    /// What both trainers compute in: `f32` (as `reid train`), or `f64` (burn's CPU device configured to float64
+    /// before any tensor is created, PyTorch's `--dtype float64`, both from burn's exact float64 start): with
+    /// rounding taken out, whether the two runs stay the same computation to the end. `f64` needs the flex
+    /// backend only.
+    #[arg(long = "float", value_enum, default_value_t = Float::F32)]
+    pub float: Float,
+    /// Another run's `--keep` folder (e.g. the same seeds at the other `--float`): its per-step losses are compared
+    /// and plotted beside this run's.
+    #[arg(long)]
+    pub compare: Option<PathBuf>,
+    /// Draw `|burn - PyTorch| / |PyTorch|` of every step's loss (log scale), one line per seed and run (this one
+    /// and `--compare`'s), into this PNG.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Train nothing: read the `--seeds`' step losses from the `--keep` folder of an earlier run and only redo the
+    /// comparison with `--compare` and the `--plot`.
+    #[arg(long, requires = "keep")]
+    pub from_kept: bool,
+}
+
+/// One seed's per-step losses as written to `steps.json`.
+#[derive(Deserialize, Serialize)]
+struct Steps {
+    float: String,
+    burn: Vec<f64>,
+    torch: Vec<f64>,
+}
+
+/// `|a - b| / |b|` per step, over the steps both have.
+fn relative_differences(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs() / y.abs().max(1e-12)).collect()
+}
+
+/// The first crossing of each of [`LIMITS`], as text.
+fn crossings(a: &[f64], b: &[f64]) -> String {
+    let firsts: Vec<String> = LIMITS
+        .iter()
+        .map(|&l| match first_exceeding(a, b, l) {
+            Some(step) => format!("> {l:.0e} at step {step}"),
+            None => format!("never > {l:.0e}"),
+        })
+        .collect();
+    format!("{} (of {})", firsts.join(", "), a.len().min(b.len()))
+}
+
+/// A kept run's `seed{seed}/steps.json`.
+fn read_steps(dir: &Path, seed: u64, flag: &str) -> Result<Steps> {
+    let path = dir.join(format!("seed{seed}")).join(STEPS);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{flag}: {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{flag}: reading {}", path.display()))
+}
+
+/// `--from-kept`: the comparison and plot of an earlier run kept with `--keep`, without training.
+fn replot(args: &TrainBenchArgs) -> Result<()> {
+    let Some(keep) = &args.keep else { bail!("--from-kept reads the --keep folder: give --keep DIR") };
+    if args.seeds.is_empty() {
+        bail!("--from-kept: name the kept run's seeds with --seeds");
+    }
+    let runs =
+        args.seeds.iter().map(|&seed| Ok((seed, read_steps(keep, seed, "--keep")?))).collect::<Result<Vec<_>>>()?;
+    compare_and_plot(args, &runs)
+}
+
+/// This run's and `--compare`'s step losses: the comparison printed, and the plot drawn with `--plot`.
+fn compare_and_plot(args: &TrainBenchArgs, runs: &[(u64, Steps)]) -> Result<()> {
+    let mut curves = Vec::new();
+    for (seed, r) in runs.iter().filter(|(_, r)| !r.torch.is_empty()) {
+        let label = format!("seed {seed} {}", r.float);
+        curves.push(reid_eval::plot::Curve { label, values: relative_differences(&r.burn, &r.torch) });
+        let Some(other) = &args.compare else { continue };
+        let o = read_steps(other, *seed, "--compare")?;
+        println!(
+            "  seed {seed}: relative step-loss difference, {}: {}; {} (--compare): {}",
+            r.float,
+            crossings(&r.burn, &r.torch),
+            o.float,
+            crossings(&o.burn, &o.torch)
+        );
+        let label = format!("seed {seed} {}", o.float);
+        curves.push(reid_eval::plot::Curve { label, values: relative_differences(&o.burn, &o.torch) });
+    }
+    if let Some(png) = &args.plot {
+        let title = "reid bench train: |burn - PyTorch| / |PyTorch| of each step's loss (same batches, same start)";
+        // Below f64's resolution: a float64 pair's differences (1e-16 and up) stay visible.
+        reid_eval::plot::log_steps_png(png, title, "relative loss difference", &curves, 1e-17)?;
+        println!("  plot: {}", png.display());
+    }
+    Ok(())
+}
+
+/// The float type `reid bench train` trains in (`--float`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Float {
+    /// 32-bit, as `reid train`.
+    F32,
+    /// 64-bit on both sides.
+    F64,
+}
+
+impl Float {
+    /// The reference script's `--dtype`.
+    fn torch(self) -> &'static str {
+        match self {
+            Float::F32 => "float32",
+            Float::F64 => "float64",
+        }
+    }
+}
+
+/// Refuses flag combinations that cannot run: float64 is configured on burn-flex's CPU device only.
+fn check_args(args: &TrainBenchArgs) -> Result<()> {
+    if args.float == Float::F64
+        && let Some(other) = args.backends.iter().find(|b| b.as_str() != "flex")
+    {
+        bail!("--float f64 runs on the flex backend only; drop `{other}` from --backends");
+    }
+    if args.epochs == 0 {
+        bail!("--epochs must be at least 1");
+    }
+    if (args.compare.is_some() || args.plot.is_some()) && args.skip_reference {
+        bail!("--compare and --plot compare with PyTorch's step losses: drop --skip-reference");
+    }
+    Ok(())
+}
+
+/// Makes the CPU device compute in float64; must run before this process creates any tensor.
+fn configure_f64() -> Result<()> {
+    let mut d = Device::flex();
+    d.configure(DeviceConfig::default().float_dtype(FloatDType::F64))
+        .map_err(|e| anyhow::anyhow!("--float f64: configuring the CPU device for float64: {e:?}"))
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -143,6 +278,13 @@ struct SeedRun {
 
 /// Runs `reid bench train`.
 pub fn run(args: &TrainBenchArgs) -> Result<()> {
+    check_args(args)?;
+    if args.from_kept {
+        return replot(args);
+    }
+    if args.float == Float::F64 {
+        configure_f64()?;
+    }
     if !args.data.join("bounding_box_train").is_dir() {
         bail!("{}: no bounding_box_train folder (make one with `reid dataset synth --out DIR`)", args.data.display());
     }
@@ -176,11 +318,17 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
         let mut s = spec.clone();
         s.train.seed = seed;
         let dir = tmp.join(format!("seed{seed}"));
-        runs.push(run_seed(args, &s, &data, &dir, threads)?);
-        print_seed(runs.last().expect("pushed"), args);
+        let r = run_seed(args, &s, &data, &dir, threads)?;
+        // Both sides' per-step losses, for later comparison of runs kept with --keep (f32 against f64).
+        let steps =
+            Steps { float: args.float.torch().to_owned(), burn: r.burn_steps.clone(), torch: r.torch_steps.clone() };
+        let path = dir.join(STEPS);
+        std::fs::write(&path, serde_json::to_vec(&steps)?).with_context(|| path.display().to_string())?;
+        print_seed(&r, args);
+        runs.push(r);
     }
     println!(
-        "\n{} at {}x{}, batch {} (P x K = {} x {}), {} epochs, {threads} threads, data {}; PyTorch {}",
+        "\n{} at {}x{}, batch {} (P x K = {} x {}), {} epochs, {threads} threads, {}, data {}; PyTorch {}",
         spec.model.backbone,
         spec.model.input_height,
         spec.model.input_width,
@@ -188,6 +336,7 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
         spec.dataset.batch_size / spec.dataset.num_instances.max(1),
         spec.dataset.num_instances,
         args.epochs,
+        args.float.torch(),
         data.display(),
         if args.own_batches { "draws its own batches" } else { "replays burn's batches" },
     );
@@ -252,7 +401,14 @@ pub fn run(args: &TrainBenchArgs) -> Result<()> {
         );
     }
     println!("  (ratio = first burn backend's images/s over the row's; load = 1-minute load average after the run)");
-    Ok(())
+    let steps: Vec<(u64, Steps)> = runs
+        .iter()
+        .map(|r| {
+            let float = args.float.torch().to_owned();
+            (r.seed, Steps { float, burn: r.burn_steps.clone(), torch: r.torch_steps.clone() })
+        })
+        .collect();
+    compare_and_plot(args, &steps)
 }
 
 fn run_seed(args: &TrainBenchArgs, spec: &Spec, data: &Path, dir: &Path, threads: usize) -> Result<SeedRun> {
@@ -306,7 +462,11 @@ fn run_seed(args: &TrainBenchArgs, spec: &Spec, data: &Path, dir: &Path, threads
     {
         let plan = RunPlan::from_spec(spec)?;
         let first = session::setup(&plan, &[Device::flex()], &mut Silent)?;
-        first.model.save_safetensors(&init, &BTreeMap::new())?;
+        match args.float {
+            Float::F32 => first.model.save_safetensors(&init, &BTreeMap::new())?,
+            // burn's float64 initial weights, bit for bit (f32 would round the start PyTorch gets).
+            Float::F64 => first.model.save_safetensors_f64(&init, &BTreeMap::new())?,
+        }
     }
     eprintln!("seed {}: PyTorch training {} epochs ...", spec.train.seed, args.epochs);
     let mut cmd = torch_command(args, spec, &script, data, &init, threads);
@@ -406,6 +566,7 @@ fn torch_command(
         .args(["--threads".into(), threads.to_string()])
         .args(["--device", &args.torch_device])
         .args(["--seed".into(), spec.train.seed.to_string()])
+        .args(["--dtype", args.float.torch()])
         .arg("--init")
         .arg(init);
     cmd
@@ -448,9 +609,10 @@ fn print_seed(r: &SeedRun, args: &TrainBenchArgs) {
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let tail = n.saturating_sub(10);
     println!(
-        "  step losses burn/PyTorch ({}): first steps {}; worst relative difference over steps 1-3 {:.1e}, 1-10 \
-         {:.1e}, all {n} {:.1e}; mean of the last 10 {:.4}/{:.4}",
+        "  step losses burn/PyTorch ({}, {:?}): first steps {}; worst relative difference over steps 1-3 {:.1e}, \
+         1-10 {:.1e}, all {n} {:.1e}; mean of the last 10 {:.4}/{:.4}",
         if args.own_batches { "own batches" } else { "same batches" },
+        args.float,
         first.join(" "),
         worst(3),
         worst(10),
@@ -458,4 +620,82 @@ fn print_seed(r: &SeedRun, args: &TrainBenchArgs) {
         mean(&r.burn_steps[tail..n]),
         mean(&r.torch_steps[tail..n]),
     );
+    println!("  relative step-loss difference, first step (1-based): {}", crossings(&r.burn_steps, &r.torch_steps));
+}
+
+/// The relative step-loss differences whose first crossing `reid bench train` reports.
+const LIMITS: [f64; 3] = [1e-6, 1e-4, 1e-2];
+
+/// The first step (1-based) whose `|a - b| / |b|` exceeds `limit`, over the steps both have.
+fn first_exceeding(a: &[f64], b: &[f64], limit: f64) -> Option<usize> {
+    a.iter().zip(b).position(|(x, y)| (x - y).abs() / y.abs().max(1e-12) > limit).map(|i| i + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        bench: TrainBenchArgs,
+    }
+
+    fn parse(extra: &[&str]) -> Result<TrainBenchArgs, clap::Error> {
+        let argv = ["reid", "--data", "D"].iter().chain(extra).copied();
+        Cli::try_parse_from(argv).map(|c| c.bench)
+    }
+
+    #[test]
+    fn float_defaults_to_f32_and_parses_f64() {
+        assert_eq!(parse(&[]).unwrap().float, Float::F32);
+        let a = parse(&["--float", "f64"]).unwrap();
+        assert_eq!(a.float, Float::F64);
+        assert_eq!(a.float.torch(), "float64");
+        assert_eq!(parse(&["--float", "f32"]).unwrap().float.torch(), "float32");
+        check_args(&a).unwrap();
+    }
+
+    #[test]
+    fn float_refuses_other_types_and_f64_off_flex() {
+        let e = parse(&["--float", "f16"]).err().expect("f16 is not a choice").to_string();
+        assert!(e.contains("f16") && e.contains("f32") && e.contains("f64"), "{e}");
+        let a = parse(&["--float", "f64", "--backends", "flex,ndarray"]).unwrap();
+        let e = check_args(&a).unwrap_err().to_string();
+        assert!(e.contains("--float f64") && e.contains("`ndarray`"), "{e}");
+        // f32 leaves --backends to `device` (ndarray is refused there in builds without it).
+        check_args(&parse(&["--backends", "flex,ndarray"]).unwrap()).unwrap();
+        assert!(check_args(&parse(&["--epochs", "0"]).unwrap()).is_err());
+    }
+
+    #[test]
+    fn from_kept_redraws_the_comparison_without_training() {
+        assert!(parse(&["--from-kept"]).is_err(), "--from-kept needs --keep");
+        let tmp = tempfile::tempdir().unwrap();
+        let (keep, other, png) = (tmp.path().join("k64"), tmp.path().join("k32"), tmp.path().join("d.png"));
+        for (dir, float, burn) in [(&keep, "float64", 1.0 + 1e-15), (&other, "float32", 1.1)] {
+            std::fs::create_dir_all(dir.join("seed7")).unwrap();
+            let steps = Steps { float: float.into(), burn: vec![1.0, burn], torch: vec![1.0, 1.0] };
+            std::fs::write(dir.join("seed7").join(STEPS), serde_json::to_vec(&steps).unwrap()).unwrap();
+        }
+        let (k, o, p) = (keep.to_str().unwrap(), other.to_str().unwrap(), png.to_str().unwrap());
+        // No dataset at D: nothing is trained.
+        let a = parse(&["--from-kept", "--keep", k, "--seeds", "7", "--compare", o, "--plot", p]).unwrap();
+        run(&a).unwrap();
+        assert!(std::fs::metadata(&png).unwrap().len() > 0);
+        let e = run(&parse(&["--from-kept", "--keep", k, "--seeds", "8"]).unwrap()).unwrap_err();
+        assert!(format!("{e:#}").contains("seed8"), "{e:#}");
+    }
+
+    #[test]
+    fn first_exceeding_counts_steps_from_one() {
+        let torch = [1.0, 2.0, 4.0, 8.0];
+        let burn = [1.0, 2.0 + 1e-5, 4.0 + 4e-3, 8.0 + 1.0];
+        assert_eq!(first_exceeding(&burn, &torch, 1e-6), Some(2));
+        assert_eq!(first_exceeding(&burn, &torch, 1e-4), Some(3));
+        assert_eq!(first_exceeding(&burn, &torch, 1e-2), Some(4));
+        assert_eq!(first_exceeding(&burn, &torch, 1.0), None);
+        assert_eq!(first_exceeding(&burn[..1], &torch, 1e-6), None, "only the steps both have");
+    }
 }
