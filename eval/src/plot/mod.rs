@@ -19,6 +19,10 @@ pub use matches::{
 };
 pub use steps::log_steps_png;
 
+use plotters::coord::CoordTranslate;
+use plotters::prelude::{
+    BLACK, ChartContext, Color, DrawingBackend, LineSeries, PathElement, SeriesLabelPosition, WHITE,
+};
 use plotters::style::FontStyle;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -47,6 +51,35 @@ pub(crate) fn check_output(path: &Path) -> Result<(), PlotError> {
         return Err(PlotError::new(path, "the output path is empty"));
     }
     Ok(())
+}
+
+/// Draws each `(label, points)` as a line in the palette's colours, `width` pixels wide, with its legend entry, then
+/// the legend box in the lower right (the line plots' shared tail). Errors as the backend's message.
+pub(crate) fn draw_labelled_lines<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    lines: impl IntoIterator<Item = (String, Vec<(f64, f64)>)>,
+    width: u32,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    for (i, (label, points)) in lines.into_iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(width)))
+            .map_err(|e| e.to_string())?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(|e| e.to_string())
 }
 
 static FONT: Once = Once::new();

@@ -2,7 +2,7 @@
 //! logarithmic y axis.
 
 use super::cmc::Curve;
-use super::{PALETTE, PlotError, check_output, register_font};
+use super::{PlotError, check_output, draw_labelled_lines, register_font};
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -37,29 +37,17 @@ pub fn log_steps_png(path: &Path, title: &str, y_desc: &str, curves: &[Curve], f
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(|e| err(e.to_string()))?;
-    for (i, curve) in curves.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let points: Vec<(f64, f64)> = curve
+    let lines = curves.iter().map(|c| {
+        let points = c
             .values
             .iter()
             .enumerate()
             .filter(|(_, v)| v.is_finite())
             .map(|(k, &v)| ((k + 1) as f64, v.max(floor)))
             .collect();
-        chart
-            .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(|e| err(e.to_string()))?
-            .label(curve.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
-    }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(|e| err(e.to_string()))?;
+        (c.label.clone(), points)
+    });
+    draw_labelled_lines(&mut chart, lines, 2).map_err(err)?;
     root.present().map_err(|e| err(e.to_string()))?;
     Ok(())
 }
