@@ -628,7 +628,7 @@ const LIMITS: [f64; 3] = [1e-6, 1e-4, 1e-2];
 
 /// The first step (1-based) whose `|a - b| / |b|` exceeds `limit`, over the steps both have.
 fn first_exceeding(a: &[f64], b: &[f64], limit: f64) -> Option<usize> {
-    a.iter().zip(b).position(|(x, y)| (x - y).abs() / y.abs().max(1e-12) > limit).map(|i| i + 1)
+    relative_differences(a, b).iter().position(|&d| d > limit).map(|i| i + 1)
 }
 
 #[cfg(test)]
