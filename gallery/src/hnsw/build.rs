@@ -44,8 +44,14 @@ impl Hnsw {
         if target <= start {
             return (0, 0);
         }
+        self.links0.reserve((target - start) * (1 + self.m0()));
         for _ in start..target {
             self.push_node();
+        }
+        if (target - start) * 16 >= target {
+            // A first build or a step of 1/16 or more: worth merging the rows and links into huge pages (smaller
+            // steps grow inside memory advised before).
+            self.prefer_huge_pages(rows);
         }
         let mut order: Vec<u32> = (start as u32..target as u32).collect();
         let seed = self.params.seed;

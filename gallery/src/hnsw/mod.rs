@@ -26,6 +26,7 @@
 //!   header, checksum and store tag); reading validates every field and link and never panics.
 
 mod build;
+mod pages;
 mod persist;
 mod search;
 #[cfg(test)]
@@ -166,6 +167,14 @@ impl Rows<'_> {
         match *self {
             Rows::F32 { data, dim, .. } => out.copy_from_slice(&data[n * dim..(n + 1) * dim]),
             Rows::F16 { data, dim, simd } => kernels::widen_f16(simd, &data[n * dim..(n + 1) * dim], out),
+        }
+    }
+
+    /// Asks for huge pages under the rows (see `pages`): fewer TLB misses on the walk's scattered reads.
+    pub fn prefer_huge_pages(&self) -> bool {
+        match *self {
+            Rows::F32 { data, .. } => pages::prefer_huge_pages(data),
+            Rows::F16 { data, .. } => pages::prefer_huge_pages(data),
         }
     }
 
@@ -331,6 +340,13 @@ impl Hnsw {
     }
 
     /// Appends node `len()` with its drawn level and no links.
+    /// Asks for huge pages under the layer-0 links and under `rows` (see `pages`); a graph does this itself when it
+    /// grows by a large step, a loaded one should be told once.
+    pub fn prefer_huge_pages(&self, rows: &Rows<'_>) {
+        let taken = pages::prefer_huge_pages(&self.links0) && rows.prefer_huge_pages();
+        tracing::debug!(taken, "hnsw: huge pages under the rows and links");
+    }
+
     fn push_node(&mut self) -> u32 {
         let node = self.levels.len() as u32;
         let level = self.draw_level(node);

@@ -278,6 +278,9 @@ impl Index {
         }
         self.dead = vec![false; self.rows()];
         self.dead_count = 0;
+        if let Some(rows) = self.rows_view(Simd::detect()) {
+            g.prefer_huge_pages(&rows);
+        }
         self.graph = Some(g);
         Ok(())
     }

@@ -416,6 +416,7 @@ pub fn run(cfg: &HnswBenchConfig, faiss: Option<&FaissHnswSetup>) -> Result<Hnsw
         for &ef in &cfg.ef_search {
             ix.set_ef_search(ef);
             let (r, q1, qb) = measure(&ix, &queries, &truth, cfg, false, &pool);
+            tracing::info!(%storage, ef, recall = r, qps_single = q1, qps_batch = qb, "graph measured");
             rows.push(HnswRow {
                 engine: "reid-gallery hnsw".into(),
                 storage: storage.clone(),
