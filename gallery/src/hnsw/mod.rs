@@ -343,8 +343,9 @@ impl Hnsw {
     /// Asks for huge pages under the layer-0 links and under `rows` (see `pages`); a graph does this itself when it
     /// grows by a large step, a loaded one should be told once.
     pub fn prefer_huge_pages(&self, rows: &Rows<'_>) {
-        let taken = pages::prefer_huge_pages(&self.links0) && rows.prefer_huge_pages();
-        tracing::debug!(taken, "hnsw: huge pages under the rows and links");
+        // Both ranges are advised whatever the kernel says about the first.
+        let (links, rows) = (pages::prefer_huge_pages(&self.links0), rows.prefer_huge_pages());
+        tracing::debug!(links, rows, "hnsw: huge pages taken under the links / rows");
     }
 
     fn push_node(&mut self) -> u32 {
