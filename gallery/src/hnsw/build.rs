@@ -1,7 +1,7 @@
 //! Construction (deterministic batched insertion), neighbour selection, and repair after removals.
 
 use super::search::{Scored, with_visited};
-use super::{Hnsw, NO_NODE, Rows, mix};
+use super::{Hnsw, NO_NODE, Rows, mix, shadow};
 use rayon::prelude::*;
 
 /// How a reverse link reached a node's list.
@@ -25,8 +25,19 @@ impl Hnsw {
     /// `dead(row)` are walked through but never linked to. The new nodes are inserted highest level first (as FAISS
     /// does), and within a level in an order shuffled by the seed: rows enrolled together (the views of one track)
     /// then rarely share a batch, whose members cannot link to each other directly.
+    ///
+    /// A bulk step over f32 rows is built on an f16 copy of them (see `shadow`).
     pub fn extend(&mut self, rows: &Rows<'_>, dead: &(dyn Fn(u32) -> bool + Sync)) {
-        let (fast, full) = self.extend_with(rows, dead, true);
+        let copy = if is_bulk(self.len(), rows.len()) { shadow::half_copy(rows) } else { None };
+        let (fast, full) = match (&copy, *rows) {
+            (Some(halves), Rows::F32 { dim, simd, .. }) => {
+                // The f32 rows are what queries will walk; the step itself advises the copy it reads.
+                rows.prefer_huge_pages();
+                tracing::debug!(rows = rows.len(), "hnsw: building on an f16 copy of the f32 rows");
+                self.extend_with(&Rows::F16 { data: halves, dim, simd }, dead, true)
+            }
+            _ => self.extend_with(rows, dead, true),
+        };
         tracing::debug!(fast, full, "hnsw: overflowing link lists chosen again incrementally / in full");
     }
 
@@ -48,9 +59,8 @@ impl Hnsw {
         for _ in start..target {
             self.push_node();
         }
-        if (target - start) * 16 >= target {
-            // A first build or a step of 1/16 or more: worth merging the rows and links into huge pages (smaller
-            // steps grow inside memory advised before).
+        if is_bulk(start, target) {
+            // Worth merging the rows and links into huge pages (smaller steps grow inside memory advised before).
             self.prefer_huge_pages(rows);
         }
         let mut order: Vec<u32> = (start as u32..target as u32).collect();
@@ -310,6 +320,11 @@ impl Hnsw {
         }
         *self = g;
     }
+}
+
+/// Whether growing a graph of `start` nodes to `target` is a bulk step: a first build, or growth by 1/16 or more.
+fn is_bulk(start: usize, target: usize) -> bool {
+    target > start && (target - start) * 16 >= target
 }
 
 /// Whether some node of `kept` is closer to `v` (by inner product) than `score`, the query's: four dot products at

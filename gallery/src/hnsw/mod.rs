@@ -17,7 +17,8 @@
 //!   stood before the batch (in parallel), then its links and the reverse links are written in node order.
 //!   Batches start at one node and grow to 2% of the graph, so early (sparse) graphs are built one node at a time;
 //!   a bulk build inserts the highest levels first and shuffles the rest by the seed, so that rows enrolled together
-//!   (the views of one track, each other's nearest neighbours) rarely share a batch.
+//!   (the views of one track, each other's nearest neighbours) rarely share a batch. A bulk step over f32 rows is
+//!   built on an f16 copy of them (half the bytes per distance on a walk that waits on memory; `shadow`).
 //! - Removal is the index's tombstone; [`Hnsw::repair`] reconnects the live nodes that pointed at removed ones
 //!   through the removed nodes' own neighbours (FreshDiskANN's delete consolidation: Singh et al., "FreshDiskANN: A
 //!   Fast and Accurate Graph-Based ANN Index for Streaming Similarity Search", arXiv:2105.09613, 2021) and then
@@ -29,6 +30,7 @@ mod build;
 mod pages;
 mod persist;
 mod search;
+mod shadow;
 #[cfg(test)]
 mod tests;
 

@@ -218,3 +218,37 @@ fn incremental_overflow_selection_builds_the_same_graph_as_the_full_heuristic() 
         assert!(fast.mean_degree() > 8.0, "degree {}", fast.mean_degree());
     }
 }
+
+#[test]
+fn a_bulk_f32_step_is_built_on_f16_rows_and_a_small_one_on_the_f32_rows() {
+    let latent = crate::random::LatentRows::new(DIM, 6, 4, 5);
+    let data = latent.gallery(0, 3000);
+    let halves: Vec<f16> = data.iter().map(|&x| f16::from_f32(x)).collect();
+    let simd = Simd::detect();
+    let first = 2800 * DIM;
+    // The first build (bulk): the graph built on the f16 rows, not the one the f32 rows give.
+    let mut ours = Hnsw::new(DIM, params(6));
+    ours.extend(&rows(&data[..first]), &|_| false);
+    let mut on_halves = Hnsw::new(DIM, params(6));
+    on_halves.extend_with(&Rows::F16 { data: &halves[..first], dim: DIM, simd }, &|_| false, true);
+    let mut on_f32 = Hnsw::new(DIM, params(6));
+    on_f32.extend_with(&rows(&data[..first]), &|_| false, true);
+    assert!(ours == on_halves, "the bulk step did not build on the f16 copy");
+    assert!(ours != on_f32, "rounding to f16 changed no link: this data cannot tell the two paths apart");
+    // Growth by 150 rows (< 1/16 of 2950): scored on the f32 rows.
+    let (mut grown, mut expected) = (ours.clone(), ours.clone());
+    grown.extend(&rows(&data[..2950 * DIM]), &|_| false);
+    expected.extend_with(&rows(&data[..2950 * DIM]), &|_| false, true);
+    assert!(grown == expected, "a small step did not read the f32 rows");
+    // A value past f16's range keeps even a bulk step on the f32 rows (scaling keeps the inner-product order).
+    let big: Vec<f32> = data[..first].iter().map(|&x| x * 1e5).collect();
+    let (mut scaled, mut scaled_f32) = (Hnsw::new(DIM, params(6)), Hnsw::new(DIM, params(6)));
+    scaled.extend(&rows(&big), &|_| false);
+    scaled_f32.extend_with(&rows(&big), &|_| false, true);
+    assert!(scaled == scaled_f32, "rows past f16's range were rounded");
+    // Both graphs find the same neighbours about as well.
+    let queries = latent.queries(100, 700);
+    let a = recall(&ours, &data[..first], &queries, 10, 64, &|_| true);
+    let b = recall(&on_f32, &data[..first], &queries, 10, 64, &|_| true);
+    assert!(a >= 0.9 && (a - b).abs() <= 0.03, "recall@10 {a} (built on f16) vs {b} (on f32)");
+}
