@@ -5,11 +5,14 @@
 //! - [`backbone`]: the trunks.
 //! - [`jpm`]: TransReID's jigsaw patch module.
 //! - [`batch_norm`]: batch normalisation with PyTorch's running statistics.
+//! - [`cpu_conv`]: 2-D convolution and its gradients as whole-batch matrix products on the CPU (`reid bench conv`).
 //! - [`reid`]: the ReID head and the whole network ([`ReidModel`]).
 
 pub mod backbone;
 pub mod batch_norm;
 pub mod config;
+#[cfg(feature = "flex")]
+pub mod cpu_conv;
 pub mod error;
 pub mod export;
 pub mod jpm;

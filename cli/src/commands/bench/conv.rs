@@ -2,7 +2,7 @@
 //! torchvision-layout ResNet at the given input and batch is timed in burn (the CPU backend the trainer uses:
 //! forward, the input gradient and the weight gradient, through the same ops burn's autodiff calls) and in PyTorch
 //! (`tools/reference/conv_torch_reference.py`: `F.conv2d`, `torch.nn.grad.conv2d_input` / `conv2d_weight`), same
-//! shapes and threads, in one run.
+//! shapes and threads, in one run; and in this project's whole-batch products (`reid_models::cpu_conv`).
 
 use anyhow::{Context, Result, bail};
 use burn::tensor::module::{conv_transpose2d, conv2d, conv2d_weight_backward};
@@ -163,6 +163,41 @@ fn burn_times(s: &ConvShape, batch: usize, iters: usize, cpu: bool, device: &Dev
     [fwd, xgrad, wgrad]
 }
 
+/// Seconds of the same three ops in `reid_models::cpu_conv` (whole-batch products), on f32 slices.
+fn ours_times(s: &ConvShape, batch: usize, iters: usize, cpu: bool) -> Result<[f64; 3]> {
+    use reid_models::cpu_conv::{Conv2dShape, forward, input_grad, weight_grad};
+    let shape = Conv2dShape {
+        batch,
+        cin: s.cin,
+        h: s.h,
+        w: s.w,
+        cout: s.cout,
+        kernel: [s.kernel; 2],
+        stride: [s.stride; 2],
+        padding: [s.padding; 2],
+        dilation: [1, 1],
+    };
+    let (ho, wo) = s.out();
+    let fill =
+        |n: usize, seed: usize| (0..n).map(|i| ((i * 7919 + seed) % 1000) as f32 / 500.0 - 1.0).collect::<Vec<f32>>();
+    let x = fill(batch * s.cin * s.h * s.w, 1);
+    let weight = fill(s.cout * s.cin * s.kernel * s.kernel, 2);
+    let dy = fill(batch * s.cout * ho * wo, 3);
+    let mut failed = None;
+    let mut keep = |r: Result<Vec<f32>, String>| {
+        if let Err(e) = r {
+            failed = Some(e);
+        }
+    };
+    let fwd = time(iters, cpu, || keep(forward(&shape, &x, &weight, None)));
+    let xgrad = if s.input_grad { time(iters, cpu, || keep(input_grad(&shape, &weight, &dy))) } else { 0.0 };
+    let wgrad = time(iters, cpu, || keep(weight_grad(&shape, &x, &dy)));
+    match failed {
+        Some(e) => bail!("{e}"),
+        None => Ok([fwd, xgrad, wgrad]),
+    }
+}
+
 #[derive(Deserialize)]
 struct TorchTimes {
     torch: String,
@@ -185,6 +220,8 @@ pub fn run(args: &ConvBenchArgs) -> Result<()> {
     let threads = rayon::current_num_threads();
     let device = Device::flex();
     let burn: Vec<[f64; 3]> = shapes.iter().map(|s| burn_times(s, args.batch, args.iters, cpu, &device)).collect();
+    let ours: Vec<[f64; 3]> =
+        shapes.iter().map(|s| ours_times(s, args.batch, args.iters, cpu)).collect::<Result<_>>()?;
     let torch = if args.skip_reference {
         None
     } else {
@@ -215,37 +252,48 @@ pub fn run(args: &ConvBenchArgs) -> Result<()> {
         args.backbone, args.height, args.width, args.batch, args.clock, args.iters
     );
     println!(
-        "  {:<34}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
-        "conv (cin>cout kxk /s @ hxw)", "count", "fwd", "x-grad", "w-grad", "torch fwd", "x-grad", "w-grad"
+        "  {:<34}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
+        "conv (cin>cout kxk /s @ hxw)",
+        "count",
+        "burn fwd",
+        "x-grad",
+        "w-grad",
+        "ours fwd",
+        "x-grad",
+        "w-grad",
+        "torch fwd",
+        "x-grad",
+        "w-grad"
     );
-    let mut totals = [[0.0f64; 3]; 2];
+    let mut totals = [[0.0f64; 3]; 3];
     for (i, s) in shapes.iter().enumerate() {
-        let b = burn[i];
         let t = torch.as_ref().map_or([f64::NAN; 3], |t| t.times[i]);
-        for k in 0..3 {
-            totals[0][k] += b[k] * s.count as f64;
-            totals[1][k] += t[k] * s.count as f64;
+        let rows = [burn[i], ours[i], t];
+        for (total, row) in totals.iter_mut().zip(&rows) {
+            for k in 0..3 {
+                total[k] += row[k] * s.count as f64;
+            }
         }
         let name = format!("{}>{} {}x{} /{} @ {}x{}", s.cin, s.cout, s.kernel, s.kernel, s.stride, s.h, s.w);
-        let ms = |v: f64| format!("{:.2}", 1e3 * v);
-        println!(
-            "  {name:<34}{:>6}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
-            s.count,
-            ms(b[0]),
-            ms(b[1]),
-            ms(b[2]),
-            ms(t[0]),
-            ms(t[1]),
-            ms(t[2])
-        );
+        let cells: String = rows.iter().flatten().map(|v| format!("{:>10.2}", 1e3 * v)).collect();
+        println!("  {name:<34}{:>6}{cells}", s.count);
     }
-    let [b, t] = totals;
+    let [b, o, t] = totals;
     println!(
         "  whole network, ms per batch: burn fwd {:.1}, x-grad {:.1}, w-grad {:.1} = {:.1}",
         1e3 * b[0],
         1e3 * b[1],
         1e3 * b[2],
         1e3 * b.iter().sum::<f64>()
+    );
+    println!(
+        "  whole network, ms per batch: ours (whole-batch products) fwd {:.1}, x-grad {:.1}, w-grad {:.1} = {:.1}; \
+         ours / burn time {:.2}",
+        1e3 * o[0],
+        1e3 * o[1],
+        1e3 * o[2],
+        1e3 * o.iter().sum::<f64>(),
+        o.iter().sum::<f64>() / b.iter().sum::<f64>()
     );
     if let Some(tt) = &torch {
         println!(
@@ -263,6 +311,13 @@ pub fn run(args: &ConvBenchArgs) -> Result<()> {
             b[1] / t[1],
             b[2] / t[2],
             b.iter().sum::<f64>() / t.iter().sum::<f64>()
+        );
+        println!(
+            "  ours / PyTorch time: fwd {:.2}, x-grad {:.2}, w-grad {:.2}, all {:.2}",
+            o[0] / t[0],
+            o[1] / t[1],
+            o[2] / t[2],
+            o.iter().sum::<f64>() / t.iter().sum::<f64>()
         );
     }
     Ok(())
