@@ -1,5 +1,8 @@
-//! The column buffer: `col[(ci, ki, kj), (b, oy, ox)]` = the input pixel that kernel tap `(ki, kj)` of input
-//! channel `ci` meets at output pixel `(oy, ox)` of image `b` (zero in the padding), and its adjoint.
+//! The column buffer and its adjoint, in two layouts:
+//! - planar: `col[(ci, ki, kj), (b, oy, ox)]` = the input pixel that kernel tap `(ki, kj)` of input channel `ci` meets
+//!   at output pixel `(oy, ox)` of image `b` (zero in the padding), filled from NCHW rows `ow` values long;
+//! - interleaved: `col[(b, oy, ox), (ki, kj, ci)]`, filled from an NHWC copy of the input in runs of `cin` values (far
+//!   fewer, longer copies when the maps are small and the channels many, as in a ResNet's later stages).
 
 use super::Conv2dShape;
 use super::ops::Real;
@@ -81,6 +84,81 @@ pub(super) fn col2im<T: Real>(s: &Conv2dShape, [oh, ow]: [usize; 2], col: &[T], 
                     }
                 }
             }
+        }
+    });
+}
+
+/// Images `b0..b0 + nb` of `x` (NCHW) as NHWC in `xh`: each pixel's channels side by side.
+pub(super) fn to_nhwc<T: Real>(s: &Conv2dShape, x: &[T], b0: usize, nb: usize, xh: &mut [T]) {
+    let plane = s.h * s.w;
+    xh[..nb * plane * s.cin].par_chunks_mut(plane * s.cin).enumerate().for_each(|(bi, out)| {
+        let img = &x[(b0 + bi) * s.cin * plane..][..s.cin * plane];
+        for (ci, channel) in img.chunks_exact(plane).enumerate() {
+            for (p, &v) in channel.iter().enumerate() {
+                out[p * s.cin + ci] = v;
+            }
+        }
+    });
+}
+
+/// The column buffer of the interleaved layout: `col[(b, oy, ox), (ki, kj, ci)]` (`nb * oh * ow x k`,
+/// row-major) from `xh`, images `0..nb` in NHWC: each entry run is one input pixel's `cin` channels.
+pub(super) fn im2col_nhwc<T: Real>(s: &Conv2dShape, [oh, ow]: [usize; 2], xh: &[T], nb: usize, col: &mut [T]) {
+    let (pixels, plane) = (oh * ow, s.h * s.w);
+    let [kh, kw] = s.kernel;
+    let (cin, k) = (s.cin, s.k());
+    col[..nb * pixels * k].par_chunks_mut(k).with_min_len(16).enumerate().for_each(|(n, row)| {
+        let (bi, oy, ox) = (n / pixels, (n % pixels) / ow, n % ow);
+        let img = &xh[bi * plane * cin..][..plane * cin];
+        for ki in 0..kh {
+            let dst = &mut row[ki * kw * cin..][..kw * cin];
+            let Some(iy) = source(oy, ki, s.stride[0], s.dilation[0], s.padding[0], s.h) else {
+                dst.fill(T::ZERO);
+                continue;
+            };
+            for (kj, d) in dst.chunks_exact_mut(cin).enumerate() {
+                match source(ox, kj, s.stride[1], s.dilation[1], s.padding[1], s.w) {
+                    Some(ix) => d.copy_from_slice(&img[(iy * s.w + ix) * cin..][..cin]),
+                    None => d.fill(T::ZERO),
+                }
+            }
+        }
+    });
+}
+
+/// The adjoint of [`im2col_nhwc`]: adds each entry of `col` to its input pixel in `dxh` (NHWC, images `0..nb`,
+/// zeroed by the caller).
+pub(super) fn col2im_nhwc<T: Real>(s: &Conv2dShape, [oh, ow]: [usize; 2], col: &[T], nb: usize, dxh: &mut [T]) {
+    let (pixels, plane) = (oh * ow, s.h * s.w);
+    let [kh, kw] = s.kernel;
+    let (cin, k) = (s.cin, s.k());
+    dxh[..nb * plane * cin].par_chunks_mut(plane * cin).enumerate().for_each(|(bi, img)| {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let row = &col[(bi * pixels + oy * ow + ox) * k..][..k];
+                for ki in 0..kh {
+                    let Some(iy) = source(oy, ki, s.stride[0], s.dilation[0], s.padding[0], s.h) else { continue };
+                    for kj in 0..kw {
+                        let Some(ix) = source(ox, kj, s.stride[1], s.dilation[1], s.padding[1], s.w) else { continue };
+                        let d = &mut img[(iy * s.w + ix) * cin..][..cin];
+                        for (a, &v) in d.iter_mut().zip(&row[(ki * kw + kj) * cin..][..cin]) {
+                            *a += v;
+                        }
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Images `0..nb` of `xh` (NHWC) written as images `b0..b0 + nb` of `x` (NCHW).
+pub(super) fn from_nhwc<T: Real>(s: &Conv2dShape, xh: &[T], b0: usize, nb: usize, x: &mut [T]) {
+    let plane = s.h * s.w;
+    x[b0 * s.cin * plane..(b0 + nb) * s.cin * plane].par_chunks_mut(plane).enumerate().for_each(|(t, channel)| {
+        let (bi, ci) = (t / s.cin, t % s.cin);
+        let img = &xh[bi * plane * s.cin..][..plane * s.cin];
+        for (p, v) in channel.iter_mut().enumerate() {
+            *v = img[p * s.cin + ci];
         }
     });
 }

@@ -1,6 +1,6 @@
 //! The three products of a convolution step over chunks of images.
 
-use super::{Conv2dShape, columns};
+use super::{Conv2dShape, MIN_COLUMNS, columns};
 use rayon::prelude::*;
 
 /// The float types the products run in (f32 for training, f64 for the parity runs).
@@ -22,6 +22,7 @@ impl Real for f64 {
 }
 
 /// A matrix operand: its values and (row, column) strides.
+#[derive(Clone, Copy)]
 struct Operand<'a, T> {
     values: &'a [T],
     strides: [usize; 2],
@@ -29,17 +30,36 @@ struct Operand<'a, T> {
 
 /// `dst (m x n, row-major) = [dst +] a (m x k) . b (k x n)` on the `gemm` crate, over rayon's threads.
 fn matmul<T: Real>(m: usize, n: usize, k: usize, dst: &mut [T], accumulate: bool, a: Operand<T>, b: Operand<T>) {
-    assert!(dst.len() >= m * n, "matmul: destination too short");
+    matmul_into(m, n, k, dst, [n, 1], accumulate, a, b);
+}
+
+/// [`matmul`] into a destination with (row, column) strides `dst_strides`.
+#[allow(clippy::too_many_arguments)]
+fn matmul_into<T: Real>(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [T],
+    dst_strides: [usize; 2],
+    accumulate: bool,
+    a: Operand<T>,
+    b: Operand<T>,
+) {
     if m == 0 || n == 0 {
         return;
     }
+    let last = |rows: usize, cols: usize, [rs, cs]: [usize; 2]| (rows - 1) * rs + (cols - 1) * cs;
+    assert!(last(m, n, dst_strides) < dst.len(), "matmul: destination too short");
     if k == 0 {
         if !accumulate {
-            dst[..m * n].fill(T::ZERO);
+            for i in 0..m {
+                for j in 0..n {
+                    dst[i * dst_strides[0] + j * dst_strides[1]] = T::ZERO;
+                }
+            }
         }
         return;
     }
-    let last = |rows: usize, cols: usize, [rs, cs]: [usize; 2]| (rows - 1) * rs + (cols - 1) * cs;
     assert!(last(m, k, a.strides) < a.values.len(), "matmul: left operand too short");
     assert!(last(k, n, b.strides) < b.values.len(), "matmul: right operand too short");
     let parallelism = match rayon::current_num_threads() {
@@ -47,15 +67,15 @@ fn matmul<T: Real>(m: usize, n: usize, k: usize, dst: &mut [T], accumulate: bool
         threads => gemm::Parallelism::Rayon(threads),
     };
     // SAFETY: the asserts above keep every element the product reads inside `a` and `b` and every element it
-    // writes inside `dst` (row-major, m x n); `dst` does not alias the operands (a unique borrow).
+    // writes inside `dst` (m x n at `dst_strides`); `dst` does not alias the operands (a unique borrow).
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
             dst.as_mut_ptr(),
-            1,
-            n as isize,
+            dst_strides[1] as isize,
+            dst_strides[0] as isize,
             accumulate,
             a.values.as_ptr(),
             a.strides[1] as isize,
@@ -88,112 +108,303 @@ fn gather_channels<T: Real>(s: &Conv2dShape, pixels: usize, dy: &[T], b0: usize,
     });
 }
 
-/// The convolution of `x` (NCHW) with `weight` (`[cout, cin, kh, kw]`) plus `bias` (`cout`): NCHW output.
-pub fn forward<T: Real>(s: &Conv2dShape, x: &[T], weight: &[T], bias: Option<&[T]>) -> Result<Vec<T>, String> {
-    forward_chunked(s, x, weight, bias, None)
+/// How the column buffer is laid out (see `columns`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Layout {
+    /// `k x pixels`, from NCHW rows.
+    Planar,
+    /// `pixels x k`, from NHWC runs of `cin`.
+    Interleaved,
 }
 
-/// [`forward`] with `chunk` images per product (None: as many as [`super::COLUMN_LIMIT`] allows).
-pub(super) fn forward_chunked<T: Real>(
+/// How the products of one op are organised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// One product per image, straight from and into NCHW (planar columns): maps of [`MIN_COLUMNS`] pixels or more.
+    PerImage,
+    /// One product per chunk of images, through a gathered output gradient and a scattered output: small maps.
+    Batched(Layout),
+}
+
+impl Mode {
+    /// Per image for large maps; batched below, interleaved for kernels larger than 1x1.
+    fn for_shape(s: &Conv2dShape, pixels: usize) -> Mode {
+        if pixels >= MIN_COLUMNS {
+            Mode::PerImage
+        } else if s.kernel[0] * s.kernel[1] > 1 {
+            Mode::Batched(Layout::Interleaved)
+        } else {
+            Mode::Batched(Layout::Planar)
+        }
+    }
+}
+
+/// The sizes every op needs, checked.
+struct Plan {
+    out: [usize; 2],
+    k: usize,
+    taps: usize,
+    pixels: usize,
+    chunk: usize,
+    mode: Mode,
+    /// A 1x1 kernel at stride 1 without padding: image `b`'s planar columns are its input itself.
+    pointwise: bool,
+}
+
+impl Plan {
+    fn new(s: &Conv2dShape, chunk: Option<usize>, mode: Option<Mode>) -> Result<Plan, String> {
+        let out = s.out()?;
+        let pixels = out[0] * out[1];
+        let chunk = chunk.unwrap_or_else(|| s.chunk(pixels)).clamp(1, s.batch);
+        let taps = s.kernel[0] * s.kernel[1];
+        let pointwise = taps == 1 && s.stride == [1, 1] && s.padding == [0, 0];
+        let mode = mode.unwrap_or(Mode::for_shape(s, pixels));
+        Ok(Plan { out, k: s.k(), taps, pixels, chunk, mode, pointwise })
+    }
+
+    /// `(b0, nb, n)` per chunk: first image, images, columns.
+    fn chunks(&self, batch: usize) -> impl Iterator<Item = (usize, usize, usize)> + '_ {
+        (0..batch).step_by(self.chunk).map(move |b0| {
+            let nb = self.chunk.min(batch - b0);
+            (b0, nb, nb * self.pixels)
+        })
+    }
+
+    /// Per image: the planar columns of images `b0..b0 + nb` (the input itself when pointwise, else filled into
+    /// `col`) and the (values, row stride) image `bi`'s `k x pixels` block starts at.
+    fn planar<'a, T: Real>(
+        &self,
+        s: &Conv2dShape,
+        x: &'a [T],
+        (b0, nb, n): (usize, usize, usize),
+        col: &'a mut [T],
+    ) -> (&'a [T], usize, usize) {
+        if self.pointwise {
+            let plane = s.cin * self.pixels;
+            (&x[b0 * plane..(b0 + nb) * plane], plane, self.pixels)
+        } else {
+            columns::im2col(s, self.out, x, b0, nb, &mut col[..self.k * n]);
+            (&col[..self.k * n], self.pixels, n)
+        }
+    }
+}
+
+/// `out` block of images `b0..b0 + nb` from `y` (`cout x nb * pixels`), plus the bias.
+fn scatter_output<T: Real>(
+    s: &Conv2dShape,
+    pixels: usize,
+    y: &[T],
+    b0: usize,
+    nb: usize,
+    out: &mut [T],
+    bias: Option<&[T]>,
+) {
+    let n = nb * pixels;
+    let block = &mut out[b0 * s.cout * pixels..(b0 + nb) * s.cout * pixels];
+    block.par_chunks_mut(pixels).enumerate().for_each(|(t, o)| {
+        let (bi, co) = (t / s.cout, t % s.cout);
+        let src = &y[co * n + bi * pixels..][..pixels];
+        match bias {
+            Some(b) => o.iter_mut().zip(src).for_each(|(d, &v)| *d = v + b[co]),
+            None => o.copy_from_slice(src),
+        }
+    });
+}
+
+/// The convolution of `x` (NCHW) with `weight` (`[cout, cin, kh, kw]`) plus `bias` (`cout`): NCHW output.
+pub fn forward<T: Real>(s: &Conv2dShape, x: &[T], weight: &[T], bias: Option<&[T]>) -> Result<Vec<T>, String> {
+    forward_with(s, x, weight, bias, None, None)
+}
+
+/// [`forward`] with `chunk` images per column buffer and the mode (None: chosen by the shape).
+pub(super) fn forward_with<T: Real>(
     s: &Conv2dShape,
     x: &[T],
     weight: &[T],
     bias: Option<&[T]>,
     chunk: Option<usize>,
+    mode: Option<Mode>,
 ) -> Result<Vec<T>, String> {
-    let [oh, ow] = s.out()?;
-    let (k, pixels) = (s.k(), oh * ow);
+    let plan = Plan::new(s, chunk, mode)?;
+    let (k, pixels, taps) = (plan.k, plan.pixels, plan.taps);
     check_len("input", x.len(), s.batch * s.cin * s.h * s.w)?;
     check_len("weight", weight.len(), s.cout * k)?;
     if let Some(b) = bias {
         check_len("bias", b.len(), s.cout)?;
     }
-    let chunk = chunk.unwrap_or_else(|| s.chunk(pixels)).clamp(1, s.batch);
     let mut out = vec![T::ZERO; s.batch * s.cout * pixels];
-    let mut col = vec![T::ZERO; k * chunk * pixels];
-    let mut y = vec![T::ZERO; s.cout * chunk * pixels];
-    for b0 in (0..s.batch).step_by(chunk) {
-        let nb = chunk.min(s.batch - b0);
-        let n = nb * pixels;
-        columns::im2col(s, [oh, ow], x, b0, nb, &mut col[..k * n]);
-        let (w, c) = (Operand { values: weight, strides: [k, 1] }, Operand { values: &col[..k * n], strides: [n, 1] });
-        matmul(s.cout, n, k, &mut y, false, w, c);
-        let block = &mut out[b0 * s.cout * pixels..(b0 + nb) * s.cout * pixels];
-        block.par_chunks_mut(pixels).enumerate().for_each(|(t, o)| {
-            let (bi, co) = (t / s.cout, t % s.cout);
-            let src = &y[co * n + bi * pixels..][..pixels];
-            match bias {
-                Some(b) => o.iter_mut().zip(src).for_each(|(d, &v)| *d = v + b[co]),
-                None => o.copy_from_slice(src),
+    let mut col =
+        if plan.pointwise && plan.mode == Mode::PerImage { Vec::new() } else { vec![T::ZERO; k * plan.chunk * pixels] };
+    let mut y = if plan.mode == Mode::PerImage { Vec::new() } else { vec![T::ZERO; s.cout * plan.chunk * pixels] };
+    let mut xh = Vec::new();
+    let w = |rs| Operand { values: weight, strides: rs };
+    for part in plan.chunks(s.batch) {
+        let (b0, nb, n) = part;
+        match plan.mode {
+            Mode::PerImage => {
+                let (cols, step, rs) = plan.planar(s, x, part, &mut col);
+                for bi in 0..nb {
+                    let dst = &mut out[(b0 + bi) * s.cout * pixels..][..s.cout * pixels];
+                    let c = Operand { values: &cols[bi * step..], strides: [rs, 1] };
+                    matmul_into(s.cout, pixels, k, dst, [pixels, 1], false, w([k, 1]), c);
+                    if let Some(b) = bias {
+                        dst.par_chunks_mut(pixels).zip(b).for_each(|(o, &v)| o.iter_mut().for_each(|d| *d += v));
+                    }
+                }
             }
-        });
+            Mode::Batched(Layout::Planar) => {
+                columns::im2col(s, plan.out, x, b0, nb, &mut col[..k * n]);
+                matmul(s.cout, n, k, &mut y, false, w([k, 1]), Operand { values: &col[..k * n], strides: [n, 1] });
+                scatter_output(s, pixels, &y, b0, nb, &mut out, bias);
+            }
+            Mode::Batched(Layout::Interleaved) => {
+                xh.resize(nb * s.h * s.w * s.cin, T::ZERO);
+                columns::to_nhwc(s, x, b0, nb, &mut xh);
+                columns::im2col_nhwc(s, plan.out, &xh, nb, &mut col[..k * n]);
+                // One product per kernel tap, accumulated: tap t's weights are every taps-th value from t, its
+                // columns entries t*cin.. of each buffer row.
+                for t in 0..taps {
+                    let wt = Operand { values: &weight[t..], strides: [s.cin * taps, taps] };
+                    let ct = Operand { values: &col[t * s.cin..k * n], strides: [1, k] };
+                    matmul_into(s.cout, n, s.cin, &mut y, [n, 1], t > 0, wt, ct);
+                }
+                scatter_output(s, pixels, &y, b0, nb, &mut out, bias);
+            }
+        }
     }
     Ok(out)
 }
 
 /// The gradient with respect to the input (NCHW) of the convolution with `weight`, given the output's `dy`.
 pub fn input_grad<T: Real>(s: &Conv2dShape, weight: &[T], dy: &[T]) -> Result<Vec<T>, String> {
-    input_grad_chunked(s, weight, dy, None)
+    input_grad_with(s, weight, dy, None, None)
 }
 
-/// [`input_grad`] with `chunk` images per product.
-pub(super) fn input_grad_chunked<T: Real>(
+/// [`input_grad`] with `chunk` images per column buffer and the mode.
+pub(super) fn input_grad_with<T: Real>(
     s: &Conv2dShape,
     weight: &[T],
     dy: &[T],
     chunk: Option<usize>,
+    mode: Option<Mode>,
 ) -> Result<Vec<T>, String> {
-    let [oh, ow] = s.out()?;
-    let (k, pixels) = (s.k(), oh * ow);
+    let plan = Plan::new(s, chunk, mode)?;
+    let (k, pixels, taps) = (plan.k, plan.pixels, plan.taps);
     check_len("weight", weight.len(), s.cout * k)?;
     check_len("output gradient", dy.len(), s.batch * s.cout * pixels)?;
-    let chunk = chunk.unwrap_or_else(|| s.chunk(pixels)).clamp(1, s.batch);
-    let mut dx = vec![T::ZERO; s.batch * s.cin * s.h * s.w];
-    let mut dyc = vec![T::ZERO; s.cout * chunk * pixels];
-    let mut dcol = vec![T::ZERO; k * chunk * pixels];
-    for b0 in (0..s.batch).step_by(chunk) {
-        let nb = chunk.min(s.batch - b0);
-        let n = nb * pixels;
-        gather_channels(s, pixels, dy, b0, nb, &mut dyc);
-        // W^T: element (tap, co) of the weight read column-wise.
-        let wt = Operand { values: weight, strides: [1, k] };
-        matmul(k, n, s.cout, &mut dcol, false, wt, Operand { values: &dyc[..s.cout * n], strides: [n, 1] });
-        columns::col2im(s, [oh, ow], &dcol[..k * n], b0, nb, &mut dx);
+    let plane = s.cin * s.h * s.w;
+    let mut dx = vec![T::ZERO; s.batch * plane];
+    let batched = plan.mode != Mode::PerImage;
+    let mut dyc = if batched { vec![T::ZERO; s.cout * plan.chunk * pixels] } else { Vec::new() };
+    let direct = plan.pointwise && !batched;
+    let mut dcol = if direct { Vec::new() } else { vec![T::ZERO; k * plan.chunk * pixels] };
+    let mut dxh = Vec::new();
+    // W^T: element (tap, co) of the weight read column-wise.
+    let wt = Operand { values: weight, strides: [1, k] };
+    for (b0, nb, n) in plan.chunks(s.batch) {
+        match plan.mode {
+            Mode::PerImage => {
+                for bi in 0..nb {
+                    let g =
+                        Operand { values: &dy[(b0 + bi) * s.cout * pixels..][..s.cout * pixels], strides: [pixels, 1] };
+                    let wt = Operand { ..wt };
+                    if direct {
+                        matmul_into(
+                            s.cin,
+                            pixels,
+                            s.cout,
+                            &mut dx[(b0 + bi) * plane..][..plane],
+                            [pixels, 1],
+                            false,
+                            wt,
+                            g,
+                        );
+                    } else {
+                        matmul_into(k, pixels, s.cout, &mut dcol[bi * pixels..k * n], [n, 1], false, wt, g);
+                    }
+                }
+                if !direct {
+                    columns::col2im(s, plan.out, &dcol[..k * n], b0, nb, &mut dx);
+                }
+            }
+            Mode::Batched(Layout::Planar) => {
+                gather_channels(s, pixels, dy, b0, nb, &mut dyc);
+                let g = Operand { values: &dyc[..s.cout * n], strides: [n, 1] };
+                matmul(k, n, s.cout, &mut dcol, false, Operand { ..wt }, g);
+                columns::col2im(s, plan.out, &dcol[..k * n], b0, nb, &mut dx);
+            }
+            Mode::Batched(Layout::Interleaved) => {
+                gather_channels(s, pixels, dy, b0, nb, &mut dyc);
+                // dcol (n x k), tap by tap: dY^T . W[:, :, t] into entries t*cin.. of each row.
+                for t in 0..taps {
+                    let gt = Operand { values: &dyc[..s.cout * n], strides: [1, n] };
+                    let w = Operand { values: &weight[t..], strides: [s.cin * taps, taps] };
+                    matmul_into(n, s.cin, s.cout, &mut dcol[t * s.cin..k * n], [k, 1], false, gt, w);
+                }
+                dxh.clear();
+                dxh.resize(nb * s.h * s.w * s.cin, T::ZERO);
+                columns::col2im_nhwc(s, plan.out, &dcol[..k * n], nb, &mut dxh);
+                columns::from_nhwc(s, &dxh, b0, nb, &mut dx);
+            }
+        }
     }
     Ok(dx)
 }
 
 /// The gradient with respect to the weight (`[cout, cin, kh, kw]`) of the convolution of `x`, given `dy`.
 pub fn weight_grad<T: Real>(s: &Conv2dShape, x: &[T], dy: &[T]) -> Result<Vec<T>, String> {
-    weight_grad_chunked(s, x, dy, None)
+    weight_grad_with(s, x, dy, None, None)
 }
 
-/// [`weight_grad`] with `chunk` images per product.
-pub(super) fn weight_grad_chunked<T: Real>(
+/// [`weight_grad`] with `chunk` images per column buffer and the mode.
+pub(super) fn weight_grad_with<T: Real>(
     s: &Conv2dShape,
     x: &[T],
     dy: &[T],
     chunk: Option<usize>,
+    mode: Option<Mode>,
 ) -> Result<Vec<T>, String> {
-    let [oh, ow] = s.out()?;
-    let (k, pixels) = (s.k(), oh * ow);
+    let plan = Plan::new(s, chunk, mode)?;
+    let (k, pixels, taps) = (plan.k, plan.pixels, plan.taps);
     check_len("input", x.len(), s.batch * s.cin * s.h * s.w)?;
     check_len("output gradient", dy.len(), s.batch * s.cout * pixels)?;
-    let chunk = chunk.unwrap_or_else(|| s.chunk(pixels)).clamp(1, s.batch);
     let mut dw = vec![T::ZERO; s.cout * k];
-    let mut dyc = vec![T::ZERO; s.cout * chunk * pixels];
-    let mut col = vec![T::ZERO; k * chunk * pixels];
-    for b0 in (0..s.batch).step_by(chunk) {
-        let nb = chunk.min(s.batch - b0);
-        let n = nb * pixels;
-        columns::im2col(s, [oh, ow], x, b0, nb, &mut col[..k * n]);
-        gather_channels(s, pixels, dy, b0, nb, &mut dyc);
-        // col^T: element (pixel, tap) of the column buffer read column-wise.
-        let (g, ct) = (
-            Operand { values: &dyc[..s.cout * n], strides: [n, 1] },
-            Operand { values: &col[..k * n], strides: [1, n] },
-        );
-        matmul(s.cout, k, n, &mut dw, b0 > 0, g, ct);
+    let batched = plan.mode != Mode::PerImage;
+    let mut dyc = if batched { vec![T::ZERO; s.cout * plan.chunk * pixels] } else { Vec::new() };
+    let mut col = if plan.pointwise && !batched { Vec::new() } else { vec![T::ZERO; k * plan.chunk * pixels] };
+    let mut xh = Vec::new();
+    for part in plan.chunks(s.batch) {
+        let (b0, nb, n) = part;
+        match plan.mode {
+            Mode::PerImage => {
+                let (cols, step, rs) = plan.planar(s, x, part, &mut col);
+                for bi in 0..nb {
+                    let g =
+                        Operand { values: &dy[(b0 + bi) * s.cout * pixels..][..s.cout * pixels], strides: [pixels, 1] };
+                    // dW += dY_b . col_b^T: the columns read transposed.
+                    let ct = Operand { values: &cols[bi * step..], strides: [1, rs] };
+                    matmul(s.cout, k, pixels, &mut dw, b0 + bi > 0, g, ct);
+                }
+            }
+            Mode::Batched(Layout::Planar) => {
+                columns::im2col(s, plan.out, x, b0, nb, &mut col[..k * n]);
+                gather_channels(s, pixels, dy, b0, nb, &mut dyc);
+                let g = Operand { values: &dyc[..s.cout * n], strides: [n, 1] };
+                matmul(s.cout, k, n, &mut dw, b0 > 0, g, Operand { values: &col[..k * n], strides: [1, n] });
+            }
+            Mode::Batched(Layout::Interleaved) => {
+                xh.resize(nb * s.h * s.w * s.cin, T::ZERO);
+                columns::to_nhwc(s, x, b0, nb, &mut xh);
+                columns::im2col_nhwc(s, plan.out, &xh, nb, &mut col[..k * n]);
+                gather_channels(s, pixels, dy, b0, nb, &mut dyc);
+                // One product per kernel tap, written straight into the [cout, cin, kh, kw] order.
+                for t in 0..taps {
+                    let g = Operand { values: &dyc[..s.cout * n], strides: [n, 1] };
+                    let ct = Operand { values: &col[t * s.cin..k * n], strides: [k, 1] };
+                    matmul_into(s.cout, s.cin, n, &mut dw[t..], [s.cin * taps, taps], b0 > 0, g, ct);
+                }
+            }
+        }
     }
     Ok(dw)
 }

@@ -1,6 +1,7 @@
-//! The three products against a direct (six-loop) convolution in f64, in f64 and f32, chunked and whole.
+//! The three products against a direct (six-loop) convolution in f64, in f64 and f32, chunked and whole, in every
+//! mode (per image, batched with planar or interleaved columns).
 
-use super::ops::{forward_chunked, input_grad_chunked, weight_grad_chunked};
+use super::ops::{Layout, Mode, forward_with, input_grad_with, weight_grad_with};
 use super::*;
 
 /// A deterministic pseudo-random value in [-1, 1) (an LCG: no test dependency).
@@ -91,22 +92,25 @@ fn check(s: Conv2dShape, seed: u64) {
     let bias = values(s.cout, seed + 2);
     let dy = values(s.batch * s.cout * oh * ow, seed + 3);
     let [y, dx, dw] = direct(&s, &x, &w, &bias, &dy);
-    for chunk in [None, Some(2)] {
-        let got = forward_chunked(&s, &x, &w, Some(&bias), chunk).unwrap();
-        assert!(relative(&got, &y) < 1e-12, "{s:?} chunk {chunk:?}: forward off by {}", relative(&got, &y));
-        let got = input_grad_chunked(&s, &w, &dy, chunk).unwrap();
-        assert!(relative(&got, &dx) < 1e-12, "{s:?} chunk {chunk:?}: input gradient off by {}", relative(&got, &dx));
-        let got = weight_grad_chunked(&s, &x, &dy, chunk).unwrap();
-        assert!(relative(&got, &dw) < 1e-12, "{s:?} chunk {chunk:?}: weight gradient off by {}", relative(&got, &dw));
+    let modes = [Mode::PerImage, Mode::Batched(Layout::Planar), Mode::Batched(Layout::Interleaved)];
+    for (chunk, mode) in [None, Some(2)].into_iter().flat_map(|c| modes.map(|m| (c, m))) {
+        let at = format!("{s:?} chunk {chunk:?} {mode:?}");
+        let l = Some(mode);
+        let got = forward_with(&s, &x, &w, Some(&bias), chunk, l).unwrap();
+        assert!(relative(&got, &y) < 1e-12, "{at}: forward off by {}", relative(&got, &y));
+        let got = input_grad_with(&s, &w, &dy, chunk, l).unwrap();
+        assert!(relative(&got, &dx) < 1e-12, "{at}: input gradient off by {}", relative(&got, &dx));
+        let got = weight_grad_with(&s, &x, &dy, chunk, l).unwrap();
+        assert!(relative(&got, &dw) < 1e-12, "{at}: weight gradient off by {}", relative(&got, &dw));
         // f32: the same up to its rounding.
         let f = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
         let up = |v: Vec<f32>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
-        let got = up(forward_chunked(&s, &f(&x), &f(&w), Some(&f(&bias)), chunk).unwrap());
-        assert!(relative(&got, &y) < 1e-5, "{s:?}: f32 forward off by {}", relative(&got, &y));
-        let got = up(input_grad_chunked(&s, &f(&w), &f(&dy), chunk).unwrap());
-        assert!(relative(&got, &dx) < 1e-5, "{s:?}: f32 input gradient off by {}", relative(&got, &dx));
-        let got = up(weight_grad_chunked(&s, &f(&x), &f(&dy), chunk).unwrap());
-        assert!(relative(&got, &dw) < 1e-5, "{s:?}: f32 weight gradient off by {}", relative(&got, &dw));
+        let got = up(forward_with(&s, &f(&x), &f(&w), Some(&f(&bias)), chunk, l).unwrap());
+        assert!(relative(&got, &y) < 1e-5, "{at}: f32 forward off by {}", relative(&got, &y));
+        let got = up(input_grad_with(&s, &f(&w), &f(&dy), chunk, l).unwrap());
+        assert!(relative(&got, &dx) < 1e-5, "{at}: f32 input gradient off by {}", relative(&got, &dx));
+        let got = up(weight_grad_with(&s, &f(&x), &f(&dy), chunk, l).unwrap());
+        assert!(relative(&got, &dw) < 1e-5, "{at}: f32 weight gradient off by {}", relative(&got, &dw));
     }
 }
 
@@ -118,6 +122,8 @@ fn products_equal_the_direct_convolution() {
     check(shape(5, 3, [9, 6], 4, 3, 1, 1), 1);
     check(shape(5, 3, [13, 10], 4, 7, 2, 3), 2);
     check(shape(5, 6, [8, 5], 7, 1, 2, 0), 3);
+    // 1x1 /1 without padding: per image, the columns are the input itself (no unfolding).
+    check(shape(5, 6, [5, 4], 7, 1, 1, 0), 7);
     check(shape(5, 4, [7, 7], 3, 3, 2, 1), 4);
     check(shape(5, 2, [3, 2], 3, 3, 1, 1), 5);
     let odd = Conv2dShape {
