@@ -48,18 +48,10 @@ fn matmul_into<T: Real>(
     if m == 0 || n == 0 {
         return;
     }
+    // Every product here sums over channels, taps or pixels: never an empty k.
+    assert!(k > 0, "matmul: empty inner dimension");
     let last = |rows: usize, cols: usize, [rs, cs]: [usize; 2]| (rows - 1) * rs + (cols - 1) * cs;
     assert!(last(m, n, dst_strides) < dst.len(), "matmul: destination too short");
-    if k == 0 {
-        if !accumulate {
-            for i in 0..m {
-                for j in 0..n {
-                    dst[i * dst_strides[0] + j * dst_strides[1]] = T::ZERO;
-                }
-            }
-        }
-        return;
-    }
     assert!(last(m, k, a.strides) < a.values.len(), "matmul: left operand too short");
     assert!(last(k, n, b.strides) < b.values.len(), "matmul: right operand too short");
     let parallelism = match rayon::current_num_threads() {

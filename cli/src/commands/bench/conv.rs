@@ -279,46 +279,29 @@ pub fn run(args: &ConvBenchArgs) -> Result<()> {
         println!("  {name:<34}{:>6}{cells}", s.count);
     }
     let [b, o, t] = totals;
+    let ms = |v: &[f64; 3]| {
+        format!(
+            "fwd {:.1}, x-grad {:.1}, w-grad {:.1} = {:.1}",
+            1e3 * v[0],
+            1e3 * v[1],
+            1e3 * v[2],
+            1e3 * v.iter().sum::<f64>()
+        )
+    };
+    let ratio = |a: &[f64; 3], r: &[f64; 3]| {
+        let all = a.iter().sum::<f64>() / r.iter().sum::<f64>();
+        format!("fwd {:.2}, x-grad {:.2}, w-grad {:.2}, all {all:.2}", a[0] / r[0], a[1] / r[1], a[2] / r[2])
+    };
+    println!("  whole network, ms per batch: burn {}", ms(&b));
     println!(
-        "  whole network, ms per batch: burn fwd {:.1}, x-grad {:.1}, w-grad {:.1} = {:.1}",
-        1e3 * b[0],
-        1e3 * b[1],
-        1e3 * b[2],
-        1e3 * b.iter().sum::<f64>()
-    );
-    println!(
-        "  whole network, ms per batch: ours (whole-batch products) fwd {:.1}, x-grad {:.1}, w-grad {:.1} = {:.1}; \
-         ours / burn time {:.2}",
-        1e3 * o[0],
-        1e3 * o[1],
-        1e3 * o[2],
-        1e3 * o.iter().sum::<f64>(),
-        o.iter().sum::<f64>() / b.iter().sum::<f64>()
+        "  whole network, ms per batch: ours (whole-batch products) {}; ours / burn time {}",
+        ms(&o),
+        ratio(&o, &b)
     );
     if let Some(tt) = &torch {
-        println!(
-            "  whole network, ms per batch: PyTorch {} ({} threads) fwd {:.1}, x-grad {:.1}, w-grad {:.1} = {:.1}",
-            tt.torch,
-            tt.threads,
-            1e3 * t[0],
-            1e3 * t[1],
-            1e3 * t[2],
-            1e3 * t.iter().sum::<f64>()
-        );
-        println!(
-            "  burn / PyTorch time: fwd {:.2}, x-grad {:.2}, w-grad {:.2}, all {:.2}",
-            b[0] / t[0],
-            b[1] / t[1],
-            b[2] / t[2],
-            b.iter().sum::<f64>() / t.iter().sum::<f64>()
-        );
-        println!(
-            "  ours / PyTorch time: fwd {:.2}, x-grad {:.2}, w-grad {:.2}, all {:.2}",
-            o[0] / t[0],
-            o[1] / t[1],
-            o[2] / t[2],
-            o.iter().sum::<f64>() / t.iter().sum::<f64>()
-        );
+        println!("  whole network, ms per batch: PyTorch {} ({} threads) {}", tt.torch, tt.threads, ms(&t));
+        println!("  burn / PyTorch time: {}", ratio(&b, &t));
+        println!("  ours / PyTorch time: {}", ratio(&o, &t));
     }
     Ok(())
 }
