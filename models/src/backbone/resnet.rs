@@ -39,6 +39,16 @@ pub struct Block {
     pub downsample: Option<Downsample>,
 }
 
+/// `c` applied to `x`: on the CPU through the whole-batch products of [`crate::cpu_conv`] (unless the environment sets
+/// `REID_CPU_CONV=burn`), elsewhere burn's own convolution.
+fn conv_forward(c: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if crate::cpu_conv::enabled() {
+        return crate::cpu_conv::conv2d_module(c, x);
+    }
+    c.forward(x)
+}
+
 fn conv(c_in: usize, c_out: usize, k: usize, stride: usize, device: &Device) -> Conv2d {
     let p = k / 2;
     Conv2dConfig::new([c_in, c_out], [k, k])
@@ -89,13 +99,13 @@ impl Block {
     /// Runs the block.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let identity = match &self.downsample {
-            Some(d) => batch_norm(&d.bn, d.conv.forward(x.clone())),
+            Some(d) => batch_norm(&d.bn, conv_forward(&d.conv, x.clone())),
             None => x.clone(),
         };
-        let mut out = relu(batch_norm(&self.bn1, self.conv1.forward(x)));
-        out = batch_norm(&self.bn2, self.conv2.forward(out));
+        let mut out = relu(batch_norm(&self.bn1, conv_forward(&self.conv1, x)));
+        out = batch_norm(&self.bn2, conv_forward(&self.conv2, out));
         if let (Some(conv3), Some(bn3)) = (&self.conv3, &self.bn3) {
-            out = batch_norm(bn3, conv3.forward(relu(out)));
+            out = batch_norm(bn3, conv_forward(conv3, relu(out)));
         }
         relu(out + identity)
     }
@@ -158,7 +168,7 @@ impl ResNet {
 
     /// The last stage's feature map `[N, C, H/16 or H/32, W/16 or W/32]`.
     pub fn forward_map(&self, x: Tensor<4>) -> Tensor<4> {
-        let mut x = self.maxpool.forward(relu(batch_norm(&self.bn1, self.conv1.forward(x))));
+        let mut x = self.maxpool.forward(relu(batch_norm(&self.bn1, conv_forward(&self.conv1, x))));
         for block in self.layer1.iter().chain(&self.layer2).chain(&self.layer3).chain(&self.layer4) {
             x = block.forward(x);
         }

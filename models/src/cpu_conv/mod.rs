@@ -17,12 +17,21 @@
 //! [`MIN_COLUMNS`] output pixels). The products run on the
 //! `gemm` crate (the kernels burn-flex uses), over rayon's threads.
 
+mod burn_op;
 mod columns;
 mod ops;
 #[cfg(test)]
 mod tests;
 
+pub use burn_op::{BatchedConv, conv2d, conv2d_module};
 pub use ops::{Real, forward, input_grad, weight_grad};
+
+/// Whether the ResNet's convolutions run through [`conv2d`] on the CPU: yes unless the environment variable
+/// `REID_CPU_CONV` is `burn` (burn-flex's own kernels; read once per process).
+pub fn enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| std::env::var("REID_CPU_CONV").map_or(true, |v| v != "burn"))
+}
 
 /// Largest column buffer, in values (4 MiB of f32: the chunk's columns stay in the last-level cache between being
 /// written and being read by the product)...

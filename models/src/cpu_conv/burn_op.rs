@@ -1,0 +1,359 @@
+//! [`conv2d`]: the whole-batch products as a burn operation. A backend extension (burn 0.22's
+//! `#[backend_extension]`) runs them on the CPU backend (Flex) in f32 and f64, and its autodiff implementation
+//! registers the input and weight gradients from the same products; other float types fall back to burn's own
+//! convolution ops. Devices other than the CPU never reach it ([`conv2d`] calls burn's `conv2d` there).
+
+use super::{Conv2dShape, Real, forward, input_grad, weight_grad};
+use burn::backend::flex::{FlexTensor, Layout};
+use burn::backend::ops::ModuleOps;
+use burn::backend::{Backend, Flex, TensorMetadata, backend_extension, tensor::FloatTensor};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Tensor};
+
+/// The convolution and its two gradients on one backend.
+#[backend_extension(Flex, Autodiff: cfg(feature = "autodiff"))]
+pub trait BatchedConv: Backend {
+    /// `x` (NCHW) convolved with `weight` (`[cout, cin, kh, kw]`), no bias.
+    fn batched_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self>;
+    /// The input gradient given the output gradient `dy`; `x` supplies the input's shape.
+    fn batched_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self>;
+    /// The weight gradient given the output gradient `dy`.
+    fn batched_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self>;
+}
+
+/// The shape of the convolution of `x` by `weight` (both 4-d).
+fn shape_of(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    stride: [usize; 2],
+    padding: [usize; 2],
+    dilation: [usize; 2],
+) -> Conv2dShape {
+    let (xs, ws) = (x.shape(), weight.shape());
+    Conv2dShape {
+        batch: xs[0],
+        cin: xs[1],
+        h: xs[2],
+        w: xs[3],
+        cout: ws[0],
+        kernel: [ws[2], ws[3]],
+        stride,
+        padding,
+        dilation,
+    }
+}
+
+/// `f` over the contiguous values of the inputs, as a new tensor of `dims`, in the inputs' float type.
+fn run<T: Real + burn::tensor::Element + bytemuck::Pod>(
+    inputs: &[&FlexTensor],
+    dims: Vec<usize>,
+    dtype: DType,
+    f: impl FnOnce(&[&[T]]) -> Result<Vec<T>, String>,
+) -> FlexTensor {
+    let owned: Vec<FlexTensor> = inputs.iter().map(|t| t.to_contiguous()).collect();
+    let slices: Vec<&[T]> = owned.iter().map(|t| t.storage::<T>()).collect();
+    // The shapes come from burn's own tensors, checked by `Conv2dShape::out` before any value is read.
+    let values = f(&slices).unwrap_or_else(|e| panic!("batched_conv2d: {e}"));
+    FlexTensor::new(burn::tensor::Bytes::from_elems(values), Layout::contiguous(dims.into()), dtype)
+}
+
+fn options(stride: [usize; 2], padding: [usize; 2], dilation: [usize; 2]) -> ConvOptions<2> {
+    ConvOptions::new(stride, padding, dilation, 1)
+}
+
+/// Calls of the Flex implementation per op (forward, input gradient, weight gradient): the tests check that the
+/// products, not burn's fallback, ran.
+#[cfg(test)]
+static CALLS: [std::sync::atomic::AtomicUsize; 3] = [const { std::sync::atomic::AtomicUsize::new(0) }; 3];
+
+/// Counts a call of op `i` (tests only).
+fn count(_i: usize) {
+    #[cfg(test)]
+    CALLS[_i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+impl BatchedConv for Flex {
+    fn batched_conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self> {
+        count(0);
+        let s = shape_of(&x, &weight, stride, padding, dilation);
+        let Ok([oh, ow]) = s.out() else { return Flex::conv2d(x, weight, None, options(stride, padding, dilation)) };
+        let dims = vec![s.batch, s.cout, oh, ow];
+        match x.dtype() {
+            DType::F32 => run::<f32>(&[&x, &weight], dims, DType::F32, |v| forward(&s, v[0], v[1], None)),
+            DType::F64 => run::<f64>(&[&x, &weight], dims, DType::F64, |v| forward(&s, v[0], v[1], None)),
+            _ => Flex::conv2d(x, weight, None, options(stride, padding, dilation)),
+        }
+    }
+
+    fn batched_conv2d_x_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self> {
+        count(1);
+        let s = shape_of(&x, &weight, stride, padding, dilation);
+        let dims = vec![s.batch, s.cin, s.h, s.w];
+        match x.dtype() {
+            DType::F32 => run::<f32>(&[&weight, &dy], dims, DType::F32, |v| input_grad(&s, v[0], v[1])),
+            DType::F64 => run::<f64>(&[&weight, &dy], dims, DType::F64, |v| input_grad(&s, v[0], v[1])),
+            _ => Flex::conv2d_x_backward(x, weight, dy, options(stride, padding, dilation)),
+        }
+    }
+
+    fn batched_conv2d_weight_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        stride: [usize; 2],
+        padding: [usize; 2],
+        dilation: [usize; 2],
+    ) -> FloatTensor<Self> {
+        count(2);
+        let s = shape_of(&x, &weight, stride, padding, dilation);
+        let dims = vec![s.cout, s.cin, s.kernel[0], s.kernel[1]];
+        match x.dtype() {
+            DType::F32 => run::<f32>(&[&x, &dy], dims, DType::F32, |v| weight_grad(&s, v[0], v[1])),
+            DType::F64 => run::<f64>(&[&x, &dy], dims, DType::F64, |v| weight_grad(&s, v[0], v[1])),
+            _ => Flex::conv2d_weight_backward(x, weight, dy, options(stride, padding, dilation)),
+        }
+    }
+}
+
+#[cfg(feature = "autodiff")]
+mod autodiff {
+    use super::BatchedConv;
+    use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+    use burn::backend::autodiff::{Autodiff, NodeId};
+    use burn::backend::tensor::FloatTensor;
+
+    /// The backward step: both gradients from the inner backend's products.
+    #[derive(Debug)]
+    struct BatchedConvBackward;
+
+    type Geometry = ([usize; 2], [usize; 2], [usize; 2]);
+
+    impl<B: BatchedConv> Backward<B, 2> for BatchedConvBackward {
+        type State = (NodeId, NodeId, Geometry);
+
+        fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+            let [node_x, node_weight] = ops.parents;
+            let dy = grads.consume::<B>(&ops.node);
+            let (x_state, weight_state, (stride, padding, dilation)) = ops.state;
+            let x = checkpointer.retrieve_node_output::<FloatTensor<B>>(x_state);
+            let weight = checkpointer.retrieve_node_output::<FloatTensor<B>>(weight_state);
+            if let Some(node) = node_x {
+                let dx = B::batched_conv2d_x_backward(x.clone(), weight.clone(), dy.clone(), stride, padding, dilation);
+                grads.register::<B>(node.id, dx);
+            }
+            if let Some(node) = node_weight {
+                let dw = B::batched_conv2d_weight_backward(x, weight, dy, stride, padding, dilation);
+                grads.register::<B>(node.id, dw);
+            }
+        }
+    }
+
+    impl<B: BatchedConv, C: CheckpointStrategy> BatchedConv for Autodiff<B, C> {
+        fn batched_conv2d(
+            x: FloatTensor<Self>,
+            weight: FloatTensor<Self>,
+            stride: [usize; 2],
+            padding: [usize; 2],
+            dilation: [usize; 2],
+        ) -> FloatTensor<Self> {
+            match BatchedConvBackward.prepare::<C>([x.node(), weight.node()]).compute_bound().stateful() {
+                OpsKind::Tracked(mut prep) => {
+                    let (xs, ws) = (prep.checkpoint(&x), prep.checkpoint(&weight));
+                    let out = B::batched_conv2d(x.into_primitive(), weight.into_primitive(), stride, padding, dilation);
+                    prep.finish((xs, ws, (stride, padding, dilation)), out)
+                }
+                OpsKind::UnTracked(prep) => prep.finish(B::batched_conv2d(
+                    x.into_primitive(),
+                    weight.into_primitive(),
+                    stride,
+                    padding,
+                    dilation,
+                )),
+            }
+        }
+
+        fn batched_conv2d_x_backward(
+            x: FloatTensor<Self>,
+            weight: FloatTensor<Self>,
+            dy: FloatTensor<Self>,
+            stride: [usize; 2],
+            padding: [usize; 2],
+            dilation: [usize; 2],
+        ) -> FloatTensor<Self> {
+            // Only reached outside a backward pass (a second-order use): no gradient of its own.
+            FloatTensor::<Self>::new(B::batched_conv2d_x_backward(
+                x.into_primitive(),
+                weight.into_primitive(),
+                dy.into_primitive(),
+                stride,
+                padding,
+                dilation,
+            ))
+        }
+
+        fn batched_conv2d_weight_backward(
+            x: FloatTensor<Self>,
+            weight: FloatTensor<Self>,
+            dy: FloatTensor<Self>,
+            stride: [usize; 2],
+            padding: [usize; 2],
+            dilation: [usize; 2],
+        ) -> FloatTensor<Self> {
+            FloatTensor::<Self>::new(B::batched_conv2d_weight_backward(
+                x.into_primitive(),
+                weight.into_primitive(),
+                dy.into_primitive(),
+                stride,
+                padding,
+                dilation,
+            ))
+        }
+    }
+}
+
+/// `x` (NCHW) convolved with `weight` (no bias): through the whole-batch products on the CPU backend (with their own
+/// backward on an autodiff device), through burn's `conv2d` on any other device, for groups or uneven padding.
+pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
+    let device = x.device();
+    let on_cpu = matches!(device.clone().without_autodiff().as_dispatch(), burn::backend::DispatchDevice::Flex(_));
+    let [(top, bottom), (left, right)] = options.padding;
+    // Without this crate's `autodiff` feature the extension has no autodiff route: burn's op keeps the gradients.
+    let routed = !device.is_autodiff() || cfg!(feature = "autodiff");
+    if options.groups != 1 || !on_cpu || !routed || top != bottom || left != right {
+        return burn::tensor::module::conv2d(x, weight, None, options);
+    }
+    let out = <burn::backend::Dispatch as BatchedConv>::batched_conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        options.stride,
+        [top, left],
+        options.dilation,
+    );
+    Tensor::from_dispatch(out)
+}
+
+/// `c.forward(x)` through [`conv2d`] for valid or explicit padding, then the bias (if any) added to the output;
+/// `Same` padding (size-dependent) takes the module's own forward.
+pub fn conv2d_module(c: &burn::nn::conv::Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let padding = match c.padding {
+        burn::nn::PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        burn::nn::PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+        burn::nn::PaddingConfig2d::Same => return c.forward(x),
+    };
+    let options = ConvOptions::new_with_padding(c.stride, padding, c.dilation, c.groups);
+    let y = conv2d(x, c.weight.val(), options);
+    match &c.bias {
+        Some(bias) => {
+            let b = bias.val();
+            let cout = b.dims()[0];
+            y + b.reshape([1, cout, 1, 1])
+        }
+        None => y,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, Distribution};
+
+    /// Largest difference over the largest magnitude of `want`.
+    fn relative(got: Tensor<4>, want: Tensor<4>) -> f32 {
+        let (got, want) = (got.into_data().try_to_vec::<f32>().unwrap(), want.into_data().try_to_vec::<f32>().unwrap());
+        assert_eq!(got.len(), want.len());
+        let scale = want.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-30);
+        got.iter().zip(&want).fold(0.0f32, |m, (a, b)| m.max((a - b).abs())) / scale
+    }
+
+    #[cfg(feature = "autodiff")]
+    fn calls() -> [usize; 3] {
+        CALLS.each_ref().map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    #[cfg(feature = "autodiff")]
+    #[test]
+    fn forward_and_both_gradients_equal_burns_convolution() {
+        let device = Device::flex().autodiff();
+        let before = calls();
+        // The stem (7x7 /2 pad 3, per image), a basic block's 3x3 on a small map (interleaved), a strided 1x1
+        // (batched planar) and a pointwise 1x1 on a large map (per image, no unfolding).
+        for (x_dims, w_dims, stride, pad) in [
+            ([3, 3, 40, 24], [8, 3, 7, 7], 2, 3),
+            ([4, 16, 6, 4], [12, 16, 3, 3], 1, 1),
+            ([4, 8, 8, 6], [16, 8, 1, 1], 2, 0),
+            ([2, 8, 20, 16], [4, 8, 1, 1], 1, 0),
+        ] {
+            let x = Tensor::<4>::random(x_dims, Distribution::Default, &device);
+            let w = Tensor::<4>::random(w_dims, Distribution::Default, &device);
+            let opts = ConvOptions::new([stride; 2], [pad; 2], [1, 1], 1);
+            let (xa, wa) = (x.clone().require_grad(), w.clone().require_grad());
+            let (xb, wb) = (x.require_grad(), w.require_grad());
+            let ours = conv2d(xa.clone(), wa.clone(), opts.clone());
+            let theirs = burn::tensor::module::conv2d(xb.clone(), wb.clone(), None, opts);
+            assert_eq!(ours.dims(), theirs.dims());
+            let dy = Tensor::<4>::random(theirs.dims(), Distribution::Default, &device);
+            let at = format!("x {x_dims:?} w {w_dims:?} /{stride} pad {pad}");
+            assert!(relative(ours.clone(), theirs.clone()) < 1e-5, "{at}: forward");
+            let g_ours = ours.mul(dy.clone()).sum().backward();
+            let g_theirs = theirs.mul(dy).sum().backward();
+            let dx = relative(xa.grad(&g_ours).unwrap(), xb.grad(&g_theirs).unwrap());
+            let dw = relative(wa.grad(&g_ours).unwrap(), wb.grad(&g_theirs).unwrap());
+            assert!(dx < 1e-5 && dw < 1e-5, "{at}: input gradient off by {dx}, weight gradient by {dw}");
+        }
+        // Four convolutions, each with both gradients, went through the products (other tests may add calls).
+        let after = calls();
+        assert!((0..3).all(|i| after[i] >= before[i] + 4), "calls {before:?} -> {after:?}");
+    }
+
+    #[test]
+    fn without_autodiff_it_is_the_plain_forward() {
+        let device = Device::flex();
+        let x = Tensor::<4>::random([2, 5, 9, 7], Distribution::Default, &device);
+        let w = Tensor::<4>::random([6, 5, 3, 3], Distribution::Default, &device);
+        let opts = ConvOptions::new([2, 1], [1, 0], [1, 2], 1);
+        let want = burn::tensor::module::conv2d(x.clone(), w.clone(), None, opts.clone());
+        assert!(relative(conv2d(x.clone(), w, opts), want) < 1e-5);
+        // A module with a bias and explicit padding: what its own forward gives.
+        let c = burn::nn::conv::Conv2dConfig::new([5, 4], [3, 3])
+            .with_stride([2, 1])
+            .with_padding(burn::nn::PaddingConfig2d::Explicit(1, 2, 1, 2))
+            .init(&device);
+        assert!(relative(conv2d_module(&c, x.clone()), c.forward(x)) < 1e-5);
+    }
+}
