@@ -237,7 +237,16 @@ fn run_case(name: &str) -> Vec<String> {
 }
 
 fn check(name: &str) {
+    #[cfg(feature = "flex")]
+    let before = reid_models::cpu_conv::calls();
     let problems = run_case(name);
+    // The ResNet's convolutions run through the whole-batch products (`models/src/cpu_conv/`) on the CPU unless
+    // `REID_CPU_CONV=burn`: those cases must have called all three of its ops, or the parity shown is burn's.
+    #[cfg(feature = "flex")]
+    if name.starts_with("resnet") && reid_models::cpu_conv::enabled() {
+        let after = reid_models::cpu_conv::calls();
+        assert!((0..3).all(|i| after[i] > before[i]), "{name}: the products did not run ({before:?} -> {after:?})");
+    }
     assert!(problems.is_empty(), "{name}: {} differences from PyTorch:\n{}", problems.len(), problems.join("\n"));
 }
 

@@ -23,7 +23,7 @@ mod ops;
 #[cfg(test)]
 mod tests;
 
-pub use burn_op::{BatchedConv, conv2d, conv2d_module};
+pub use burn_op::{BatchedConv, calls, conv2d, conv2d_module};
 pub use ops::{Real, forward, input_grad, weight_grad};
 
 /// Whether the ResNet's convolutions run through [`conv2d`] on the CPU: yes unless the environment variable
