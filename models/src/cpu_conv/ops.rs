@@ -54,35 +54,86 @@ fn matmul_into<T: Real>(
     assert!(last(m, n, dst_strides) < dst.len(), "matmul: destination too short");
     assert!(last(m, k, a.strides) < a.values.len(), "matmul: left operand too short");
     assert!(last(k, n, b.strides) < b.values.len(), "matmul: right operand too short");
-    let parallelism = match rayon::current_num_threads() {
-        0 | 1 => gemm::Parallelism::None,
-        threads => gemm::Parallelism::Rayon(threads),
+    let dst = SendPtr(dst.as_mut_ptr());
+    let parts = parts(m, n, k);
+    // One product per part, each on one thread (`Parallelism::None`): the parts split the larger of the rows and
+    // the columns of the destination, so they write disjoint elements. gemm's own `Parallelism::Rayon` forks and
+    // joins once per cache block with a fixed share per thread, which measured slower at two threads than at one
+    // on this project's layer shapes (`reid bench conv`, 2026-12-05).
+    let by_rows = m >= n;
+    let len = if by_rows { m } else { n };
+    let run = |p: usize| {
+        let (lo, hi) = (len * p / parts, len * (p + 1) / parts);
+        let (rows, cols) = if by_rows { (hi - lo, n) } else { (m, hi - lo) };
+        let (dst_at, a_at, b_at) = if by_rows {
+            (lo * dst_strides[0], lo * a.strides[0], 0)
+        } else {
+            (lo * dst_strides[1], 0, lo * b.strides[1])
+        };
+        // SAFETY: the asserts above keep every element a part reads inside `a` and `b` and every element it writes
+        // inside `dst` (m x n at `dst_strides`); parts write disjoint rows (or columns) of `dst`, which does not
+        // alias the operands (it came from a unique borrow).
+        unsafe {
+            gemm::gemm(
+                rows,
+                cols,
+                k,
+                dst.at(dst_at),
+                dst_strides[1] as isize,
+                dst_strides[0] as isize,
+                accumulate,
+                a.values.as_ptr().add(a_at),
+                a.strides[1] as isize,
+                a.strides[0] as isize,
+                b.values.as_ptr().add(b_at),
+                b.strides[1] as isize,
+                b.strides[0] as isize,
+                T::ONE,
+                T::ONE,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
     };
-    // SAFETY: the asserts above keep every element the product reads inside `a` and `b` and every element it
-    // writes inside `dst` (m x n at `dst_strides`); `dst` does not alias the operands (a unique borrow).
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            dst_strides[1] as isize,
-            dst_strides[0] as isize,
-            accumulate,
-            a.values.as_ptr(),
-            a.strides[1] as isize,
-            a.strides[0] as isize,
-            b.values.as_ptr(),
-            b.strides[1] as isize,
-            b.strides[0] as isize,
-            T::ONE,
-            T::ONE,
-            false,
-            false,
-            false,
-            parallelism,
-        );
+    if parts == 1 {
+        run(0);
+    } else {
+        (0..parts).into_par_iter().for_each(run);
     }
+}
+
+/// A destination pointer the parts of one product share (each writes its own rows or columns).
+#[derive(Clone, Copy)]
+struct SendPtr<T>(*mut T);
+impl<T> SendPtr<T> {
+    /// The pointer `i` elements on (a method, so closures capture the whole `Sync` wrapper).
+    ///
+    /// # Safety
+    /// `i` must stay inside the allocation the pointer came from.
+    unsafe fn at(self, i: usize) -> *mut T {
+        // SAFETY: the caller keeps `i` inside the allocation.
+        unsafe { self.0.add(i) }
+    }
+}
+
+// SAFETY: the parts that receive it write disjoint elements (see `matmul_into`).
+unsafe impl<T> Send for SendPtr<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for SendPtr<T> {}
+
+/// Products below this many multiply-adds run on one thread (gemm's own threading threshold, 48 x 48 x 256).
+const PARALLEL_WORK: usize = 48 * 48 * 256;
+
+/// Into how many single-threaded parts an `m x n x k` product splits: one per rayon thread, none narrower than
+/// 16 rows or columns, one for small products.
+fn parts(m: usize, n: usize, k: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    if threads <= 1 || m.saturating_mul(n).saturating_mul(k) < PARALLEL_WORK {
+        return 1;
+    }
+    threads.min(m.max(n) / 16).max(1)
 }
 
 /// An error unless `len == expected`, naming the operand.
@@ -399,4 +450,79 @@ pub(super) fn weight_grad_with<T: Real>(
         }
     }
     Ok(dw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `dst[i, j] (+)= sum_l a[i, l] b[l, j]` by definition, at the given strides.
+    #[allow(clippy::too_many_arguments)]
+    fn naive(
+        m: usize,
+        n: usize,
+        k: usize,
+        dst: &mut [f64],
+        ds: [usize; 2],
+        acc: bool,
+        a: Operand<f64>,
+        b: Operand<f64>,
+    ) {
+        for i in 0..m {
+            for j in 0..n {
+                let sum: f64 = (0..k)
+                    .map(|l| {
+                        a.values[i * a.strides[0] + l * a.strides[1]] * b.values[l * b.strides[0] + j * b.strides[1]]
+                    })
+                    .sum();
+                let d = &mut dst[i * ds[0] + j * ds[1]];
+                *d = if acc { *d + sum } else { sum };
+            }
+        }
+    }
+
+    #[test]
+    fn split_products_equal_the_definition_by_rows_and_by_columns() {
+        let value = |i: usize| ((i * 7919 % 1013) as f64 / 1013.0) - 0.5;
+        // Tall (split by rows), wide (by columns) and one under the threading threshold; the wide one reads `a`
+        // transposed and writes a strided destination (every other column), as the per-tap products do.
+        for (m, n, k, transposed, spread) in [(300, 40, 70, false, 1), (24, 500, 60, true, 2), (10, 10, 10, false, 1)] {
+            for threads in [2, 3] {
+                let a: Vec<f64> = (0..m * k).map(value).collect();
+                let b: Vec<f64> = (0..k * n).map(|i| value(i + 17)).collect();
+                let a_strides = if transposed { [1, m] } else { [k, 1] };
+                let ds = [n * spread, spread];
+                let init: Vec<f64> = (0..m * n * spread).map(|i| value(i + 5)).collect();
+                for acc in [false, true] {
+                    let (mut got, mut want) = (init.clone(), init.clone());
+                    naive(
+                        m,
+                        n,
+                        k,
+                        &mut want,
+                        ds,
+                        acc,
+                        Operand { values: &a, strides: a_strides },
+                        Operand { values: &b, strides: [n, 1] },
+                    );
+                    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                    pool.install(|| {
+                        assert_eq!(parts(m, n, k), if m * n * k < PARALLEL_WORK { 1 } else { threads });
+                        matmul_into(
+                            m,
+                            n,
+                            k,
+                            &mut got,
+                            ds,
+                            acc,
+                            Operand { values: &a, strides: a_strides },
+                            Operand { values: &b, strides: [n, 1] },
+                        );
+                    });
+                    let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max);
+                    assert!(worst < 1e-12, "{m}x{n}x{k} threads {threads} accumulate {acc}: off by {worst}");
+                }
+            }
+        }
+    }
 }
