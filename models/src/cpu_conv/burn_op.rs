@@ -339,6 +339,106 @@ mod tests {
         assert!((0..3).all(|i| after[i] >= before[i] + 4), "calls {before:?} -> {after:?}");
     }
 
+    /// Error of `got` against `want`: (largest |difference|, root-mean-square difference), each over the same
+    /// statistic of `want`.
+    fn errors(got: &[f32], want: &[f64]) -> [f64; 2] {
+        let max_w = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let rms_w = (want.iter().map(|v| v * v).sum::<f64>() / want.len() as f64).sqrt();
+        let d: Vec<f64> = got.iter().zip(want).map(|(&g, &w)| g as f64 - w).collect();
+        let max_d = d.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let rms_d = (d.iter().map(|v| v * v).sum::<f64>() / d.len() as f64).sqrt();
+        [max_d / max_w, rms_d / rms_w]
+    }
+
+    /// In float32, on the quick-start network's own shapes (ResNet-18 at 64x32, batch 32: every distinct
+    /// convolution), the products are as close to the exact (float64) result as burn-flex's own convolution: the
+    /// root-mean-square error of each op, relative to the result's, is under 2x burn-flex's or under 4e-7 (about
+    /// three float32 epsilons: burn-flex's pointwise weight gradient is unusually exact, 9e-8 against our 2.8e-7).
+    #[cfg(feature = "autodiff")]
+    #[test]
+    fn in_float32_the_products_are_as_accurate_as_burns_convolution() {
+        use burn::tensor::TensorData;
+        let device = Device::flex().autodiff();
+        let value = |n: usize, seed: u64, positive: bool| -> Vec<f32> {
+            let mut z = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            (0..n)
+                .map(|_| {
+                    z ^= z << 13;
+                    z ^= z >> 7;
+                    z ^= z << 17;
+                    let u = (z >> 40) as f32 / (1u64 << 24) as f32;
+                    if positive { u } else { 2.0 * u - 1.0 }
+                })
+                .collect()
+        };
+        // (cin, cout, kernel, stride, input h, w): the stem, then layer1-4 (last stride 1) with their downsamples.
+        let shapes = [
+            (3, 64, 7, 2, 64, 32),
+            (64, 64, 3, 1, 16, 8),
+            (64, 128, 3, 2, 16, 8),
+            (128, 128, 3, 1, 8, 4),
+            (64, 128, 1, 2, 16, 8),
+            (128, 256, 3, 2, 8, 4),
+            (256, 256, 3, 1, 4, 2),
+            (128, 256, 1, 2, 8, 4),
+            (256, 512, 3, 1, 4, 2),
+            (512, 512, 3, 1, 4, 2),
+            (256, 512, 1, 1, 4, 2),
+        ];
+        let batch = 32;
+        for (i, (cin, cout, k, stride, h, w)) in shapes.into_iter().enumerate() {
+            let s = Conv2dShape {
+                batch,
+                cin,
+                h,
+                w,
+                cout,
+                kernel: [k, k],
+                stride: [stride; 2],
+                padding: [k / 2; 2],
+                dilation: [1, 1],
+            };
+            let [oh, ow] = s.out().unwrap();
+            let x = value(batch * cin * h * w, 3 * i as u64 + 1, true);
+            let wt = value(cout * cin * k * k, 3 * i as u64 + 2, false);
+            let dy = value(batch * cout * oh * ow, 3 * i as u64 + 3, false);
+            let wide = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+            let exact = [
+                super::super::forward(&s, &wide(&x), &wide(&wt), None).unwrap(),
+                super::super::input_grad(&s, &wide(&wt), &wide(&dy)).unwrap(),
+                super::super::weight_grad(&s, &wide(&x), &wide(&dy)).unwrap(),
+            ];
+            let t = |v: &[f32], dims: [usize; 4]| Tensor::<4>::from_data(TensorData::new(v.to_vec(), dims), &device);
+            let opts = ConvOptions::new([stride; 2], [k / 2; 2], [1, 1], 1);
+            let run = |ours: bool| -> [Vec<f32>; 3] {
+                let xt = t(&x, [batch, cin, h, w]).require_grad();
+                let wtt = t(&wt, [cout, cin, k, k]).require_grad();
+                let y = if ours {
+                    conv2d(xt.clone(), wtt.clone(), opts.clone())
+                } else {
+                    burn::tensor::module::conv2d(xt.clone(), wtt.clone(), None, opts.clone())
+                };
+                let g = y.clone().mul(t(&dy, [batch, cout, oh, ow])).sum().backward();
+                let v = |t: Tensor<4>| t.into_data().try_to_vec::<f32>().unwrap();
+                [v(y), v(xt.grad(&g).unwrap()), v(wtt.grad(&g).unwrap())]
+            };
+            let (ours, theirs) = (run(true), run(false));
+            for (op, name) in ["forward", "input gradient", "weight gradient"].iter().enumerate() {
+                let (e_ours, e_theirs) = (errors(&ours[op], &exact[op]), errors(&theirs[op], &exact[op]));
+                println!(
+                    "{cin}>{cout} {k}x{k} /{stride} @{h}x{w} {name}: rms error ours {:.2e} burn {:.2e}, max ours {:.2e} burn {:.2e}",
+                    e_ours[1], e_theirs[1], e_ours[0], e_theirs[0]
+                );
+                assert!(
+                    e_ours[1] < (2.0 * e_theirs[1]).max(4e-7),
+                    "{cin}>{cout} {k}x{k} /{stride} {name}: rms error {:.2e} vs burn-flex {:.2e}",
+                    e_ours[1],
+                    e_theirs[1]
+                );
+            }
+        }
+    }
+
     #[test]
     fn without_autodiff_it_is_the_plain_forward() {
         let device = Device::flex();
