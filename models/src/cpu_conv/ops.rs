@@ -487,37 +487,20 @@ mod tests {
         // Tall (split by rows), wide (by columns) and one under the threading threshold; the wide one reads `a`
         // transposed and writes a strided destination (every other column), as the per-tap products do.
         for (m, n, k, transposed, spread) in [(300, 40, 70, false, 1), (24, 500, 60, true, 2), (10, 10, 10, false, 1)] {
+            let a: Vec<f64> = (0..m * k).map(value).collect();
+            let b: Vec<f64> = (0..k * n).map(|i| value(i + 17)).collect();
+            let oa = Operand { values: &a, strides: if transposed { [1, m] } else { [k, 1] } };
+            let ob = Operand { values: &b, strides: [n, 1] };
+            let ds = [n * spread, spread];
+            let init: Vec<f64> = (0..m * n * spread).map(|i| value(i + 5)).collect();
             for threads in [2, 3] {
-                let a: Vec<f64> = (0..m * k).map(value).collect();
-                let b: Vec<f64> = (0..k * n).map(|i| value(i + 17)).collect();
-                let a_strides = if transposed { [1, m] } else { [k, 1] };
-                let ds = [n * spread, spread];
-                let init: Vec<f64> = (0..m * n * spread).map(|i| value(i + 5)).collect();
                 for acc in [false, true] {
                     let (mut got, mut want) = (init.clone(), init.clone());
-                    naive(
-                        m,
-                        n,
-                        k,
-                        &mut want,
-                        ds,
-                        acc,
-                        Operand { values: &a, strides: a_strides },
-                        Operand { values: &b, strides: [n, 1] },
-                    );
+                    naive(m, n, k, &mut want, ds, acc, oa, ob);
                     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
                     pool.install(|| {
                         assert_eq!(parts(m, n, k), if m * n * k < PARALLEL_WORK { 1 } else { threads });
-                        matmul_into(
-                            m,
-                            n,
-                            k,
-                            &mut got,
-                            ds,
-                            acc,
-                            Operand { values: &a, strides: a_strides },
-                            Operand { values: &b, strides: [n, 1] },
-                        );
+                        matmul_into(m, n, k, &mut got, ds, acc, oa, ob);
                     });
                     let worst = got.iter().zip(&want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max);
                     assert!(worst < 1e-12, "{m}x{n}x{k} threads {threads} accumulate {acc}: off by {worst}");
