@@ -41,16 +41,21 @@ pub trait BatchedConv: Backend {
     ) -> FloatTensor<Self>;
 }
 
-/// The shape of the convolution of `x` by `weight` (both 4-d).
+/// The shape of the convolution of `x` by `weight` and its output size, or None where burn's own op must decide
+/// (not 4-d, the weight's input channels differ from the input's, or no output fits): burn then reports it as it
+/// would without this extension.
 fn shape_of(
     x: &FlexTensor,
     weight: &FlexTensor,
     stride: [usize; 2],
     padding: [usize; 2],
     dilation: [usize; 2],
-) -> Conv2dShape {
+) -> Option<(Conv2dShape, [usize; 2])> {
     let (xs, ws) = (x.shape(), weight.shape());
-    Conv2dShape {
+    if xs.num_dims() != 4 || ws.num_dims() != 4 || xs[1] != ws[1] {
+        return None;
+    }
+    let s = Conv2dShape {
         batch: xs[0],
         cin: xs[1],
         h: xs[2],
@@ -60,34 +65,34 @@ fn shape_of(
         stride,
         padding,
         dilation,
-    }
+    };
+    let out = s.out().ok()?;
+    Some((s, out))
 }
 
-/// `f` over the contiguous values of the inputs, as a new tensor of `dims`, in the inputs' float type.
+/// Op `op` (0 forward, 1 input gradient, 2 weight gradient: see [`calls`]): `f` over the contiguous values of the
+/// inputs, as a new tensor of `dims` in float type `T`.
 fn run<T: Real + burn::tensor::Element + bytemuck::Pod>(
+    op: usize,
     inputs: &[&FlexTensor],
     dims: Vec<usize>,
-    dtype: DType,
     f: impl FnOnce(&[&[T]]) -> Result<Vec<T>, String>,
 ) -> FlexTensor {
+    CALLS[op].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let owned: Vec<FlexTensor> = inputs.iter().map(|t| t.to_contiguous()).collect();
     let slices: Vec<&[T]> = owned.iter().map(|t| t.storage::<T>()).collect();
-    // The shapes come from burn's own tensors, checked by `Conv2dShape::out` before any value is read.
+    // `shape_of` accepted the shapes of burn's own tensors, so every length matches.
     let values = f(&slices).unwrap_or_else(|e| panic!("batched_conv2d: {e}"));
-    FlexTensor::new(burn::tensor::Bytes::from_elems(values), Layout::contiguous(dims.into()), dtype)
+    FlexTensor::new(burn::tensor::Bytes::from_elems(values), Layout::contiguous(dims.into()), T::dtype())
 }
 
+/// burn's options for the same convolution (the fallback).
 fn options(stride: [usize; 2], padding: [usize; 2], dilation: [usize; 2]) -> ConvOptions<2> {
     ConvOptions::new(stride, padding, dilation, 1)
 }
 
-/// Calls of the Flex implementation per op (forward, input gradient, weight gradient).
+/// Calls of the products per op (forward, input gradient, weight gradient); fallbacks to burn's ops not counted.
 static CALLS: [std::sync::atomic::AtomicUsize; 3] = [const { std::sync::atomic::AtomicUsize::new(0) }; 3];
-
-/// Counts a call of op `i` (one relaxed atomic add per convolution).
-fn count(i: usize) {
-    CALLS[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-}
 
 /// How many times this process ran the products (forward, input gradient, weight gradient) through the backend
 /// extension: tests use it to prove a network's convolutions did not silently fall back to burn's.
@@ -103,13 +108,13 @@ impl BatchedConv for Flex {
         padding: [usize; 2],
         dilation: [usize; 2],
     ) -> FloatTensor<Self> {
-        count(0);
-        let s = shape_of(&x, &weight, stride, padding, dilation);
-        let Ok([oh, ow]) = s.out() else { return Flex::conv2d(x, weight, None, options(stride, padding, dilation)) };
-        let dims = vec![s.batch, s.cout, oh, ow];
-        match x.dtype() {
-            DType::F32 => run::<f32>(&[&x, &weight], dims, DType::F32, |v| forward(&s, v[0], v[1], None)),
-            DType::F64 => run::<f64>(&[&x, &weight], dims, DType::F64, |v| forward(&s, v[0], v[1], None)),
+        match (shape_of(&x, &weight, stride, padding, dilation), x.dtype()) {
+            (Some((s, [oh, ow])), DType::F32) => {
+                run::<f32>(0, &[&x, &weight], vec![s.batch, s.cout, oh, ow], |v| forward(&s, v[0], v[1], None))
+            }
+            (Some((s, [oh, ow])), DType::F64) => {
+                run::<f64>(0, &[&x, &weight], vec![s.batch, s.cout, oh, ow], |v| forward(&s, v[0], v[1], None))
+            }
             _ => Flex::conv2d(x, weight, None, options(stride, padding, dilation)),
         }
     }
@@ -122,12 +127,13 @@ impl BatchedConv for Flex {
         padding: [usize; 2],
         dilation: [usize; 2],
     ) -> FloatTensor<Self> {
-        count(1);
-        let s = shape_of(&x, &weight, stride, padding, dilation);
-        let dims = vec![s.batch, s.cin, s.h, s.w];
-        match x.dtype() {
-            DType::F32 => run::<f32>(&[&weight, &dy], dims, DType::F32, |v| input_grad(&s, v[0], v[1])),
-            DType::F64 => run::<f64>(&[&weight, &dy], dims, DType::F64, |v| input_grad(&s, v[0], v[1])),
+        match (shape_of(&x, &weight, stride, padding, dilation), x.dtype()) {
+            (Some((s, _)), DType::F32) => {
+                run::<f32>(1, &[&weight, &dy], vec![s.batch, s.cin, s.h, s.w], |v| input_grad(&s, v[0], v[1]))
+            }
+            (Some((s, _)), DType::F64) => {
+                run::<f64>(1, &[&weight, &dy], vec![s.batch, s.cin, s.h, s.w], |v| input_grad(&s, v[0], v[1]))
+            }
             _ => Flex::conv2d_x_backward(x, weight, dy, options(stride, padding, dilation)),
         }
     }
@@ -140,12 +146,10 @@ impl BatchedConv for Flex {
         padding: [usize; 2],
         dilation: [usize; 2],
     ) -> FloatTensor<Self> {
-        count(2);
-        let s = shape_of(&x, &weight, stride, padding, dilation);
-        let dims = vec![s.cout, s.cin, s.kernel[0], s.kernel[1]];
-        match x.dtype() {
-            DType::F32 => run::<f32>(&[&x, &dy], dims, DType::F32, |v| weight_grad(&s, v[0], v[1])),
-            DType::F64 => run::<f64>(&[&x, &dy], dims, DType::F64, |v| weight_grad(&s, v[0], v[1])),
+        let dims = |s: &Conv2dShape| vec![s.cout, s.cin, s.kernel[0], s.kernel[1]];
+        match (shape_of(&x, &weight, stride, padding, dilation), x.dtype()) {
+            (Some((s, _)), DType::F32) => run::<f32>(2, &[&x, &dy], dims(&s), |v| weight_grad(&s, v[0], v[1])),
+            (Some((s, _)), DType::F64) => run::<f64>(2, &[&x, &dy], dims(&s), |v| weight_grad(&s, v[0], v[1])),
             _ => Flex::conv2d_weight_backward(x, weight, dy, options(stride, padding, dilation)),
         }
     }
@@ -251,14 +255,17 @@ mod autodiff {
 }
 
 /// `x` (NCHW) convolved with `weight` (no bias): through the whole-batch products on the CPU backend (with their own
-/// backward on an autodiff device), through burn's `conv2d` on any other device, for groups or uneven padding.
+/// backward on an autodiff device), through burn's `conv2d` on any other device, for groups, uneven padding or
+/// channels that do not match.
 pub fn conv2d(x: Tensor<4>, weight: Tensor<4>, options: ConvOptions<2>) -> Tensor<4> {
     let device = x.device();
     let on_cpu = matches!(device.clone().without_autodiff().as_dispatch(), burn::backend::DispatchDevice::Flex(_));
     let [(top, bottom), (left, right)] = options.padding;
     // Without this crate's `autodiff` feature the extension has no autodiff route: burn's op keeps the gradients.
     let routed = !device.is_autodiff() || cfg!(feature = "autodiff");
-    if options.groups != 1 || !on_cpu || !routed || top != bottom || left != right {
+    // Shapes burn would refuse go to burn's op too, so the error is burn's own shape check.
+    let fits = x.dims()[1] == weight.dims()[1];
+    if options.groups != 1 || !on_cpu || !routed || top != bottom || left != right || !fits {
         return burn::tensor::module::conv2d(x, weight, None, options);
     }
     let out = <burn::backend::Dispatch as BatchedConv>::batched_conv2d(
@@ -437,6 +444,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn channels_that_do_not_match_get_burns_own_error() {
+        let device = Device::flex();
+        let message = |f: &dyn Fn() -> Tensor<4>| {
+            let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("a shape error");
+            e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap()
+        };
+        let x = Tensor::<4>::random([2, 4, 9, 7], Distribution::Default, &device);
+        let w = Tensor::<4>::random([6, 3, 3, 3], Distribution::Default, &device);
+        let opts = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+        let theirs = message(&|| burn::tensor::module::conv2d(x.clone(), w.clone(), None, opts.clone()));
+        let ours = message(&|| conv2d(x.clone(), w.clone(), opts.clone()));
+        assert_eq!(ours, theirs);
+        assert!(ours.contains("channel"), "{ours}");
     }
 
     #[test]
